@@ -1,0 +1,258 @@
+"""File → Study. Safe by default: nothing in the file runs unless ``trust=True``.
+
+Loading never imports hyperopt and prints nothing; every failure is an ``InputError``
+with a one-line message.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..study import Source, Study, labels_in_order, trial_from_doc
+from .jsondocs import docs_from_json
+from .plain import describe, to_plain, unbox
+from .safe_pickle import (
+    BlockedGlobalError,
+    LoadedPickle,
+    TrialsStandIn,
+    UnsafePickleError,
+    safe_loads,
+    trusted_loads,
+)
+from .sniff import content_kind, pickle_protocol, read_file
+
+__all__ = ["load_study"]
+
+_TRUNCATED_MESSAGES = ("Ran out of input", "pickle data was truncated", "truncated")
+
+
+def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -> Study:
+    """Load a hyperopt study from ``path``.
+
+    Accepts pickled ``Trials`` (any protocol, hyperopt 0.1-0.3, numpy 1 or 2, gzip/bz2/xz
+    compressed, ``fmin(trials_save_file=...)`` files), a pickled dict holding the Trials
+    under ``"trials"``, a pickled list of trial documents, and JSON lists of documents.
+
+    ``trust=True`` uses plain pickle (runs code from the file: only for your own files).
+    ``strict=True`` refuses any class that is not on the allow-list instead of loading it
+    as an inert placeholder.
+    """
+    path = Path(path)
+    raw = read_file(path)
+    kind = content_kind(raw.data)
+    if kind == "json":
+        docs, container = docs_from_json(path, raw.data)
+        source = Source(
+            path=str(path),
+            format="json",
+            container=container,
+            compression=raw.compression,
+            size_bytes=raw.size_bytes,
+        )
+        return _study_from_docs(docs, source, exp_key=None, attachments=(), placeholders={})
+    if kind != "pickle":
+        what = "an unrecognised binary file" if kind == "unknown" else kind
+        raise InputError(
+            f"{path}: not a pickle or JSON file; it looks like {what}."
+            " Pass the file you saved with pickle.dump(trials, ...)"
+        )
+    protocol = pickle_protocol(raw.data)
+    loaded = _unpickle(path, raw.data, trust=trust, strict=strict)
+    docs, container, extras = _find_trial_docs(path, loaded.obj)
+    hints = _writer_hints(loaded, protocol, docs)
+    warnings: list[str] = []
+    if loaded.trailing_bytes:
+        warnings.append(
+            f"{loaded.trailing_bytes} bytes follow the end of the pickle and were ignored"
+        )
+    source = Source(
+        path=str(path),
+        format="pickle",
+        container=container,
+        protocol=protocol,
+        compression=raw.compression,
+        size_bytes=raw.size_bytes,
+        trials_class=extras.get("trials_class"),
+        writer_hints=tuple(hints),
+        warnings=tuple(warnings),
+        trusted=trust,
+    )
+    return _study_from_docs(
+        docs,
+        source,
+        exp_key=extras.get("exp_key"),
+        attachments=tuple(extras.get("attachments", ())),
+        placeholders=loaded.placeholder_counts,
+        space=extras.get("space"),
+    )
+
+
+def _unpickle(path: Path, data: bytes, *, trust: bool, strict: bool) -> LoadedPickle:
+    try:
+        return trusted_loads(data) if trust else safe_loads(data, strict=strict)
+    except BlockedGlobalError as exc:
+        raise InputError(
+            f"{path}: refers to {exc.module}.{exc.name}, which --strict refuses;"
+            " without --strict it loads as an inert placeholder"
+        ) from exc
+    except UnsafePickleError as exc:
+        raise InputError(f"{path}: refused to load: {exc}") from exc
+    except EOFError as exc:
+        raise InputError(
+            f"{path}: the file is incomplete (it may still be being written; try again"
+            " when the run has saved it)"
+        ) from exc
+    except pickle.UnpicklingError as exc:
+        message = str(exc)
+        if any(m in message for m in _TRUNCATED_MESSAGES):
+            raise InputError(
+                f"{path}: the file is incomplete (it may still be being written; try again"
+                " when the run has saved it)"
+            ) from exc
+        raise InputError(f"{path}: not a readable pickle ({message})") from exc
+    except MemoryError as exc:
+        raise InputError(f"{path}: loading needs more memory than allowed") from exc
+    except (ModuleNotFoundError, AttributeError) as exc:
+        if trust:
+            raise InputError(
+                f"{path}: --trust could not rebuild an object ({exc}); install the module the"
+                " file needs, or load without --trust"
+            ) from exc
+        raise InputError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from exc
+
+
+def _trials_state(obj: Any) -> dict[str, Any] | None:
+    """The pickled ``__dict__`` of a Trials object: stand-in or (under --trust) real."""
+    if isinstance(obj, TrialsStandIn):
+        return getattr(obj, "state", {})
+    if hasattr(obj, "_dynamic_trials") and type(obj).__name__.endswith("Trials"):
+        return dict(vars(obj))
+    return None
+
+
+def _looks_like_doc(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and "misc" in obj and "result" in obj
+
+
+def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, Any]]:
+    """Trial documents from whatever the pickle holds, and how they were held."""
+    extras: dict[str, Any] = {}
+    outer = ""
+    if isinstance(obj, Mapping) and "trials" in obj:
+        extras["space"] = obj.get("space")
+        outer = "dict['trials'] holding "
+        obj = obj["trials"]
+    state = _trials_state(obj)
+    if state is not None:
+        cls = getattr(obj, "class_name", None) or (
+            f"{type(obj).__module__}.{type(obj).__qualname__}"
+        )
+        extras["trials_class"] = cls
+        extras["exp_key"] = state.get("_exp_key")
+        attachments = state.get("attachments")
+        extras["attachments"] = (
+            [str(k) for k in attachments] if isinstance(attachments, dict) else []
+        )
+        docs = state.get("_dynamic_trials")
+        if docs is None:
+            docs = state.get("_trials")
+        if not isinstance(docs, list):
+            raise InputError(f"{path}: the {cls} object holds no list of trial documents")
+        return docs, f"{outer}{cls.rsplit('.', 1)[-1]}", extras
+    if isinstance(obj, (list, tuple)) and (not obj or _looks_like_doc(obj[0])):
+        return list(obj), f"{outer}list of trial documents", extras
+    raise InputError(
+        f"{path}: holds {describe(obj)}, not a hyperopt study."
+        " Pickle the Trials object you passed to fmin (pickle.dump(trials, f))"
+    )
+
+
+def _writer_hints(loaded: LoadedPickle, protocol: int | None, docs: list[Any]) -> list[str]:
+    hints: list[str] = []
+    names = loaded.globals_seen
+    if any(n.startswith("numpy._core.") for n in names):
+        hints.append("numpy 2.x wrote the numbers (numpy._core)")
+    elif any(n.startswith("numpy.core.") for n in names):
+        hints.append("numpy 1.x wrote the numbers (numpy.core)")
+    elif docs and any(_has_values(d) for d in docs[:5]):
+        hints.append("values stored as plain Python numbers (as hyperopt 0.1.x does)")
+    if protocol == 5:
+        hints.append("protocol 5: cloudpickle, as fmin(trials_save_file=...) writes")
+    elif protocol is not None and protocol <= 2:
+        hints.append(f"protocol {protocol}: an old or explicitly low pickle protocol")
+    return hints
+
+
+def _has_values(doc: Any) -> bool:
+    try:
+        return any(len(v) for v in doc["misc"]["vals"].values())
+    except Exception:
+        return False
+
+
+def _study_from_docs(
+    docs: list[Any],
+    source: Source,
+    *,
+    exp_key: Any,
+    attachments: tuple[str, ...],
+    placeholders: Mapping[str, int],
+    space: Any = None,
+) -> Study:
+    trials = []
+    problems: list[str] = []
+    for position, doc in enumerate(docs):
+        if not _looks_like_doc(doc):
+            problems.append(f"item {position} is not a trial document ({describe(doc)})")
+            continue
+        try:
+            trial, problem = trial_from_doc(_unboxed(doc), plain=to_plain)
+        except (TypeError, ValueError, KeyError) as exc:
+            problems.append(f"trial document {position} is malformed ({exc})")
+            continue
+        if problem:
+            problems.append(f"trial {trial.tid}: {problem}")
+        trials.append(trial)
+    if docs and not trials:
+        raise InputError(f"{source.path}: no usable trial documents ({problems[0]})")
+    trials.sort(key=lambda t: t.tid)
+    if problems:
+        shown = "; ".join(problems[:3]) + (
+            f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        )
+        source = _with_warning(source, shown)
+    return Study(
+        trials=tuple(trials),
+        labels=labels_in_order(trials),
+        source=source,
+        exp_key=exp_key,
+        attachments=attachments,
+        placeholders=dict(placeholders),
+        space=space,
+    )
+
+
+def _unboxed(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Unbox the values the model reads directly: the loss and each parameter value."""
+    result = doc.get("result")
+    misc = doc.get("misc")
+    if isinstance(result, Mapping) and "loss" in result:
+        result = {**result, "loss": unbox(result["loss"])}
+    if isinstance(misc, Mapping) and isinstance(misc.get("vals"), Mapping):
+        vals = {
+            k: [unbox(x) for x in v] if isinstance(v, (list, tuple)) else unbox(v)
+            for k, v in misc["vals"].items()
+        }
+        misc = {**misc, "vals": vals}
+    return {**doc, "result": result, "misc": misc}
+
+
+def _with_warning(source: Source, warning: str) -> Source:
+    return replace(source, warnings=(*source.warnings, warning))

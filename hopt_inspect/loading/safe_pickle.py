@@ -1,0 +1,487 @@
+"""A restricted unpickler: an exact allow-list, local stand-ins and inert placeholders.
+
+``find_class`` looks names up in a static table and never imports anything. What a
+hyperopt Trials file needs is in the table (datetime values, numpy scalars and arrays
+rebuilt from validated bytes, ``hyperopt.base.Trials`` as a stand-in that only keeps its
+pickled state). Every other name becomes a placeholder class that records what the file
+asked for and runs nothing. See ../shared/SAFE_LOADING.md for the reasons behind each rule.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import datetime
+import io
+import math
+import pickle
+import re
+import struct
+from collections import Counter, OrderedDict
+from typing import Any, ClassVar
+
+MAX_PLACEHOLDER_NAMES = 1000
+MAX_BYTES_ARG = 1 << 30  # bytes(...) / bytearray(...) / _codecs.encode payloads
+MAX_ARRAY_BYTES = 1 << 30
+
+# Python 2 module names as they appear, raw, in old pickles.
+_PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg", "exceptions": "builtins"}
+
+
+class UnsafePickleError(Exception):
+    """The file asks for something the safe loader will not do."""
+
+
+class BlockedGlobalError(UnsafePickleError):
+    """``--strict`` refused a name that is not on the allow-list."""
+
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(f"{module}.{name}")
+        self.module = module
+        self.name = name
+
+
+# --------------------------------------------------------------------------- stand-ins
+
+
+class TrialsStandIn:
+    """Holds the pickled ``__dict__`` of a ``hyperopt.base.Trials`` (or subclass).
+
+    No hyperopt code runs: the state is kept as the plain dict pickle gave us.
+    """
+
+    __slots__ = ("state",)
+    class_name: ClassVar[str] = "hyperopt.base.Trials"
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2:  # (dict state, slot state)
+            state = state[0] if isinstance(state[0], dict) else state[1]
+        self.state = state if isinstance(state, dict) else {}
+
+    def __repr__(self) -> str:
+        return f"<{self.class_name}>"
+
+
+class ObjectIdStandIn:
+    """A ``bson.objectid.ObjectId`` kept as its hex string."""
+
+    __slots__ = ("hex",)
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, str):
+            state = state.encode("latin1")
+        if not isinstance(state, bytes) or len(state) != 12:
+            raise UnsafePickleError("malformed bson ObjectId")
+        self.hex = state.hex()
+
+    def __str__(self) -> str:
+        return getattr(self, "hex", "")
+
+    def __repr__(self) -> str:
+        return f"ObjectId('{getattr(self, 'hex', '')}')"
+
+
+class SONStandIn(dict):
+    """``bson.son.SON`` is an ordered dict; a plain dict keeps insertion order."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state: Any) -> None:  # SON pickles its items as state
+        if isinstance(state, dict):
+            self.update(state)
+
+
+class Placeholder:
+    """An object of a class the file named and we did not load.
+
+    Records constructor arguments, state and items; executes nothing. Each load makes
+    its own subclasses (one per name), so nothing is shared between loads.
+    """
+
+    __slots__ = ("args", "items", "kwargs", "listitems", "state")
+    qualname: ClassVar[str] = "?"
+    counter: ClassVar[Counter[str]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Placeholder:
+        if not (isinstance(cls, type) and issubclass(cls, Placeholder)) or cls is Placeholder:
+            raise UnsafePickleError("placeholder misuse")
+        self = object.__new__(cls)
+        self.args = args
+        self.kwargs = kwargs
+        self.state = None
+        self.items = []
+        self.listitems = []
+        cls.counter[cls.qualname] += 1
+        return self
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.items.append((key, value))
+
+    def append(self, value: Any) -> None:
+        self.listitems.append(value)
+
+    def extend(self, values: Any) -> None:
+        self.listitems.extend(values)
+
+    def __repr__(self) -> str:
+        return f"<{self.qualname}>"
+
+
+# --------------------------------------------------------------------------- numpy shims
+
+_DTYPE_CODE = re.compile(r"^([<>|=]?)([a-zA-Z])(\d*)(\[[a-zA-Z]{1,3}\])?$")
+_NUMERIC_STRUCT = {
+    ("f", 2): "e",
+    ("f", 4): "f",
+    ("f", 8): "d",
+    ("i", 1): "b",
+    ("i", 2): "h",
+    ("i", 4): "i",
+    ("i", 8): "q",
+    ("u", 1): "B",
+    ("u", 2): "H",
+    ("u", 4): "I",
+    ("u", 8): "Q",
+    ("b", 1): "?",
+    ("c", 8): "ff",
+    ("c", 16): "dd",
+}
+_NUMPY_TYPE_LETTERS = {"d": ("f", 8), "l": ("i", 8), "q": ("i", 8), "?": ("b", 1)}
+
+
+class DTypeShim:
+    """A validated description of a numpy dtype: kind, item size, byte order, unit.
+
+    Never a real ``numpy.dtype``: pickle state is never passed to numpy (forged dtype
+    state can crash numpy). Only plain, fixed-size kinds are accepted.
+    """
+
+    __slots__ = ("byteorder", "itemsize", "kind", "unit")
+
+    def __init__(self, obj: Any, align: Any = False, copy: Any = True) -> None:
+        if not isinstance(obj, str):
+            raise UnsafePickleError("numpy dtype from a non-string")
+        m = _DTYPE_CODE.match(obj)
+        if not m:
+            raise UnsafePickleError(f"numpy dtype {obj[:20]!r} is not a plain type")
+        order, kind, size, unit = m.groups()
+        if kind in _NUMPY_TYPE_LETTERS and not size:
+            kind, itemsize = _NUMPY_TYPE_LETTERS[kind]
+        else:
+            itemsize = int(size) if size else 0
+        if kind not in "fiubcUSMm":
+            raise UnsafePickleError(f"numpy dtype kind {kind!r} is not allowed")
+        self.kind = kind
+        self.itemsize = itemsize
+        self.byteorder = order or "="
+        self.unit = unit or ""
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) not in (8, 9):
+            raise UnsafePickleError("malformed numpy dtype state")
+        _version, byteorder, subdescr, names, fields, elsize = state[:6]
+        if subdescr is not None or names is not None or fields is not None:
+            raise UnsafePickleError("structured numpy dtypes are not allowed")
+        if byteorder not in ("<", ">", "|", "="):
+            raise UnsafePickleError("malformed numpy dtype byte order")
+        self.byteorder = byteorder
+        if self.kind in "US" and isinstance(elsize, int) and 0 < elsize <= MAX_BYTES_ARG:
+            self.itemsize = elsize
+        self._validate()
+
+    def _validate(self) -> None:
+        k, n = self.kind, self.itemsize
+        ok = (
+            (k, n) in _NUMERIC_STRUCT
+            or (k in "Mm" and n == 8)
+            or (k == "U" and n > 0 and n % 4 == 0)
+            or (k == "S" and n > 0)
+        )
+        if not ok:
+            raise UnsafePickleError(f"numpy dtype {k}{n} is not allowed")
+
+    @property
+    def endian(self) -> str:
+        return ">" if self.byteorder == ">" else "<"
+
+    def numpy_str(self) -> str:
+        self._validate()
+        n = self.itemsize // 4 if self.kind == "U" else self.itemsize
+        order = "|" if self.kind in "bS" or self.itemsize == 1 else self.endian
+        return f"{order}{self.kind}{n}{self.unit}"
+
+    def __repr__(self) -> str:
+        return f"dtype('{self.numpy_str()}')"
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, str):  # Python 2 str payloads arrive decoded as latin1
+        return data.encode("latin1")
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, pickle.PickleBuffer):
+        return bytes(data.raw())
+    raise UnsafePickleError("expected a byte payload")
+
+
+def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
+    """``numpy.core.multiarray.scalar``: a plain Python value from validated bytes."""
+    if not isinstance(dtype, DTypeShim):
+        raise UnsafePickleError("numpy scalar without a plain dtype")
+    if payload is None:
+        raise UnsafePickleError("numpy object scalars are not allowed")
+    raw = _as_bytes(payload)
+    dtype._validate()
+    if len(raw) != dtype.itemsize:
+        raise UnsafePickleError("numpy scalar payload has the wrong length")
+    fmt = _NUMERIC_STRUCT.get((dtype.kind, dtype.itemsize))
+    if fmt is not None:
+        values = struct.unpack(dtype.endian + fmt, raw)
+        if dtype.kind == "c":
+            return complex(*values)
+        return values[0]
+    if dtype.kind == "U":
+        return raw.decode("utf-32-be" if dtype.byteorder == ">" else "utf-32-le").rstrip("\0")
+    if dtype.kind == "S":
+        return raw.rstrip(b"\0")
+    import numpy as np  # datetime64 / timedelta64 only
+
+    return np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))[0]
+
+
+class NDArrayMarker:
+    """What ``numpy.ndarray`` resolves to: only a tag for ``_reconstruct``."""
+
+    __slots__ = ()
+
+
+class ArrayBox:
+    """A numpy array being rebuilt from BUILD state; ``value`` holds the result."""
+
+    __slots__ = ("value",)
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) != 5:
+            raise UnsafePickleError("malformed numpy array state")
+        _version, shape, dtype, fortran, data = state
+        if isinstance(data, list):  # object arrays pickle their items as a list
+            self.value = list(data)
+            return
+        self.value = _build_array(data, dtype, shape, "F" if fortran else "C")
+
+
+def _build_array(data: Any, dtype: Any, shape: Any, order: Any) -> Any:
+    if not isinstance(dtype, DTypeShim):
+        raise UnsafePickleError("numpy array without a plain dtype")
+    if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise UnsafePickleError("malformed numpy array shape")
+    if len(shape) > 32:
+        raise UnsafePickleError("numpy array has too many dimensions")
+    raw = _as_bytes(data)
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(raw) or len(raw) > MAX_ARRAY_BYTES:
+        raise UnsafePickleError("numpy array payload does not match its shape")
+    import numpy as np
+
+    arr = np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))
+    return arr.reshape(shape, order="F" if order == "F" else "C").copy()
+
+
+def _numpy_reconstruct(subtype: Any, shape: Any = None, typecode: Any = None) -> ArrayBox:
+    if subtype is not NDArrayMarker:
+        raise UnsafePickleError("numpy _reconstruct of something other than ndarray")
+    box = object.__new__(ArrayBox)
+    box.value = None
+    return box
+
+
+def _numpy_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
+    return _build_array(buf, dtype, tuple(shape), order)
+
+
+# --------------------------------------------------------------------------- other shims
+
+
+def _codecs_encode(obj: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
+    """How protocol <= 2 spells bytes: ``_codecs.encode(str, 'latin1')``."""
+    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1", "utf-8", "ascii"):
+        raise UnsafePickleError("_codecs.encode with unexpected arguments")
+    if len(obj) > MAX_BYTES_ARG:
+        raise UnsafePickleError("byte string too large")
+    return obj.encode(encoding, "strict")
+
+
+def _bytes_like(kind: type) -> Any:
+    def make(*args: Any) -> Any:
+        if not args:
+            return kind()
+        if len(args) > 2 or not isinstance(args[0], (str, bytes, bytearray, list)):
+            raise UnsafePickleError(f"{kind.__name__}() with unexpected arguments")
+        if len(args[0]) > MAX_BYTES_ARG:
+            raise UnsafePickleError("byte string too large")
+        if isinstance(args[0], str):
+            return kind(args[0].encode(args[1] if len(args) == 2 else "latin1"))
+        return kind(args[0])
+
+    return make
+
+
+def _datetime(*args: Any) -> datetime.datetime:
+    if args and isinstance(args[0], str):  # Python 2 payload
+        args = (args[0].encode("latin1"), *args[1:])
+    if args and isinstance(args[0], bytes):
+        if len(args[0]) != 10 or len(args) > 2:
+            raise UnsafePickleError("malformed datetime payload")
+        if len(args) == 2 and not isinstance(args[1], (datetime.tzinfo, type(None))):
+            raise UnsafePickleError("datetime with an unsupported time zone")
+    elif not all(isinstance(a, int) for a in args) or len(args) > 8:
+        raise UnsafePickleError("malformed datetime arguments")
+    return datetime.datetime(*args)
+
+
+def _reconstructor(cls: Any, base: Any, state: Any = None) -> Any:
+    """``copyreg._reconstructor`` (protocols 0 and 1), only for our own classes."""
+    if isinstance(cls, type) and issubclass(cls, Placeholder) and cls is not Placeholder:
+        obj = cls()
+        if state is not None:
+            obj.state = state
+        return obj
+    if isinstance(cls, type) and issubclass(cls, (TrialsStandIn, ObjectIdStandIn)):
+        if base is not object or state is not None:
+            raise UnsafePickleError("copyreg._reconstructor with unexpected arguments")
+        return object.__new__(cls)
+    raise UnsafePickleError("copyreg._reconstructor of a class that is not allowed")
+
+
+# The allow-list: exact (module, name) pairs and what they resolve to.
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("builtins", "complex"): complex,
+    ("builtins", "slice"): slice,
+    ("builtins", "object"): object,
+    ("builtins", "bytes"): _bytes_like(bytes),
+    ("builtins", "bytearray"): _bytes_like(bytearray),
+    ("_codecs", "encode"): _codecs_encode,
+    ("copyreg", "_reconstructor"): _reconstructor,
+    ("collections", "OrderedDict"): OrderedDict,
+    ("datetime", "datetime"): _datetime,
+    ("datetime", "date"): datetime.date,
+    ("datetime", "time"): datetime.time,
+    ("datetime", "timedelta"): datetime.timedelta,
+    ("datetime", "timezone"): datetime.timezone,
+    ("numpy", "dtype"): DTypeShim,
+    ("numpy", "ndarray"): NDArrayMarker,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _numpy_frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _numpy_frombuffer,
+    ("bson.objectid", "ObjectId"): ObjectIdStandIn,
+    ("bson.son", "SON"): SONStandIn,
+}
+
+_TRIALS_MODULES = ("hyperopt.base", "hyperopt.mongoexp", "hyperopt.spark", "hyperopt")
+
+
+class _LoadRegistry:
+    """Per-load state: placeholder classes and counts, Trials stand-in classes."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.placeholder_classes: dict[str, type[Placeholder]] = {}
+        self.placeholder_counts: Counter[str] = Counter()
+        self.trials_classes: dict[str, type[TrialsStandIn]] = {}
+        self.globals_seen: set[str] = set()
+        self.array_boxes = 0
+
+    def reconstruct(self, *args: Any) -> ArrayBox:
+        self.array_boxes += 1
+        return _numpy_reconstruct(*args)
+
+    def trials_class(self, qualname: str) -> type[TrialsStandIn]:
+        cls = self.trials_classes.get(qualname)
+        if cls is None:
+            cls = type("TrialsStandIn", (TrialsStandIn,), {"__slots__": (), "class_name": qualname})
+            self.trials_classes[qualname] = cls
+        return cls
+
+    def placeholder_class(self, qualname: str) -> type[Placeholder]:
+        cls = self.placeholder_classes.get(qualname)
+        if cls is None:
+            if len(self.placeholder_classes) >= MAX_PLACEHOLDER_NAMES:
+                raise UnsafePickleError(f"the file names more than {MAX_PLACEHOLDER_NAMES} classes")
+            attrs = {"__slots__": (), "qualname": qualname, "counter": self.placeholder_counts}
+            cls = type(qualname.rsplit(".", 1)[-1][:100], (Placeholder,), attrs)
+            self.placeholder_classes[qualname] = cls
+        return cls
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """The C unpickler with ``find_class`` replaced by a static table lookup."""
+
+    def __init__(self, file: io.BufferedIOBase, registry: _LoadRegistry) -> None:
+        super().__init__(file, encoding="latin1", errors="strict")
+        self._registry = registry
+
+    def find_class(self, module: str, name: str) -> Any:  # never imports
+        module = _PY2_MODULES.get(module, module)
+        qualname = f"{module}.{name}"
+        self._registry.globals_seen.add(qualname)
+        found = _ALLOWED.get((module, name))
+        if found is _numpy_reconstruct:
+            return self._registry.reconstruct  # counts the arrays to unbox after loading
+        if found is not None:
+            return found
+        if module in _TRIALS_MODULES and name.endswith("Trials") and name.isidentifier():
+            return self._registry.trials_class(qualname)
+        if self._registry.strict:
+            raise BlockedGlobalError(module, name)
+        return self._registry.placeholder_class(qualname[:200])
+
+
+class LoadedPickle:
+    """What came out of the file, and what the loader noticed on the way."""
+
+    def __init__(
+        self,
+        obj: Any,
+        registry: _LoadRegistry | None,
+        trailing_bytes: int,
+    ) -> None:
+        self.obj = obj
+        self.placeholder_counts: dict[str, int] = {}
+        self.globals_seen: set[str] = set()
+        self.array_boxes = 0
+        if registry is not None:
+            counts = dict(registry.placeholder_counts)
+            for qualname in registry.placeholder_classes:
+                counts.setdefault(qualname, 0)
+            self.placeholder_counts = counts
+            self.globals_seen = registry.globals_seen
+            self.array_boxes = registry.array_boxes
+        self.trailing_bytes = trailing_bytes
+
+
+def safe_loads(data: bytes, *, strict: bool = False) -> LoadedPickle:
+    """Unpickle ``data`` without importing or running anything the file names."""
+    if copyreg._extension_cache or copyreg._inverted_registry:  # type: ignore[attr-defined]
+        # EXT opcodes resolve through this process-wide cache, bypassing find_class.
+        raise UnsafePickleError("the copyreg extension registry is not empty in this process")
+    registry = _LoadRegistry(strict)
+    stream = io.BytesIO(data)
+    obj = SafeUnpickler(stream, registry).load()
+    return LoadedPickle(obj, registry, len(data) - stream.tell())
+
+
+def trusted_loads(data: bytes) -> LoadedPickle:
+    """Plain ``pickle.loads``: runs code from the file. Only behind ``--trust``."""
+    stream = io.BytesIO(data)
+    obj = pickle.Unpickler(stream, encoding="latin1").load()
+    return LoadedPickle(obj, None, len(data) - stream.tell())

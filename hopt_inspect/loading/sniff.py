@@ -1,0 +1,133 @@
+"""Read a file's bytes, undo compression, and tell what kind of file it is from its content."""
+
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import pickletools
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+MAX_DECOMPRESSED = 8 << 30  # a decompression bomb stops here
+
+_COMPRESSIONS = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+# Things people point the tool at by mistake, so the error can say what the file is.
+_OTHER_MAGIC = (
+    (b"PK\x03\x04", "a zip archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x89HDF", "an HDF5 file"),
+    (b"\x93NUMPY", "a numpy .npy file"),
+    (b"\x7fELF", "an executable"),
+    (b"(\xb5/\xfd", "a zstd-compressed file (decompress it first: zstd -d FILE)"),
+)
+
+
+@dataclass(frozen=True)
+class RawFile:
+    data: bytes
+    compression: str | None
+    size_bytes: int
+
+
+def read_file(path: Path) -> RawFile:
+    """The file's bytes, decompressed when the content says it is compressed."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file (pass the path of a pickled hyperopt Trials)")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a trials file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if not data:
+        raise InputError(f"{path}: the file is empty (was it still being written?)")
+    size = len(data)
+    for magic, name in _COMPRESSIONS:
+        if data.startswith(magic):
+            return RawFile(_decompress(path, data, name), name, size)
+    return RawFile(data, None, size)
+
+
+def _decompress(path: Path, data: bytes, name: str) -> bytes:
+    decompressor = {
+        "gzip": lambda: zlib.decompressobj(wbits=31),
+        "bz2": bz2.BZ2Decompressor,
+        "xz": lzma.LZMADecompressor,
+    }[name]()
+    out: list[bytes] = []
+    total = 0
+    try:
+        if name == "gzip":
+            # gzip files may hold several members; gzip.decompress handles that, but
+            # without an output cap. Stream instead, member by member.
+            rest = data
+            while rest:
+                out_chunk = decompressor.decompress(rest, MAX_DECOMPRESSED - total + 1)
+                total += len(out_chunk)
+                out.append(out_chunk)
+                if total > MAX_DECOMPRESSED:
+                    break
+                if decompressor.unconsumed_tail:
+                    rest = decompressor.unconsumed_tail
+                    continue
+                if not decompressor.eof:
+                    raise EOFError
+                rest = decompressor.unused_data.lstrip(b"\x00")
+                decompressor = zlib.decompressobj(wbits=31)
+        else:
+            out_chunk = decompressor.decompress(data, MAX_DECOMPRESSED + 1)
+            total = len(out_chunk)
+            out.append(out_chunk)
+            if total <= MAX_DECOMPRESSED and not decompressor.eof:
+                raise EOFError
+    except EOFError as exc:
+        raise InputError(
+            f"{path}: the {name} stream is incomplete (the file may still be being written)"
+        ) from exc
+    except (OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
+        raise InputError(f"{path}: the {name} data is corrupt ({exc})") from exc
+    if total > MAX_DECOMPRESSED:
+        raise InputError(
+            f"{path}: decompresses to more than {MAX_DECOMPRESSED >> 30} GiB; refusing"
+            " (a decompression bomb?)"
+        )
+    return b"".join(out)
+
+
+def content_kind(data: bytes) -> str:
+    """'pickle', 'json', or a description of what else the bytes are."""
+    if data[:1] == b"\x80" and len(data) > 1 and data[1] <= 5:
+        return "pickle"
+    if data[:64].lstrip()[:1] in (b"{", b"["):  # neither is a pickle opcode
+        return "json"
+    for magic, what in _OTHER_MAGIC:
+        if data.startswith(magic):
+            return what
+    if data[:1] in b"(]}cN)KJGFIVSTUX\x8a\x8b\x88\x89":
+        return "pickle"  # protocol 0/1 opcodes a Trials pickle starts with
+    return "unknown"
+
+
+def pickle_protocol(data: bytes) -> int | None:
+    """The protocol a pickle declares (2-5); for older ones, the newest opcode seen early on."""
+    if data[:1] == b"\x80":
+        return data[1]
+    newest = 0
+    try:
+        for count, (opcode, _arg, _pos) in enumerate(pickletools.genops(io.BytesIO(data))):
+            newest = max(newest, opcode.proto)
+            if count > 500:
+                break
+    except Exception:  # a damaged pickle: the loader reports that, not this guess
+        return None
+    return newest

@@ -1,0 +1,1 @@
+"""Renderers: result objects in, terminal text / JSON / files out. They never open trials files."""

@@ -1,0 +1,204 @@
+"""Result objects to rich renderables. Builds, never prints: the CLI prints once."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..summary import Summary, plural
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe(text: Any, limit: int = 200) -> str:
+    """Text from a file, made harmless for a terminal: control characters escaped."""
+    s = str(text)
+    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def fmt_num(value: Any, digits: int = 6) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value == int(value) and abs(value) < 1e15:
+            return f"{value:.1f}"
+        return f"{value:.{digits}g}"
+    return safe(value, 40)
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    if minutes < 120:
+        return f"{minutes}m {sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return str(n)
+
+
+def _kv_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    return table
+
+
+def _source_line(source: dict[str, Any]) -> Text:
+    parts = [source["format"]]
+    if source.get("protocol") is not None:
+        parts[0] += f" protocol {source['protocol']}"
+    if source.get("compression"):
+        parts.append(f"{source['compression']}-compressed")
+    parts.append(source["container"])
+    parts.append(fmt_bytes(source["size_bytes"]))
+    if source.get("trusted"):
+        parts.append("loaded with --trust")
+    line = Text(" · ".join(safe(p) for p in parts))
+    for hint in source.get("writer_hints", []):
+        line.append(f"\n{safe(hint)}", style="dim")
+    return line
+
+
+def _counts_line(summary: Summary) -> Text:
+    by_state = summary.counts["by_state"]
+    by_status = summary.counts["by_status"]
+    line = Text(f"{summary.n_trials} trials: ")
+    line.append(", ".join(f"{n} {safe(s)}" for s, n in by_state.items()))
+    line.append("\nstatus: " + ", ".join(f"{n} {safe(s)}" for s, n in by_status.items()), "dim")
+    return line
+
+
+def _best_block(summary: Summary) -> RenderableType:
+    best = summary.best
+    if best is None:
+        return Text("no trial finished with status ok and a finite loss", style="yellow")
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row(Text(f"trial {best.tid}", style="bold green"), Text(f"loss {fmt_num(best.loss)}"))
+    for label, value in best.params.items():
+        table.add_row(Text(safe(label, 40), style="cyan"), Text(fmt_num(value)))
+    return table
+
+
+def _top_table(summary: Summary) -> Table:
+    labels = [lab for lab in summary.labels if any(lab in r.params for r in summary.top)]
+    show_params = labels if len(labels) <= 3 else []
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("tid", justify="right")
+    table.add_column("loss", justify="right")
+    for label in show_params:
+        table.add_column(safe(label, 24), justify="right", overflow="fold")
+    for rank, row in enumerate(summary.top, 1):
+        cells = [str(rank), str(row.tid), fmt_num(row.loss)]
+        cells += [fmt_num(row.params.get(label)) for label in show_params]
+        table.add_row(*cells)
+    return table
+
+
+def _losses_block(summary: Summary) -> RenderableType:
+    n_ok = len(summary.losses_sorted)
+    if not n_ok:
+        return Text("no finite losses", style="yellow")
+    q = summary.quantiles
+    line = Text(
+        f"{n_ok} finite ok losses · min {fmt_num(q['min'], 4)} · q25 {fmt_num(q['q25'], 4)}"
+        f" · median {fmt_num(q['median'], 4)} · q75 {fmt_num(q['q75'], 4)}"
+        f" · max {fmt_num(q['max'], 4)}"
+    )
+    return Group(
+        line, Text(f"top {len(summary.top)}, ascending:", style="dim"), _top_table(summary)
+    )
+
+
+def _improvements_line(summary: Summary) -> Text:
+    steps = summary.best_so_far
+    shown = steps if len(steps) <= 8 else steps[-8:]
+    text = Text(f"{len(steps)} improvements" + (", the last 8:" if len(steps) > 8 else ":"))
+    text.append("\n" + "  ".join(f"{tid}→{fmt_num(loss, 4)}" for tid, loss in shown), "dim")
+    return text
+
+
+def _time_line(summary: Summary) -> Text | None:
+    d = summary.durations
+    if d.first_book_time is None:
+        return None
+    start = d.first_book_time.strftime("%Y-%m-%d %H:%M")
+    end = "?"
+    if d.last_refresh_time is not None:
+        same_day = d.last_refresh_time.date() == d.first_book_time.date()
+        end = d.last_refresh_time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+    text = Text(f"{start} → {end} UTC ({fmt_seconds(d.span_s)})")
+    if d.n:
+        text.append(
+            f"\nper trial: median {fmt_seconds(d.median_s)}, max {fmt_seconds(d.max_s)},"
+            f" total {fmt_seconds(d.total_s)}",
+            "dim",
+        )
+    return text
+
+
+def _tids(tids: list[int], limit: int = 8) -> str:
+    shown = ", ".join(str(t) for t in tids[:limit])
+    return shown + (f", … ({len(tids)} in all)" if len(tids) > limit else "")
+
+
+def render_summary(summary: Summary) -> RenderableType:
+    title = Text(safe(summary.source["path"]), style="bold magenta")
+    table = _kv_table()
+    table.add_row("File", _source_line(summary.source))
+    table.add_row("Trials", _counts_line(summary))
+    table.add_row("Best", _best_block(summary))
+    table.add_row("Losses", _losses_block(summary))
+    if summary.best_so_far:
+        table.add_row("Progress", _improvements_line(summary))
+    time_line = _time_line(summary)
+    if time_line is not None:
+        table.add_row("Time", time_line)
+    if summary.failures:
+        lines = Text()
+        for i, group in enumerate(summary.failures[:5]):
+            lines.append(("\n" if i else "") + f"{len(group.tids)}× {safe(group.reason, 120)}")
+            lines.append(f" (tids {_tids(group.tids, 5)})", "dim")
+        table.add_row("Failures", lines)
+    if summary.non_finite:
+        table.add_row("Non-finite", Text(f"loss NaN or inf in tids {_tids(summary.non_finite)}"))
+    if summary.duplicates:
+        n_dup = len(summary.duplicates)
+        dup = Text(f"{plural(n_dup, 'configuration')} evaluated more than once: ")
+        dup.append("; ".join(" = ".join(map(str, g[:4])) for g in summary.duplicates[:4]), "dim")
+        table.add_row("Duplicates", dup)
+    parts: list[RenderableType] = [title, table]
+    if summary.notes:
+        notes = Table.grid(padding=(0, 1))
+        notes.add_column(no_wrap=True)
+        notes.add_column(overflow="fold")
+        for note in summary.notes:
+            notes.add_row("•", safe(note, 400))
+        parts += [Text("\nNotes", style="bold"), notes]
+    return Group(*parts)

@@ -1,0 +1,218 @@
+"""Trial and Study: hyperopt's trial documents, normalised once.
+
+Every piece of hyperopt semantics about trial documents (state codes, which trials TPE
+sees, how it reads a missing loss, ``from_tid``) lives here; nothing downstream touches
+raw documents. See ../shared/HYPEROPT.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+STATE_NAMES = {0: "new", 1: "running", 2: "done", 3: "error", 4: "cancel"}
+# hyperopt.base.JOB_VALID_STATES: the states ``Trials.refresh`` keeps in ``trials.trials``.
+VALID_STATES = frozenset({"new", "running", "done"})
+STATUS_OK = "ok"
+
+Value = float | int | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One trial document, as the tool sees it."""
+
+    tid: int
+    state: str
+    status: str | None
+    loss: float | None
+    params: Mapping[str, Value]
+    book_time: datetime | None = None
+    refresh_time: datetime | None = None
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    from_tid: int | None = None
+    exp_key: Any = None
+
+    @property
+    def is_ok(self) -> bool:
+        """Status ``ok`` with a finite loss: a trial that can be the best."""
+        return self.status == STATUS_OK and self.loss is not None and math.isfinite(self.loss)
+
+    @property
+    def is_failed(self) -> bool:
+        """A trial that produced no usable loss: state error, or status fail."""
+        return self.state == "error" or self.status == "fail"
+
+    @property
+    def has_non_finite_loss(self) -> bool:
+        return self.loss is not None and not math.isfinite(self.loss)
+
+    @property
+    def duration(self) -> float | None:
+        if self.book_time is None or self.refresh_time is None:
+            return None
+        return (self.refresh_time - self.book_time).total_seconds()
+
+    @property
+    def tpe_loss(self) -> float:
+        """The loss as ``tpe.suggest`` reads it: ``inf`` when there is none."""
+        return math.inf if self.loss is None else self.loss
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a study came from and what the loader noticed about the file."""
+
+    path: str
+    format: str  # "pickle", "json"
+    container: str  # "Trials", "dict['trials']", "list of trial documents", ...
+    protocol: int | None = None
+    compression: str | None = None
+    size_bytes: int = 0
+    trials_class: str | None = None
+    writer_hints: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    trusted: bool = False
+
+
+@dataclass(frozen=True)
+class Study:
+    """All trial documents of a file, sorted by tid, and what surrounds them."""
+
+    trials: tuple[Trial, ...]
+    labels: tuple[str, ...]
+    source: Source
+    exp_key: Any = None
+    attachments: tuple[str, ...] = ()
+    placeholders: Mapping[str, int] = field(default_factory=dict)
+    space: Any = None  # the raw space object stored beside the trials (--trust only)
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.trials)
+
+    def visible_to_hyperopt(self) -> list[Trial]:
+        """``trials.trials`` after ``Trials.refresh``: valid states and the study's exp_key."""
+        return [
+            t
+            for t in self.trials
+            if t.state in VALID_STATES and (self.exp_key is None or t.exp_key == self.exp_key)
+        ]
+
+    def tpe_history(self) -> list[Trial]:
+        """The documents ``tpe.suggest`` builds its model from, sorted by tid.
+
+        Mirrors the loop at the top of ``hyperopt.tpe.suggest``: documents are grouped by
+        ``misc['from_tid']`` (default: their own tid) keeping the lowest loss, missing
+        losses count as ``inf``, and a group whose losses are all NaN is dropped because
+        ``nan <= nan`` is false there (a quirk we copy, not fix).
+        """
+        best_loss: dict[int, float] = {}
+        best_doc: dict[int, Trial] = {}
+        for t in self.visible_to_hyperopt():
+            key = t.tid if t.from_tid is None else t.from_tid
+            loss = t.tpe_loss
+            best_loss.setdefault(key, loss)
+            if loss <= best_loss[key]:
+                best_loss[key] = loss
+                best_doc[key] = t
+        return [best_doc[k] for k in sorted(best_doc)]
+
+    def best(self) -> Trial | None:
+        """The status-ok trial with the smallest finite loss; ties go to the lowest tid."""
+        best: Trial | None = None
+        for t in self.trials:
+            if t.is_ok and (best is None or t.loss < best.loss):  # type: ignore[operator]
+                best = t
+        return best
+
+
+def _number(value: Any) -> Any:
+    """numpy scalars (under --trust) and ints-as-floats to plain Python numbers."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
+        return value
+    for kind in (int, float):
+        try:
+            as_kind = kind(value)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if kind is float or as_kind == value:
+            return as_kind
+    return value
+
+
+def _loss(value: Any) -> tuple[float | None, str | None]:
+    if value is None:
+        return None, None
+    try:
+        return float(value), None
+    except (TypeError, ValueError, OverflowError):
+        return None, f"loss {str(value)[:40]!r} is not a number"
+
+
+def _error_text(error: Any) -> str | None:
+    """``misc['error']`` is ``(str(type(e)), str(e))``: "<class 'ValueError'>" → "ValueError"."""
+    if error is None:
+        return None
+    if isinstance(error, (tuple, list)) and len(error) == 2:
+        kind = re.sub(
+            r"^<(?:class|type) '(?:builtins\.|exceptions\.)?(.+)'>$", r"\1", str(error[0])
+        )
+        return f"{kind}: {error[1]}"
+    return str(error)
+
+
+def trial_from_doc(
+    doc: Mapping[str, Any], plain: Callable[[Any], Any] = lambda v: v
+) -> tuple[Trial, str | None]:
+    """One hyperopt trial document to a Trial, plus a problem found in it (or None).
+
+    ``plain`` turns extra result values into plain data (the loader passes its own).
+    """
+    misc = doc.get("misc") or {}
+    result = doc.get("result") or {}
+    if not isinstance(misc, Mapping) or not isinstance(result, Mapping):
+        raise ValueError("its 'misc' or 'result' is not a dict")
+    tid = int(doc.get("tid", misc.get("tid")))
+    state_code = doc.get("state", 2)
+    state = STATE_NAMES.get(state_code, f"unknown({state_code})")
+    loss, problem = _loss(result.get("loss"))
+    params: dict[str, Value] = {}
+    for label, values in (misc.get("vals") or {}).items():
+        if isinstance(values, (list, tuple)):
+            params[str(label)] = _number(values[0]) if len(values) else None
+        else:  # some exporters flatten the one-element lists
+            params[str(label)] = _number(values)
+    status = result.get("status")
+    extra = {str(k): plain(v) for k, v in result.items() if k not in ("loss", "status")}
+    from_tid = misc.get("from_tid")
+    trial = Trial(
+        tid=tid,
+        state=state,
+        status=None if status is None else str(status),
+        loss=loss,
+        params=params,
+        book_time=doc.get("book_time") if isinstance(doc.get("book_time"), datetime) else None,
+        refresh_time=(
+            doc.get("refresh_time") if isinstance(doc.get("refresh_time"), datetime) else None
+        ),
+        error=_error_text(misc.get("error")),
+        extra=extra,
+        from_tid=None if from_tid is None else int(from_tid),
+        exp_key=doc.get("exp_key"),
+    )
+    return trial, problem
+
+
+def labels_in_order(trials: Iterable[Trial]) -> tuple[str, ...]:
+    """Parameter labels in the order hyperopt stored them (first appearance)."""
+    seen: dict[str, None] = {}
+    for t in trials:
+        for label in t.params:
+            seen.setdefault(label, None)
+    return tuple(seen)

@@ -1,0 +1,229 @@
+"""Summary of a Study: what happened, in plain numbers. No printing here."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .study import STATE_NAMES, Study, Trial, Value
+from .tpe import TPESettings, n_below
+
+SCHEMA = "hopt-inspect/summary/1"
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    tid: int
+    loss: float | None
+    params: dict[str, Value]  # inactive labels omitted
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Per-trial wall time (refresh_time - book_time) and the study's span, in seconds."""
+
+    n: int = 0
+    total_s: float | None = None
+    min_s: float | None = None
+    median_s: float | None = None
+    max_s: float | None = None
+    first_book_time: datetime | None = None
+    last_refresh_time: datetime | None = None
+    span_s: float | None = None
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    reason: str  # "error: ValueError: ..." or "status fail"
+    tids: list[int]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``hopt-inspect summary`` reports; its JSON is the fields below plus a schema."""
+
+    source: dict[str, Any]
+    n_trials: int
+    counts: dict[str, dict[str, int]]
+    best: TrialRow | None
+    top: list[TrialRow]
+    losses_sorted: list[float]
+    quantiles: dict[str, float]
+    best_so_far: list[tuple[int, float]]
+    durations: Durations
+    failures: list[FailureGroup]
+    non_finite: list[int]
+    duplicates: list[list[int]]
+    placeholders: list[dict[str, Any]]
+    labels: list[str]
+    n_tpe_history: int
+    notes: list[str] = field(default_factory=list)
+    schema: str = SCHEMA
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _row(t: Trial) -> TrialRow:
+    return TrialRow(t.tid, t.loss, {k: v for k, v in t.params.items() if v is not None})
+
+
+def _counts(study: Study) -> dict[str, dict[str, int]]:
+    by_state = Counter(t.state for t in study.trials)
+    by_status = Counter(t.status if t.status is not None else "none" for t in study.trials)
+    order = list(STATE_NAMES.values())
+    states = sorted(by_state, key=lambda s: order.index(s) if s in order else len(order))
+    return {
+        "by_state": {s: by_state[s] for s in states},
+        "by_status": dict(sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def _quantiles(losses: list[float]) -> dict[str, float]:
+    if not losses:
+        return {}
+    if len(losses) == 1:
+        q25 = median = q75 = losses[0]
+    else:
+        q25, median, q75 = statistics.quantiles(losses, n=4, method="inclusive")
+    return {"min": losses[0], "q25": q25, "median": median, "q75": q75, "max": losses[-1]}
+
+
+def _best_so_far(study: Study) -> list[tuple[int, float]]:
+    steps: list[tuple[int, float]] = []
+    for t in study.trials:
+        if t.is_ok and (not steps or t.loss < steps[-1][1]):  # type: ignore[operator]
+            steps.append((t.tid, t.loss))  # type: ignore[arg-type]
+    return steps
+
+
+def _durations(study: Study) -> Durations:
+    spans = [d for t in study.trials if (d := t.duration) is not None]
+    books = [t.book_time for t in study.trials if t.book_time is not None]
+    refreshes = [t.refresh_time for t in study.trials if t.refresh_time is not None]
+    if not spans and not books:
+        return Durations()
+    first = min(books) if books else None
+    last = max(refreshes) if refreshes else None
+    return Durations(
+        n=len(spans),
+        total_s=sum(spans) if spans else None,
+        min_s=min(spans) if spans else None,
+        median_s=statistics.median(spans) if spans else None,
+        max_s=max(spans) if spans else None,
+        first_book_time=first,
+        last_refresh_time=last,
+        span_s=(last - first).total_seconds() if first and last else None,
+    )
+
+
+def _failures(study: Study) -> list[FailureGroup]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for t in study.trials:
+        if t.state == "error":
+            groups[f"error: {t.error or 'no message'}"].append(t.tid)
+        elif t.status == "fail":
+            reason = t.extra.get("failure") or t.extra.get("error") or t.extra.get("message")
+            groups["status fail" + (f": {reason}" if isinstance(reason, str) else "")].append(t.tid)
+    return [FailureGroup(r, tids) for r, tids in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+
+
+def _duplicates(study: Study) -> list[list[int]]:
+    by_config: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    for t in study.trials:
+        if t.params and t.state != "error":
+            key = tuple(sorted((k, v) for k, v in t.params.items() if v is not None))
+            by_config[key].append(t.tid)
+    return [tids for tids in by_config.values() if len(tids) > 1]
+
+
+def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
+    notes: list[str] = []
+    startup = settings.n_startup_jobs
+    if n_history == 0:
+        notes.append("no trial is visible to TPE yet (none new, running or done)")
+    elif n_history <= startup:
+        notes.append(
+            f"all {n_history} trials fall within TPE's random start-up"
+            f" (n_startup_jobs={startup} by default): if TPE ran, it has not modelled anything"
+            f" yet; run more evaluations or pass partial(tpe.suggest, n_startup_jobs=...)"
+        )
+    else:
+        notes.append(
+            f"the first {startup} trials were TPE's random start-up (n_startup_jobs={startup}"
+            " by default; the file does not record which algorithm or settings ran)"
+        )
+        nb = n_below(n_history, settings.gamma)
+        notes.append(
+            f"with {n_history} trials TPE's 'good' group holds only {nb} trials"
+            f" (ceil({settings.gamma} * sqrt({n_history}))); the rest model the 'bad' density"
+        )
+    stuck = sum(1 for t in study.trials if t.state in ("new", "running"))
+    if stuck:
+        notes.append(
+            f"{plural(stuck, 'trial')} still new or running: a worker may have crashed,"
+            " and TPE counts them with loss inf"
+        )
+    nan_dropped = sum(
+        1 for t in study.visible_to_hyperopt() if t.loss is not None and math.isnan(t.loss)
+    )
+    if nan_dropped:
+        notes.append(
+            f"{plural(nan_dropped, 'trial')} with a NaN loss: tpe.suggest leaves them out of"
+            " its history altogether (its 'loss <= best' test is false for NaN)"
+        )
+    for name, count in sorted(study.placeholders.items()):
+        notes.append(
+            f"{plural(count, 'object')} of {name} not loaded (kept as inert placeholders;"
+            " --trust loads them by running code from the file)"
+        )
+    notes.extend(study.source.warnings)
+    return notes
+
+
+def summarize(study: Study, *, top: int = 10, settings: TPESettings | None = None) -> Summary:
+    """Everything ``hopt-inspect summary`` shows about ``study``."""
+    settings = settings or TPESettings()
+    ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
+    best = study.best()
+    n_history = len(study.tpe_history())
+    return Summary(
+        source=source_dict(study),
+        n_trials=study.n_trials,
+        counts=_counts(study),
+        best=_row(best) if best else None,
+        top=[_row(t) for t in ok[: max(top, 0)]],
+        losses_sorted=[t.loss for t in ok],  # type: ignore[misc]
+        quantiles=_quantiles([t.loss for t in ok]),  # type: ignore[misc]
+        best_so_far=_best_so_far(study),
+        durations=_durations(study),
+        failures=_failures(study),
+        non_finite=[t.tid for t in study.trials if t.has_non_finite_loss],
+        duplicates=_duplicates(study),
+        placeholders=[{"class": k, "count": v} for k, v in sorted(study.placeholders.items())],
+        labels=list(study.labels),
+        n_tpe_history=n_history,
+        notes=_notes(study, n_history, settings),
+    )
+
+
+def source_dict(study: Study) -> dict[str, Any]:
+    s = study.source
+    return {
+        "path": s.path,
+        "format": s.format,
+        "container": s.container,
+        "protocol": s.protocol,
+        "compression": s.compression,
+        "size_bytes": s.size_bytes,
+        "trials_class": s.trials_class,
+        "writer_hints": list(s.writer_hints),
+        "warnings": list(s.warnings),
+        "trusted": s.trusted,
+        "attachments": list(study.attachments),
+    }
