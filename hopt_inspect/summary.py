@@ -174,7 +174,7 @@ def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
     )
     if nan_dropped:
         notes.append(
-            f"{plural(nan_dropped, 'trial')} with a NaN loss: tpe.suggest leaves them out of"
+            f"{plural(nan_dropped, 'trial')} with a NaN loss: tpe.suggest leaves such trials out of"
             " its history altogether (its 'loss <= best' test is false for NaN)"
         )
     for name, count in sorted(study.placeholders.items()):

@@ -96,13 +96,14 @@ def _best_block(summary: Summary) -> RenderableType:
     best = summary.best
     if best is None:
         return Text("no trial finished with status ok and a finite loss", style="yellow")
-    table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
-    table.add_row(Text(f"trial {best.tid}", style="bold green"), Text(f"loss {fmt_num(best.loss)}"))
+    head = Text(f"trial {best.tid}", style="bold green")
+    head.append(f" · loss {fmt_num(best.loss)}", style="bold")
+    params = Table.grid(padding=(0, 2))
+    params.add_column(no_wrap=True, style="cyan")
+    params.add_column(overflow="fold")
     for label, value in best.params.items():
-        table.add_row(Text(safe(label, 40), style="cyan"), Text(fmt_num(value)))
-    return table
+        params.add_row(safe(label, 40), fmt_num(value))
+    return Group(head, params)
 
 
 def _top_table(summary: Summary) -> Table:
