@@ -96,15 +96,20 @@ class Study:
     def n_trials(self) -> int:
         return len(self.trials)
 
-    def visible_to_hyperopt(self) -> list[Trial]:
-        """``trials.trials`` after ``Trials.refresh``: valid states and the study's exp_key."""
+    def visible_to_hyperopt(self, n_trials: int | None = None) -> list[Trial]:
+        """``trials.trials`` after ``Trials.refresh``: valid states and the study's exp_key.
+
+        With ``n_trials``, only the first n documents by tid: what existed when the next
+        trial was suggested in a sequential ``fmin`` run.
+        """
+        prefix = self.trials if n_trials is None else self.trials[:n_trials]
         return [
             t
-            for t in self.trials
+            for t in prefix
             if t.state in VALID_STATES and (self.exp_key is None or t.exp_key == self.exp_key)
         ]
 
-    def tpe_history(self) -> list[Trial]:
+    def tpe_history(self, n_trials: int | None = None) -> list[Trial]:
         """The documents ``tpe.suggest`` builds its model from, sorted by tid.
 
         Mirrors the loop at the top of ``hyperopt.tpe.suggest``: documents are grouped by
@@ -114,7 +119,7 @@ class Study:
         """
         best_loss: dict[int, float] = {}
         best_doc: dict[int, Trial] = {}
-        for t in self.visible_to_hyperopt():
+        for t in self.visible_to_hyperopt(n_trials):
             key = t.tid if t.from_tid is None else t.from_tid
             loss = t.tpe_loss
             best_loss.setdefault(key, loss)

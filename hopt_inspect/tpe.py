@@ -1,13 +1,26 @@
 """TPE replay: what ``hyperopt.tpe.suggest`` computes, recomputed with hyperopt's own functions.
 
-This module grows with the ``lpdf`` command; the settings and the split size live here so
-every other module quotes TPE from one place. See ../shared/HYPEROPT.md.
+For a label and the first n trials (by tid): the history as ``suggest`` builds it, the
+global below/above split (``ap_split_trials``), the Parzen mixtures
+(``adaptive_parzen_normal``), and their log-likelihoods on a grid (``GMM1_lpdf`` /
+``LGMM1_lpdf``). The numeric functions are hyperopt's; only the two lines of categorical
+maths are written out (their helpers changed signature across versions). The settings and
+the split size live here so every other module quotes TPE from one place.
+See ../shared/HYPEROPT.md.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .space import Param, SearchSpace
+from .study import Study, Trial
+
+SCHEMA = "hopt-inspect/lpdf/1"
+MAX_LATTICE = 5000  # q kinds: more lattice points than this are thinned evenly
 
 
 @dataclass(frozen=True)
@@ -24,3 +37,347 @@ class TPESettings:
 def n_below(n_history: int, gamma: float = 0.25, cap: int = 25) -> int:
     """Size of TPE's "good" group: ``ap_split_trials``' ``min(ceil(gamma * sqrt(N)), 25)``."""
     return min(math.ceil(gamma * math.sqrt(n_history)), cap)
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """One Parzen mixture, in the space TPE fits it (log space for log kinds)."""
+
+    weights: list[float]
+    mus: list[float]
+    sigmas: list[float]
+    prior_index: int  # which component is the prior
+    sigma_min: float  # the clip bounds adaptive_parzen_normal put on kernel widths
+    sigma_max: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """TPE's view of one label after the first ``n_trials`` trials (by tid)."""
+
+    n_trials: int
+    n_history: int  # documents suggest() would use (valid states, from_tid groups)
+    startup: bool  # fewer than n_startup_jobs: the next trial was drawn at random
+    n_below: int  # this label's observations in the below ("good") group
+    n_above: int
+    split_n_below: int  # the global split: trials in the good group
+    x: list[float]
+    below_llik: list[float]
+    above_llik: list[float]
+    argmax_x: float | None
+    next_value: float | None
+    next_tid: int | None
+    prior_share: float
+    kernel_sigma_min: float | None  # continuous kinds: width bounds of the below kernels
+    kernel_sigma_max: float | None
+    below_peak_x: float | None
+    above_peak_x: float | None
+
+
+@dataclass(frozen=True)
+class LpdfResult:
+    """What ``hopt-inspect lpdf`` reports for one parameter."""
+
+    param: str
+    kind: str
+    distribution: str
+    space_source: str
+    inferred: bool
+    settings: dict[str, float]
+    snapshots: list[Snapshot]
+    samples: list[tuple[int, float, float | None]] = field(default_factory=list)
+    options: list[str] | None = None
+    schema: str = SCHEMA
+
+
+# --------------------------------------------------------------------------- history
+
+
+def split(hist: Sequence[Trial], label: str, gamma: float) -> tuple[list[Any], list[Any]]:
+    """Below and above values of ``label``: hyperopt's ``ap_split_trials`` on this history.
+
+    As in ``suggest``, observations are keyed by the document's own tid and losses by its
+    ``from_tid`` group; a label's values come only from trials where it was active.
+    """
+    from hyperopt import tpe as hyperopt_tpe
+
+    o_idxs = [t.tid for t in hist if t.params.get(label) is not None]
+    o_vals = [t.params[label] for t in hist if t.params.get(label) is not None]
+    l_idxs = [t.tid if t.from_tid is None else t.from_tid for t in hist]
+    l_vals = [t.tpe_loss for t in hist]
+    below, above = hyperopt_tpe.ap_split_trials(o_idxs, o_vals, l_idxs, l_vals, gamma)
+    return list(below), list(above)
+
+
+# --------------------------------------------------------------------------- continuous
+
+
+def _fit_space_obs(param: Param, obs: Sequence[float]) -> Any:
+    """Observations as the ap_*_sampler of this kind hands them to adaptive_parzen_normal."""
+    import numpy as np
+
+    values = np.asarray(obs, dtype=float)
+    if param.kind == "qloguniform":
+        # ap_qloguniform_sampler: log(maximum(obs, maximum(EPS, exp(low))))
+        return np.log(np.maximum(values, np.maximum(_eps(), np.exp(param.low))))
+    if param.kind == "qlognormal":
+        return np.log(np.maximum(values, _eps()))  # ap_qlognormal_sampler
+    if param.kind in ("loguniform", "lognormal"):
+        return np.log(values)
+    return values
+
+
+def _eps() -> float:
+    from hyperopt.tpe import EPS  # the same EPS the samplers use
+
+    return float(EPS)
+
+
+def _prior(param: Param) -> tuple[float, float]:
+    """(prior_mu, prior_sigma) exactly as the ap_*_sampler of this kind computes them."""
+    if param.kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform"):
+        return 0.5 * (param.high + param.low), 1.0 * (param.high - param.low)
+    return param.mu, param.sigma
+
+
+def _prior_index(obs: Sequence[float], prior_mu: float) -> int:
+    # Where adaptive_parzen_normal inserts the prior among the sorted observations.
+    import numpy as np
+
+    if len(obs) == 0:
+        return 0
+    if len(obs) == 1:
+        return 0 if prior_mu < obs[0] else 1
+    return int(np.searchsorted(np.sort(obs), prior_mu))
+
+
+def fit_mixture(param: Param, obs: Sequence[float], settings: TPESettings) -> Mixture:
+    """``adaptive_parzen_normal`` on the observations of a continuous label."""
+    from hyperopt import tpe as hyperopt_tpe
+
+    fit_obs = _fit_space_obs(param, obs)
+    prior_mu, prior_sigma = _prior(param)
+    weights, mus, sigmas = hyperopt_tpe.adaptive_parzen_normal(
+        fit_obs, settings.prior_weight, prior_mu, prior_sigma, LF=settings.lf
+    )
+    n_components = len(fit_obs) + 1
+    return Mixture(
+        weights=[float(w) for w in weights],
+        mus=[float(m) for m in mus],
+        sigmas=[float(s) for s in sigmas],
+        prior_index=_prior_index(fit_obs, prior_mu),
+        sigma_min=prior_sigma / min(100.0, 1.0 + n_components),
+        sigma_max=prior_sigma,
+    )
+
+
+def mixture_lpdf(param: Param, mixture: Mixture, x: Sequence[float]) -> list[float]:
+    """The log-density TPE scores candidates with: ``GMM1_lpdf`` or ``LGMM1_lpdf``.
+
+    Arguments follow ``build_posterior``: bounds only for the bounded kinds, ``q`` for the
+    quantised ones. ``LGMM1_lpdf`` with ``q=None`` does not divide by the truncation mass,
+    so loguniform densities do not integrate to one: hyperopt's quirk, copied on purpose.
+    """
+    import numpy as np
+    from hyperopt import tpe as hyperopt_tpe
+
+    samples = np.asarray(x, dtype=float)
+    w, mu, sigma = (np.asarray(v) for v in (mixture.weights, mixture.mus, mixture.sigmas))
+    kind = param.kind
+    bounded = kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform")
+    low, high = (param.low, param.high) if bounded else (None, None)
+    q = param.q if kind.startswith("q") or kind == "uniformint" else None
+    fn = hyperopt_tpe.LGMM1_lpdf if param.is_log else hyperopt_tpe.GMM1_lpdf
+    with np.errstate(divide="ignore"):
+        values = fn(samples, w, mu, sigma, low=low, high=high, q=q)
+    return [float(v) for v in np.asarray(values).ravel()]
+
+
+# --------------------------------------------------------------------------- categorical
+
+
+def category_probabilities(param: Param, obs: Sequence[int], settings: TPESettings) -> list[float]:
+    """``ap_randint_sampler`` / ``ap_categorical_sampler``: LF-weighted counts + prior.
+
+    randint and choice add ``prior_weight`` per option; pchoice adds
+    ``K * prior_weight * p`` (``tpe_cat_pseudocounts``). Values of ``randint(low, high)``
+    are counted from ``low``.
+    """
+    import numpy as np
+    from hyperopt import tpe as hyperopt_tpe
+
+    k = param.n_options
+    weights = hyperopt_tpe.linear_forgetting_weights(len(obs), settings.lf)
+    index = np.asarray(obs, dtype=int) - param.randint_offset
+    counts = np.bincount(index, weights, minlength=k) if len(index) else np.zeros(k)
+    if param.kind == "pchoice":
+        p = np.asarray(param.p, dtype=float)
+        pseudo = counts + p.size * (settings.prior_weight * p)
+    else:
+        pseudo = counts + settings.prior_weight
+    return [float(v) for v in pseudo / np.sum(pseudo)]
+
+
+def _categorical_prior_share(param: Param, obs: Sequence[int], settings: TPESettings) -> float:
+    from hyperopt import tpe as hyperopt_tpe
+
+    k = param.n_options
+    observed_mass = float(sum(hyperopt_tpe.linear_forgetting_weights(len(obs), settings.lf)))
+    prior_mass = k * settings.prior_weight
+    return prior_mass / (prior_mass + observed_mass)
+
+
+# --------------------------------------------------------------------------- grids
+
+
+def grid_for(param: Param, size: int, observed: Sequence[float] = ()) -> list[float]:
+    """Where to evaluate the curves, in the parameter's own units.
+
+    Linear for uniform kinds, log-spaced for log kinds, the q lattice for q kinds, every
+    option index for categoricals; unbounded kinds cover mu ± 4 sigma and every observation.
+    """
+    import numpy as np
+
+    if param.is_categorical:
+        return [float(i) for i in range(param.n_options)]
+    if param.kind in ("normal", "qnormal", "lognormal", "qlognormal"):
+        lo, hi = param.mu - 4 * param.sigma, param.mu + 4 * param.sigma
+        if observed:
+            obs = np.asarray(observed, dtype=float)
+            if param.is_log:
+                obs = np.log(np.maximum(obs[obs > 0], 1e-300)) if np.any(obs > 0) else obs[:0]
+            if obs.size:
+                lo, hi = min(lo, float(obs.min())), max(hi, float(obs.max()))
+    else:
+        lo, hi = param.low, param.high
+    if param.q is None:
+        points = np.linspace(lo, hi, size)
+        return [float(v) for v in (np.exp(points) if param.is_log else points)]
+    # q kinds: hyperopt draws round(value / q) * q, so the lattice spans these multiples.
+    lo_n, hi_n = (math.exp(lo), math.exp(hi)) if param.is_log else (lo, hi)
+    k_lo, k_hi = round(lo_n / param.q), round(hi_n / param.q)
+    count = k_hi - k_lo + 1
+    if count <= MAX_LATTICE:
+        ks = np.arange(k_lo, k_hi + 1)
+    elif param.is_log:
+        ks = np.unique(np.round(np.geomspace(max(k_lo, 1), k_hi, MAX_LATTICE)))
+        ks = np.concatenate([[k_lo], ks]) if k_lo < ks[0] else ks
+    else:
+        ks = np.unique(np.round(np.linspace(k_lo, k_hi, MAX_LATTICE)))
+    return [float(k * param.q) for k in ks]
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def snapshot(
+    study: Study, param: Param, n_trials: int, settings: TPESettings, grid: int = 400
+) -> Snapshot:
+    """TPE's below/above log-likelihoods of ``param`` after the first ``n_trials`` trials."""
+    hist = study.tpe_history(n_trials)
+    below, above = split(hist, param.label, settings.gamma)
+    observed = [t.params[param.label] for t in hist if t.params.get(param.label) is not None]
+    x = grid_for(param, grid, observed)
+    sigma_min = sigma_max = None
+    if param.is_categorical:
+        p_below = category_probabilities(param, below, settings)
+        p_above = category_probabilities(param, above, settings)
+        below_llik = [math.log(p) for p in p_below[: len(x)]]
+        above_llik = [math.log(p) for p in p_above[: len(x)]]
+        prior_share = _categorical_prior_share(param, below, settings)
+    else:
+        mix_below = fit_mixture(param, below, settings)
+        mix_above = fit_mixture(param, above, settings)
+        below_llik = mixture_lpdf(param, mix_below, x)
+        above_llik = mixture_lpdf(param, mix_above, x)
+        prior_share = mix_below.weights[mix_below.prior_index]
+        sigma_min, sigma_max = mix_below.sigma_min, mix_below.sigma_max  # log units for log kinds
+    diff = [b - a for b, a in zip(below_llik, above_llik, strict=True)]
+    argmax = _argmax(diff)
+    next_trial = study.trials[n_trials] if n_trials < len(study.trials) else None
+    next_value = None if next_trial is None else next_trial.params.get(param.label)
+    if next_value is not None and param.is_categorical:
+        next_value = float(next_value) - param.randint_offset
+    return Snapshot(
+        n_trials=n_trials,
+        n_history=len(hist),
+        startup=len(hist) < settings.n_startup_jobs,
+        n_below=len(below),
+        n_above=len(above),
+        split_n_below=n_below(len(hist), settings.gamma) if hist else 0,
+        x=x,
+        below_llik=below_llik,
+        above_llik=above_llik,
+        argmax_x=None if argmax is None else x[argmax],
+        next_value=None if next_value is None else float(next_value),
+        next_tid=None if next_trial is None else next_trial.tid,
+        prior_share=float(prior_share),
+        kernel_sigma_min=sigma_min,
+        kernel_sigma_max=sigma_max,
+        below_peak_x=_peak(x, below_llik),
+        above_peak_x=_peak(x, above_llik),
+    )
+
+
+def _argmax(values: Sequence[float]) -> int | None:
+    best = None
+    for i, v in enumerate(values):
+        if v == v and (best is None or v > values[best]):  # NaN never wins, as np.argmax
+            best = i
+    return best
+
+
+def _peak(x: Sequence[float], llik: Sequence[float]) -> float | None:
+    i = _argmax(llik)
+    return None if i is None else x[i]
+
+
+def default_snapshots(n_trials: int, settings: TPESettings) -> list[int]:
+    """Every ~N/10 trials from the end of start-up, plus the final one."""
+    if n_trials <= 0:
+        return [0]
+    start = settings.n_startup_jobs if n_trials > settings.n_startup_jobs else 1
+    step = max(1, round(n_trials / 10))
+    points = list(range(start, n_trials, step))
+    if not points or points[-1] != n_trials:
+        points.append(n_trials)
+    return points
+
+
+def tpe_curves(
+    study: Study,
+    space: SearchSpace,
+    label: str,
+    *,
+    at: Sequence[int] | None = None,
+    settings: TPESettings | None = None,
+    grid: int = 400,
+) -> LpdfResult:
+    """Snapshots of TPE's below/above curves for one label (the ``lpdf`` command)."""
+    settings = settings or TPESettings()
+    param = space[label]
+    points = list(at) if at else default_snapshots(len(study.trials), settings)
+    samples = [
+        (t.tid, float(t.params[label]), t.loss)
+        for t in study.trials
+        if t.params.get(label) is not None
+    ]
+    return LpdfResult(
+        param=label,
+        kind=param.kind,
+        distribution=param.describe(),
+        space_source=space.source,
+        inferred=param.inferred or space.inferred,
+        settings={
+            "gamma": settings.gamma,
+            "prior_weight": settings.prior_weight,
+            "n_startup_jobs": settings.n_startup_jobs,
+            "lf": settings.lf,
+            "grid": grid,
+        },
+        snapshots=[snapshot(study, param, n, settings, grid) for n in points],
+        samples=samples,
+        options=[param.option_text(i) for i in range(param.n_options)]
+        if param.is_categorical
+        else None,
+    )

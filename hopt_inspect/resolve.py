@@ -1,0 +1,395 @@
+"""Find the search space of a study: a Python hp space, a TOML spec, the file, or inference.
+
+``--space`` accepts ``PATH.py:NAME`` or ``package.module:NAME`` (imports that code, as the
+user's own tuner does), a TOML spec (``[space]`` then ``lr = "loguniform(-11.5, 0)"``), or a
+pickled hp graph (``--trust`` only). Without ``--space``, a space stored beside the trials
+(``{"trials": ..., "space": ...}``, loaded with ``--trust``) is used, else one is inferred
+from the observed values and marked "inferred".
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .space import KINDS, Param, SearchSpace, infer_space
+from .study import Study
+
+_SIGNATURES = {
+    "uniform": ("low", "high"),
+    "quniform": ("low", "high", "q"),
+    "uniformint": ("low", "high"),
+    "loguniform": ("low", "high"),
+    "qloguniform": ("low", "high", "q"),
+    "normal": ("mu", "sigma"),
+    "qnormal": ("mu", "sigma", "q"),
+    "lognormal": ("mu", "sigma"),
+    "qlognormal": ("mu", "sigma", "q"),
+    "randint": ("low", "high"),
+}
+_MATH = {"log": math.log, "exp": math.exp, "log10": math.log10, "sqrt": math.sqrt}
+
+
+def resolve_space(spec: str | None, study: Study, *, trust: bool = False) -> SearchSpace:
+    """The search space for ``study``; its labels must match the trials' labels."""
+    if spec is None:
+        space = _space_from_file(study, trust)
+    elif spec.endswith(".toml"):
+        space = space_from_toml(Path(spec))
+    elif ":" in spec and not Path(spec).exists():
+        space = space_from_python(spec)
+    elif Path(spec).exists():
+        space = _space_from_pickle(Path(spec), trust)
+    else:
+        raise InputError(
+            f"--space {spec}: expected FILE.py:NAME, package.module:NAME or a .toml spec"
+        )
+    check_labels(space, study)
+    return space
+
+
+def observed_values(study: Study) -> dict[str, list[Any]]:
+    return {
+        label: [t.params.get(label) for t in study.trials if t.params.get(label) is not None]
+        for label in study.labels
+    }
+
+
+def _space_from_file(study: Study, trust: bool) -> SearchSpace:
+    stored = study.space
+    if stored is not None and trust:
+        return space_from_hp(stored, source="stored in the file")
+    space = infer_space(observed_values(study))
+    if stored is not None:
+        note = "the file stores a space; pass --trust to use it (runs code from the file)"
+        return SearchSpace(space.params, space.source, inferred=True, notes=(note,))
+    return space
+
+
+def check_labels(space: SearchSpace, study: Study) -> None:
+    missing = [label for label in study.labels if label not in space.params]
+    extra = [label for label in space.params if label not in study.labels]
+    if missing:
+        raise InputError(
+            f"the space ({space.source}) has no parameter for {_names(missing)} found in the"
+            " trials: is it the space this study was run with?"
+        )
+    if extra and study.labels:
+        raise InputError(
+            f"the space ({space.source}) has {_names(extra)}, which the trials never"
+            " recorded: is it the space this study was run with?"
+        )
+
+
+def _names(labels: list[str]) -> str:
+    shown = ", ".join(repr(label) for label in labels[:6])
+    return shown + (f" and {len(labels) - 6} more" if len(labels) > 6 else "")
+
+
+# --------------------------------------------------------------------------- Python spaces
+
+
+def space_from_python(spec: str) -> SearchSpace:
+    """``tuner.py:space`` or ``pkg.module:space``: import it, as the user's tuner would."""
+    target, _, name = spec.rpartition(":")
+    if not target or not name:
+        raise InputError(f"--space {spec}: expected FILE.py:NAME or package.module:NAME")
+    try:
+        if target.endswith(".py") or "/" in target:
+            path = Path(target)
+            if not path.exists():
+                raise InputError(f"--space {spec}: {target}: no such file")
+            module = _import_file(path)
+        else:
+            module = importlib.import_module(target)
+    except InputError:
+        raise
+    except BaseException as exc:  # user code may raise anything, even SystemExit
+        raise InputError(
+            f"--space {spec}: importing {target} failed ({type(exc).__name__}: {exc})"
+        ) from exc
+    obj: Any = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            raise InputError(f"--space {spec}: {target} has no attribute {part!r}")
+        obj = getattr(obj, part)
+    return space_from_hp(obj, source=spec)
+
+
+def _import_file(path: Path) -> Any:
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:  # its own imports (helpers next to it) work as for the user
+        sys.path.insert(0, folder)
+    mod_name = f"_hopt_inspect_space_{path.stem}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"{path}: cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _walk_hp(expr: Any) -> Iterator[tuple[Any, Any, tuple[tuple[str, int], ...], bool]]:
+    """(hyperopt_param node, switch node or None, conditions, int-wrapped) for each label.
+
+    Iterative depth-first walk that tracks which choice branch each label sits in.
+    """
+    stack: list[tuple[Any, tuple[tuple[str, int], ...], Any]] = [(expr, (), None)]
+    seen: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+    while stack:
+        node, conds, parent = stack.pop()
+        key = (id(node), conds)
+        if key in seen:
+            continue
+        seen.add(key)
+        if node.name == "hyperopt_param":
+            switch = parent if parent is not None and parent.name == "switch" else None
+            yield node, switch, conds, False
+            stack.append((node.arg["obj"], conds, node))
+            continue
+        if node.name == "int" and node.pos_args:
+            inner = node.pos_args[0]
+            if (
+                inner.name == "float"
+                and inner.pos_args
+                and inner.pos_args[0].name == "hyperopt_param"
+            ):
+                yield inner.pos_args[0], None, conds, True
+        if node.name == "switch" and node.pos_args:
+            selector = node.pos_args[0]
+            stack.append((selector, conds, node))
+            if selector.name == "hyperopt_param":
+                label = selector.arg["label"].obj
+                for i, branch in enumerate(node.pos_args[1:]):
+                    stack.append((branch, (*conds, (label, i)), node))
+                continue
+        for child in node.inputs():
+            stack.append((child, conds, node))
+
+
+def _option_text(node: Any) -> str:
+    if hasattr(node, "obj"):
+        value = node.obj
+        return value if isinstance(value, str) else repr(value)
+    if node.name == "dict":
+        keys = [k for k, _ in node.named_args]
+        return "{" + ", ".join(keys[:4]) + (", …" if len(keys) > 4 else "") + "}"
+    if node.name == "float" and node.pos_args and node.pos_args[0].name == "hyperopt_param":
+        return f"<{node.pos_args[0].arg['label'].obj}>"
+    return f"<{node.name}>"
+
+
+def space_from_hp(obj: Any, *, source: str) -> SearchSpace:
+    """Params from a hyperopt space (dict, list, nested choice) built with ``hp.*``."""
+    from hyperopt import pyll
+
+    try:
+        expr = pyll.as_apply(obj)
+    except Exception as exc:
+        raise InputError(f"--space {source}: not a hyperopt space ({exc})") from exc
+    found: dict[str, dict[str, Any]] = {}
+    for node, switch, conds, int_wrapped in _walk_hp(expr):
+        label = node.arg["label"].obj
+        entry = found.setdefault(label, {"node": node, "switch": None, "paths": [], "int": False})
+        entry["switch"] = entry["switch"] or switch
+        entry["int"] = entry["int"] or int_wrapped
+        if not int_wrapped:
+            entry["paths"].append(conds)
+    if not found:
+        raise InputError(f"--space {source}: holds no hp.* parameters")
+    params = {}
+    for label, entry in found.items():
+        params[label] = _param_from_node(label, entry, pyll)
+    return SearchSpace(_in_trials_order(params), source)
+
+
+def _in_trials_order(params: dict[str, Param]) -> dict[str, Param]:
+    # hyperopt's Domain sorts dict spaces by key (pyll.as_apply), so do we.
+    return dict(sorted(params.items()))
+
+
+def _eval_args(dist: Any, pyll: Any) -> tuple[list[Any], dict[str, Any]]:
+    pos = [pyll.rec_eval(a) for a in dist.pos_args]
+    named = {k: pyll.rec_eval(a) for k, a in dist.named_args if k not in ("rng", "size")}
+    return pos, named
+
+
+def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
+    dist = entry["node"].arg["obj"]
+    pos, named = _eval_args(dist, pyll)
+    paths = entry["paths"] or [()]
+    conditional = () if any(not p for p in paths) else tuple(paths)
+    switch = entry["switch"]
+    options = tuple(_option_text(b) for b in switch.pos_args[1:]) if switch is not None else None
+    if dist.name == "categorical":
+        p = pos[0] if pos else named["p"]
+        return Param(
+            label,
+            "pchoice",
+            p=tuple(float(x) for x in p),
+            options=options or tuple(str(i) for i in range(len(p))),
+            conditional=conditional,
+        )
+    if dist.name not in _SIGNATURES:
+        raise InputError(f"parameter {label!r}: unsupported hyperopt distribution {dist.name!r}")
+    args = dict(zip(_SIGNATURES[dist.name], pos, strict=False))
+    args.update(named)
+    values = {k: None if v is None else float(v) for k, v in args.items()}
+    kind = dist.name
+    if kind == "randint" and switch is not None:
+        kind = "choice"
+    elif kind == "quniform" and entry["int"] and values.get("q") == 1.0:
+        kind = "uniformint"
+    return Param(label, kind, options=options, conditional=conditional, **values)
+
+
+def _space_from_pickle(path: Path, trust: bool) -> SearchSpace:
+    if path.suffix == ".py":
+        raise InputError(f"--space {path}: name the variable too, as in {path}:space")
+    if not trust:
+        raise InputError(
+            f"--space {path}: a pickled hp graph can only be loaded with --trust"
+            " (it runs code from the file); or use FILE.py:NAME or a .toml spec"
+        )
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            obj = pickle.load(f)
+    except Exception as exc:
+        raise InputError(f"--space {path}: cannot be unpickled ({exc})") from exc
+    if isinstance(obj, dict) and "space" in obj and "trials" in obj:
+        obj = obj["space"]
+    return space_from_hp(obj, source=str(path))
+
+
+# --------------------------------------------------------------------------- TOML specs
+
+
+def space_from_toml(path: Path) -> SearchSpace:
+    """``[space]`` with ``label = "kind(args)"`` in hyperopt's own parametrisation."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    if not path.exists():
+        raise InputError(f"--space {path}: no such file")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"--space {path}: not valid TOML ({exc})") from exc
+    table = doc.get("space")
+    if not isinstance(table, dict) or not table:
+        raise InputError(f'--space {path}: needs a [space] table, e.g. lr = "loguniform(-11.5, 0)"')
+    params = {}
+    for label, text in table.items():
+        if not isinstance(text, str):
+            raise InputError(f'--space {path}: {label} must be a string such as "uniform(0, 1)"')
+        params[label] = parse_distribution(label, text, where=str(path))
+    return SearchSpace(_in_trials_order(params), str(path))
+
+
+def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
+    """``"loguniform(log(1e-5), 0)"`` → Param. Only literals, arithmetic and log/exp/sqrt."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise InputError(f"{where}: {label} = {text!r} is not a distribution call") from exc
+    if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)):
+        raise InputError(f"{where}: {label} = {text!r} is not a distribution call")
+    kind = tree.func.id
+    if kind not in KINDS:
+        raise InputError(f"{where}: {label}: unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    try:
+        pos = [_literal(a) for a in tree.args]
+        named = {k.arg: _literal(k.value) for k in tree.keywords if k.arg}
+    except ValueError as exc:
+        raise InputError(f"{where}: {label} = {text!r}: {exc}") from exc
+    try:
+        return _param_from_args(label, kind, pos, named)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise InputError(f"{where}: {label} = {text!r}: {exc}") from exc
+
+
+def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any]) -> Param:
+    if kind == "choice":
+        options = pos[0] if pos else named["options"]
+        return Param(label, "choice", options=tuple(_text(o) for o in options))
+    if kind == "pchoice":
+        pairs = pos[0] if pos else named["p_options"]
+        probs = tuple(float(p) for p, _ in pairs)
+        if abs(sum(probs) - 1.0) > 1e-6:
+            raise ValueError("the probabilities must sum to 1")
+        return Param(label, "pchoice", p=probs, options=tuple(_text(o) for _, o in pairs))
+    names = _SIGNATURES[kind]
+    if len(pos) > len(names):
+        raise TypeError(f"{kind} takes {len(names)} arguments ({', '.join(names)})")
+    args = dict(zip(names, pos, strict=False))
+    args.update(named)
+    unknown = set(args) - set(names)
+    if unknown:
+        raise TypeError(f"{kind} has no argument {sorted(unknown)[0]!r}")
+    required = names[:1] if kind == "randint" else names
+    if any(args.get(n) is None for n in required):
+        raise TypeError(f"{kind} needs {', '.join(required)}")
+    values = {k: None if v is None else float(v) for k, v in args.items()}
+    if kind == "uniformint":
+        values["q"] = 1.0
+    if kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform") and not (
+        values["low"] < values["high"]
+    ):
+        raise ValueError("low must be below high")
+    if values.get("sigma") is not None and values["sigma"] <= 0:
+        raise ValueError("sigma must be positive")
+    if values.get("q") is not None and values["q"] <= 0:
+        raise ValueError("q must be positive")
+    return Param(label, kind, **values)
+
+
+def _text(option: Any) -> str:
+    return option if isinstance(option, str) else repr(option)
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(
+        node.value, (int, float, str, bool, type(None))
+    ):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and isinstance(
+        node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+    ):
+        left, right = _literal(node.left), _literal(node.right)
+        if not all(isinstance(v, (int, float)) for v in (left, right)):
+            raise ValueError("arithmetic on non-numbers")
+        if isinstance(node.op, ast.Pow) and abs(right) > 100:
+            raise ValueError("exponent too large")
+        ops = {
+            ast.Add: lambda a, b: a + b,
+            ast.Sub: lambda a, b: a - b,
+            ast.Mult: lambda a, b: a * b,
+            ast.Div: lambda a, b: a / b,
+            ast.Pow: lambda a, b: a**b,
+        }
+        return ops[type(node.op)](left, right)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _MATH
+        and len(node.args) == 1
+    ):
+        return _MATH[node.func.id](float(_literal(node.args[0])))
+    raise ValueError(f"{ast.unparse(node)!r} is not a number, string or list")

@@ -1,0 +1,169 @@
+"""Param and SearchSpace: the model of a hyperopt search space, in hyperopt's own terms.
+
+Kinds and parametrisation are hyperopt's: for the log kinds ``low``/``high``/``mu``/``sigma``
+are in log space (``hp.loguniform('lr', log(1e-5), 0)`` has ``low = -11.51``), values are
+stored in natural scale. ``choice``/``pchoice``/``randint`` values are option indices (for
+``randint(low, high)`` the integer itself). This module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CONTINUOUS_KINDS = (
+    "uniform",
+    "quniform",
+    "uniformint",
+    "loguniform",
+    "qloguniform",
+    "normal",
+    "qnormal",
+    "lognormal",
+    "qlognormal",
+)
+CATEGORICAL_KINDS = ("randint", "choice", "pchoice")
+KINDS = CONTINUOUS_KINDS + CATEGORICAL_KINDS
+LOG_KINDS = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
+BOUNDED_KINDS = frozenset({"uniform", "quniform", "uniformint", "loguniform", "qloguniform"})
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Active only when the choice ``label`` took option ``index`` (any of ``indices``)."""
+
+    label: str
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One labelled distribution of a search space."""
+
+    label: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    q: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
+    options: tuple[str, ...] | None = None  # display text of each option (categoricals)
+    p: tuple[float, ...] | None = None  # pchoice probabilities
+    conditional: tuple[Condition, ...] = ()  # all must hold; () = always active
+    inferred: bool = False  # bounds/kind guessed from observed values
+
+    @property
+    def is_log(self) -> bool:
+        return self.kind in LOG_KINDS
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.kind in CATEGORICAL_KINDS
+
+    @property
+    def n_options(self) -> int:
+        """Number of categories: options of a choice, integers of a randint."""
+        if self.options is not None:
+            return len(self.options)
+        if self.kind == "randint" and self.low is not None:
+            return int((self.high or 0) - self.low) if self.high is not None else int(self.low)
+        return 0
+
+    @property
+    def randint_offset(self) -> int:
+        """``hp.randint(low, high)`` stores the value; TPE counts ``value - low``."""
+        return int(self.low) if self.kind == "randint" and self.high is not None else 0
+
+    @property
+    def tpe_name(self) -> str:
+        """The pyll distribution name ``tpe.suggest`` dispatches on."""
+        if self.kind == "uniformint":
+            return "quniform"
+        if self.kind == "choice":
+            return "randint"
+        if self.kind == "pchoice":
+            return "categorical"
+        return self.kind
+
+    def natural_bounds(self) -> tuple[float, float] | None:
+        """The range of stored values, in the parameter's own (natural) units."""
+        if self.is_categorical:
+            n = self.n_options
+            off = self.randint_offset
+            return (off, off + n - 1) if n else None
+        if self.low is None or self.high is None:
+            return None
+        if self.is_log:
+            return math.exp(self.low), math.exp(self.high)
+        return self.low, self.high
+
+    def option_text(self, index: int) -> str:
+        if self.options is not None and 0 <= index < len(self.options):
+            return self.options[index]
+        return str(index + self.randint_offset)
+
+    def describe(self) -> str:
+        """``loguniform(-11.51, 0)``: hyperopt's own spelling of the distribution."""
+
+        def n(v: float | None) -> str:
+            return "?" if v is None else f"{v:.4g}"
+
+        if self.kind in ("choice", "pchoice"):
+            opts = ", ".join(self.options or ())
+            return f"{self.kind}([{opts}])" if len(opts) < 60 else f"{self.kind}({self.n_options})"
+        if self.kind == "randint":
+            if self.high is None:
+                return f"randint({n(self.low)})"
+            return f"randint({n(self.low)}, {n(self.high)})"
+        if self.kind in ("normal", "qnormal", "lognormal", "qlognormal"):
+            args = [n(self.mu), n(self.sigma)] + ([n(self.q)] if self.q is not None else [])
+        else:
+            args = [n(self.low), n(self.high)] + ([n(self.q)] if self.q is not None else [])
+            if self.kind == "uniformint":
+                args = args[:2]
+        text = f"{self.kind}({', '.join(args)})"
+        return f"{text} (inferred)" if self.inferred else text
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    params: Mapping[str, Param]
+    source: str  # "tuner.py:space", "space.toml", "stored in the file", "inferred ..."
+    inferred: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.params)
+
+    def __getitem__(self, label: str) -> Param:
+        return self.params[label]
+
+
+def infer_space(observed: Mapping[str, list[Any]]) -> SearchSpace:
+    """A space guessed from observed values: ``uniform(min, max)``, marked inferred.
+
+    Positive values spanning more than three decades are guessed ``loguniform``; values
+    that are all small non-negative integers are guessed ``randint`` (as ``hp.choice``
+    stores option indices).
+    """
+    params: dict[str, Param] = {}
+    for label, values in observed.items():
+        nums = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        if not nums:
+            params[label] = Param(label, "uniform", inferred=True)
+            continue
+        low, high = min(nums), max(nums)
+        if all(v == int(v) for v in nums) and low >= 0 and high <= 30 and len(set(nums)) <= 31:
+            params[label] = Param(label, "randint", low=high + 1, inferred=True)
+        elif low > 0 and high / low > 1000:
+            params[label] = Param(
+                label, "loguniform", low=math.log(low), high=math.log(high), inferred=True
+            )
+        else:
+            if low == high:
+                low, high = low - 0.5, high + 0.5
+            params[label] = Param(label, "uniform", low=low, high=high, inferred=True)
+    return SearchSpace(params, "inferred from the observed values", inferred=True)
