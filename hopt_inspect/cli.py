@@ -107,6 +107,158 @@ def summary(
     _console().print(render_summary(result))
 
 
+SpaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--space",
+        help="The search space: FILE.py:NAME or package.module:NAME (IMPORTS AND RUNS that"
+        " file, as your tuner does), a TOML spec (space.toml), or a pickled hp graph"
+        " (--trust). Default: a space stored in the file (--trust), else inferred from the"
+        " observed values.",
+        show_default=False,
+    ),
+]
+
+
+def _parse_at(at: str | None, every: int | None, n_trials: int) -> list[int] | None:
+    if at and every:
+        raise InputError("use either --at or --every, not both")
+    if every:
+        points = list(range(every, n_trials, every))
+        return [*points, n_trials] if not points or points[-1] != n_trials else points
+    if not at:
+        return None
+    try:
+        points = [int(p) for p in at.replace(" ", "").split(",") if p]
+    except ValueError as exc:
+        raise InputError(f"--at {at}: expected trial counts such as 20,50,100") from exc
+    bad = [p for p in points if not 0 <= p <= n_trials]
+    if bad or not points:
+        raise InputError(f"--at {at}: each count must be between 0 and {n_trials} (the study size)")
+    return points
+
+
+def _png_name(label: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+    return f"lpdf-{safe}.png"
+
+
+@app.command()
+def lpdf(
+    file: FileArg = Path("hyperopt.p"),
+    param: Annotated[
+        str,
+        typer.Option("--param", "-p", help="The parameter label, or 'all' (one PNG each)."),
+    ] = ...,  # type: ignore[assignment]
+    space: SpaceOpt = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="Snapshots after exactly these trial counts, e.g. 20,50,100."),
+    ] = None,
+    every: Annotated[
+        int | None, typer.Option(min=1, help="A snapshot every K trials (and the last).")
+    ] = None,
+    grid: Annotated[int, typer.Option(min=2, max=100_000, help="Points per curve.")] = 400,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="PNG path (one parameter) or folder (--param all). Default:"
+            " lpdf-PARAM.png, or the folder lpdf/ for all; with --json only if given.",
+        ),
+    ] = None,
+    gamma: Annotated[float, typer.Option(min=0.001, max=1.0, help="TPE's gamma.")] = 0.25,
+    prior_weight: Annotated[float, typer.Option(min=1e-9, help="TPE's prior_weight.")] = 1.0,
+    n_startup_jobs: Annotated[
+        int, typer.Option(min=0, help="TPE's n_startup_jobs (random trials first).")
+    ] = 20,
+    lf: Annotated[
+        int, typer.Option("--lf", min=1, help="Linear forgetting (tpe.DEFAULT_LF).")
+    ] = 25,
+    json_out: JsonOpt = False,
+    trust: TrustOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """TPE's below/above log-likelihood curves for a parameter, as hyperopt computes them."""
+    from .loading import load_study
+    from .resolve import resolve_space
+    from .tpe import TPESettings, tpe_curves
+
+    study = load_study(file, trust=trust, strict=strict)
+    search_space = resolve_space(space, study, trust=trust)
+    labels = list(search_space.labels) if param == "all" else [param]
+    unknown = [label for label in labels if label not in search_space.params]
+    if unknown:
+        raise InputError(
+            f"--param {param}: no such parameter; the study has {', '.join(search_space.labels)}"
+        )
+    points = _parse_at(at, every, len(study.trials))
+    settings = TPESettings(
+        gamma=gamma, prior_weight=prior_weight, n_startup_jobs=n_startup_jobs, lf=lf
+    )
+    if output is None and not json_out:
+        output = Path("lpdf") if param == "all" else Path(_png_name(param))
+    targets: list[Path | None] = [None] * len(labels)
+    if output is not None:
+        as_folder = param == "all" or output.is_dir() or str(output).endswith("/")
+        targets = [output / _png_name(lab) if as_folder else output for lab in labels]
+
+    results = [
+        tpe_curves(study, search_space, label, at=points, settings=settings, grid=grid)
+        for label in labels
+    ]
+    jobs = [
+        (r, t, file.name, len(study.trials)) for r, t in zip(results, targets, strict=True) if t
+    ]
+    written: list[str] = []
+    if jobs:
+        from .render.plots import write_lpdf_png, write_many
+
+        with _progress(len(jobs)) as advance:
+            written = write_many(jobs, write_lpdf_png, advance)
+    if json_out:
+        from .render.jsonout import dumps
+
+        if param == "all":
+            doc: object = {"schema": "hopt-inspect/lpdf-set/1", "results": results}
+        else:
+            doc = results[0]
+        sys.stdout.write(dumps(doc) + "\n")
+        return
+    from .render.terminal import render_lpdf
+
+    console = _console()
+    for i, result in enumerate(results):
+        console.print(render_lpdf(result, written[i : i + 1]))  # PNGs are in result order
+        if i + 1 < len(results):
+            console.print()
+
+
+class _progress:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        console = _console(stderr=True)
+        if self.total > 1 and console.is_terminal:
+            from rich.progress import Progress
+
+            self.bar = Progress(console=console, transient=True)
+            self.bar.start()
+            task = self.bar.add_task("drawing", total=self.total)
+            return lambda: self.bar.advance(task)
+        return lambda: None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, exit code 2, tracebacks only on --debug."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("HOPT_INSPECT_DEBUG") == "1"

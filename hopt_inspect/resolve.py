@@ -34,6 +34,7 @@ _SIGNATURES = {
     "qlognormal": ("mu", "sigma", "q"),
     "randint": ("low", "high"),
 }
+_NAMES = {"true": True, "false": False, "True": True, "False": False, "None": None}
 _MATH = {"log": math.log, "exp": math.exp, "log10": math.log10, "sqrt": math.sqrt}
 
 
@@ -366,6 +367,8 @@ def _literal(node: ast.AST) -> Any:
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.Name) and node.id in _NAMES:  # TOML-style true/false too
+        return _NAMES[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _literal(node.operand)
         return -value if isinstance(node.op, ast.USub) else value

@@ -357,8 +357,9 @@ def tpe_curves(
     settings = settings or TPESettings()
     param = space[label]
     points = list(at) if at else default_snapshots(len(study.trials), settings)
+    offset = param.randint_offset  # categoricals: samples as option indices, like x
     samples = [
-        (t.tid, float(t.params[label]), t.loss)
+        (t.tid, float(t.params[label]) - offset, t.loss)
         for t in study.trials
         if t.params.get(label) is not None
     ]

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..summary import Summary, plural
+from ..tpe import LpdfResult
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -202,4 +203,58 @@ def render_summary(summary: Summary) -> RenderableType:
         for note in summary.notes:
             notes.add_row("•", safe(note, 400))
         parts += [Text("\nNotes", style="bold"), notes]
+    return Group(*parts)
+
+
+def _fmt_x(result: LpdfResult, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if result.options is not None:
+        i = int(value)
+        return safe(result.options[i], 12) if 0 <= i < len(result.options) else str(i)
+    return fmt_num(value, 4)
+
+
+def render_lpdf(result: LpdfResult, outputs: list[str]) -> RenderableType:
+    head = Text(safe(result.param), style="bold cyan")
+    head.append(f" ~ {safe(result.distribution)}")
+    source = Text(f"space: {safe(result.space_source)}", style="dim")
+    if result.inferred:
+        source = Text(
+            "space: INFERRED from the observed values (bounds = observed range); pass"
+            " --space for hyperopt's exact curves",
+            style="yellow",
+        )
+    s = result.settings
+    settings = Text(
+        f"TPE settings: gamma {s['gamma']:g} · prior_weight {s['prior_weight']:g} ·"
+        f" n_startup_jobs {s['n_startup_jobs']:g} · LF {s['lf']:g}",
+        style="dim",
+    )
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    for name in ("after", "below", "above", "prior", "below peak", "argmax", "next tried"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for snap in result.snapshots:
+        style = "dim" if snap.startup else None
+        table.add_row(
+            str(snap.n_trials) + ("*" if snap.startup else ""),
+            str(snap.n_below),
+            str(snap.n_above),
+            f"{snap.prior_share:.0%}",
+            _fmt_x(result, snap.below_peak_x),
+            _fmt_x(result, snap.argmax_x),
+            _fmt_x(result, snap.next_value),
+            style=style,
+        )
+    parts: list[RenderableType] = [head, source, settings, table]
+    legend = (
+        "after: trials in the history · below/above: this parameter's observations in"
+        " TPE's good/other group · prior: the prior's share of the below model · argmax:"
+        " where below − above peaks · next tried: the value of the following trial"
+    )
+    if any(snap.startup for snap in result.snapshots):
+        legend += " · *: random start-up, TPE did not choose the next trial"
+    parts.append(Text(legend, style="dim"))
+    for path in outputs:
+        parts.append(Text(f"wrote {safe(path)}", style="green"))
     return Group(*parts)
