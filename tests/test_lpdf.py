@@ -169,7 +169,7 @@ def test_figure_draws_the_computed_curves():
         assert list(below.get_ydata()) == snap.below_llik
         assert list(above.get_ydata()) == snap.above_llik
         assert list(diff.get_ydata()) == [
-            b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=False)
+            b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=True)
         ]
         assert ax.lines[3].get_xdata()[0] == snap.argmax_x  # the vertical line at the argmax
         assert ax.get_title(loc="left").startswith(f"after {snap.n_trials} trials")
@@ -186,7 +186,7 @@ def test_figure_log_axis_and_option_names():
     snap = result.snapshots[0]
     drawn_diff = lr.axes[1].lines[2].get_ydata()
     assert list(drawn_diff) == pytest.approx(
-        [b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=False)]
+        [b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=True)]
     )
     choice = lpdf_figure(
         tpe_curves(study, sp, "use_double_q_learning", at=[50]), file_label="q", n_trials=200
