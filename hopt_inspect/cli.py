@@ -56,6 +56,19 @@ JsonOpt = Annotated[
 ]
 
 
+SpaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--space",
+        help="The search space: FILE.py:NAME or package.module:NAME (IMPORTS AND RUNS that"
+        " file, as your tuner does), a TOML spec (space.toml), or a pickled hp graph"
+        " (--trust). Default: a space stored in the file (--trust), else inferred from the"
+        " observed values.",
+        show_default=False,
+    ),
+]
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"hopt-inspect {__version__}")
@@ -86,6 +99,7 @@ def summary(
     top: Annotated[
         int, typer.Option("--top", "-k", min=0, help="How many best trials to list.")
     ] = 10,
+    space: SpaceOpt = None,
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
     strict: StrictOpt = False,
@@ -96,7 +110,12 @@ def summary(
     from .summary import summarize
 
     study = load_study(file, trust=trust, strict=strict)
-    result = summarize(study, top=top)
+    search_space = None
+    if space is not None:
+        from .resolve import resolve_space
+
+        search_space = resolve_space(space, study, trust=trust)
+    result = summarize(study, top=top, space=search_space)
     if json_out:
         from .render.jsonout import dumps
 
@@ -105,19 +124,6 @@ def summary(
     from .render.terminal import render_summary
 
     _console().print(render_summary(result))
-
-
-SpaceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--space",
-        help="The search space: FILE.py:NAME or package.module:NAME (IMPORTS AND RUNS that"
-        " file, as your tuner does), a TOML spec (space.toml), or a pickled hp graph"
-        " (--trust). Default: a space stored in the file (--trust), else inferred from the"
-        " observed values.",
-        show_default=False,
-    ),
-]
 
 
 def _parse_at(at: str | None, every: int | None, n_trials: int) -> list[int] | None:

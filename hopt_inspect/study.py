@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,6 +138,20 @@ class Study:
         return best
 
 
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 40, 40
+
+
+def _text(value: Any, limit: int = 10_000) -> str:
+    """str() of a value from the file, bounded (deep or memo-shared data: no hang)."""
+    if isinstance(value, str):
+        return value[:limit]
+    try:
+        return _BRIEF.repr(value)[:limit]
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
 def _number(value: Any) -> Any:
     """numpy scalars (under --trust) and ints-as-floats to plain Python numbers."""
     if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
@@ -157,7 +172,7 @@ def _loss(value: Any) -> tuple[float | None, str | None]:
     try:
         return float(value), None
     except (TypeError, ValueError, OverflowError):
-        return None, f"loss {str(value)[:40]!r} is not a number"
+        return None, f"loss {_text(value, 40)!r} is not a number"
 
 
 def _error_text(error: Any) -> str | None:
@@ -166,10 +181,10 @@ def _error_text(error: Any) -> str | None:
         return None
     if isinstance(error, (tuple, list)) and len(error) == 2:
         kind = re.sub(
-            r"^<(?:class|type) '(?:builtins\.|exceptions\.)?(.+)'>$", r"\1", str(error[0])
+            r"^<(?:class|type) '(?:builtins\.|exceptions\.)?(.+)'>$", r"\1", _text(error[0])
         )
-        return f"{kind}: {error[1]}"
-    return str(error)
+        return f"{kind}: {_text(error[1])}"
+    return _text(error)
 
 
 def trial_from_doc(
@@ -190,16 +205,16 @@ def trial_from_doc(
     params: dict[str, Value] = {}
     for label, values in (misc.get("vals") or {}).items():
         if isinstance(values, (list, tuple)):
-            params[str(label)] = _number(values[0]) if len(values) else None
+            params[_text(label)] = _number(values[0]) if len(values) else None
         else:  # some exporters flatten the one-element lists
-            params[str(label)] = _number(values)
+            params[_text(label)] = _number(values)
     status = result.get("status")
-    extra = {str(k): plain(v) for k, v in result.items() if k not in ("loss", "status")}
+    extra = {_text(k): plain(v) for k, v in result.items() if k not in ("loss", "status")}
     from_tid = misc.get("from_tid")
     trial = Trial(
         tid=tid,
         state=state,
-        status=None if status is None else str(status),
+        status=None if status is None else _text(status),
         loss=loss,
         params=params,
         book_time=doc.get("book_time") if isinstance(doc.get("book_time"), datetime) else None,

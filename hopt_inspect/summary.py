@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .space import SearchSpace
 from .study import STATE_NAMES, Study, Trial, Value
-from .tpe import TPESettings, n_below
+from .tpe import TPESettings, n_below, snapshot
 
 SCHEMA = "hopt-inspect/summary/1"
 
@@ -43,6 +44,20 @@ class FailureGroup:
 
 
 @dataclass(frozen=True)
+class ParamState:
+    """TPE's model of one parameter after the whole study (what it would propose next)."""
+
+    label: str
+    distribution: str
+    n_below: int
+    n_above: int
+    prior_share: float
+    below_peak: Value
+    above_peak: Value
+    argmax: Value  # where below − above peaks: the region TPE favours next
+
+
+@dataclass(frozen=True)
 class Summary:
     """What ``hopt-inspect summary`` reports; its JSON is the fields below plus a schema."""
 
@@ -62,6 +77,9 @@ class Summary:
     labels: list[str]
     n_tpe_history: int
     notes: list[str] = field(default_factory=list)
+    space_source: str | None = None
+    best_display: dict[str, str] = field(default_factory=dict)  # choice options by value
+    tpe_state: list[ParamState] = field(default_factory=list)
     schema: str = SCHEMA
 
 
@@ -186,8 +204,52 @@ def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
     return notes
 
 
-def summarize(study: Study, *, top: int = 10, settings: TPESettings | None = None) -> Summary:
-    """Everything ``hopt-inspect summary`` shows about ``study``."""
+def _display(space: SearchSpace, params: dict[str, Value]) -> dict[str, str]:
+    out = {}
+    for label, value in params.items():
+        param = space.params.get(label)
+        if param is not None and param.is_categorical and isinstance(value, (int, float)):
+            out[label] = param.option_text(int(value) - param.randint_offset)
+    return out
+
+
+def _tpe_state(study: Study, space: SearchSpace, settings: TPESettings) -> list[ParamState]:
+    states = []
+    for label, param in space.params.items():
+        snap = snapshot(study, param, len(study.trials), settings, grid=200)
+
+        def shown(x: float | None, param=param) -> Value:
+            if x is None or not param.is_categorical:
+                return x
+            return param.option_text(int(x))
+
+        states.append(
+            ParamState(
+                label=label,
+                distribution=param.describe(),
+                n_below=snap.n_below,
+                n_above=snap.n_above,
+                prior_share=snap.prior_share,
+                below_peak=shown(snap.below_peak_x),
+                above_peak=shown(snap.above_peak_x),
+                argmax=shown(snap.argmax_x),
+            )
+        )
+    return states
+
+
+def summarize(
+    study: Study,
+    *,
+    top: int = 10,
+    settings: TPESettings | None = None,
+    space: SearchSpace | None = None,
+) -> Summary:
+    """Everything ``hopt-inspect summary`` shows about ``study``.
+
+    With a ``space``, choice values are also shown by option, and TPE's model of each
+    parameter at the end of the study is included.
+    """
     settings = settings or TPESettings()
     ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
     best = study.best()
@@ -209,6 +271,9 @@ def summarize(study: Study, *, top: int = 10, settings: TPESettings | None = Non
         labels=list(study.labels),
         n_tpe_history=n_history,
         notes=_notes(study, n_history, settings),
+        space_source=space.source if space else None,
+        best_display=_display(space, best.params) if space and best else {},
+        tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
     )
 
 

@@ -70,7 +70,7 @@ class Snapshot:
     prior_share: float
     kernel_sigma_min: float | None  # continuous kinds: width bounds of the below kernels
     kernel_sigma_max: float | None
-    below_peak_x: float | None
+    below_peak_x: float | None  # mode of the below density (per log unit for log kinds)
     above_peak_x: float | None
 
 
@@ -314,8 +314,8 @@ def snapshot(
         prior_share=float(prior_share),
         kernel_sigma_min=sigma_min,
         kernel_sigma_max=sigma_max,
-        below_peak_x=_peak(x, below_llik),
-        above_peak_x=_peak(x, above_llik),
+        below_peak_x=_peak(x, below_llik, per_log_unit=param.is_log),
+        above_peak_x=_peak(x, above_llik, per_log_unit=param.is_log),
     )
 
 
@@ -327,7 +327,14 @@ def _argmax(values: Sequence[float]) -> int | None:
     return best
 
 
-def _peak(x: Sequence[float], llik: Sequence[float]) -> float | None:
+def _peak(x: Sequence[float], llik: Sequence[float], per_log_unit: bool = False) -> float | None:
+    """The mode of a density on the grid; per unit of log x for log kinds.
+
+    LGMM1_lpdf is a density per unit of x, which grows like 1/x towards the lower bound;
+    its mode per unit of log x is where the mass actually concentrates on a log axis.
+    """
+    if per_log_unit:
+        llik = [v + math.log(xv) if xv > 0 else -math.inf for v, xv in zip(llik, x, strict=True)]
     i = _argmax(llik)
     return None if i is None else x[i]
 

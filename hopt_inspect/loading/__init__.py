@@ -214,8 +214,8 @@ def _study_from_docs(
             continue
         try:
             trial, problem = trial_from_doc(_unboxed(doc), plain=to_plain)
-        except (TypeError, ValueError, KeyError) as exc:
-            problems.append(f"trial document {position} is malformed ({exc})")
+        except Exception as exc:  # hostile documents: RecursionError, OverflowError, ...
+            problems.append(f"trial document {position} is malformed ({type(exc).__name__})")
             continue
         if problem:
             problems.append(f"trial {trial.tid}: {problem}")

@@ -9,6 +9,7 @@ asked for and runs nothing. See ../shared/SAFE_LOADING.md for the reasons behind
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import datetime
 import io
@@ -16,6 +17,7 @@ import math
 import pickle
 import re
 import struct
+import types
 from collections import Counter, OrderedDict
 from typing import Any, ClassVar
 
@@ -216,7 +218,10 @@ class DTypeShim:
         return f"{order}{self.kind}{n}{self.unit}"
 
     def __repr__(self) -> str:
-        return f"dtype('{self.numpy_str()}')"
+        try:
+            return f"dtype('{self.numpy_str()}')"
+        except UnsafePickleError:
+            return "dtype(<invalid>)"
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -254,10 +259,15 @@ def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
     return np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))[0]
 
 
+def _refuse_build(*_args: Any) -> None:
+    raise UnsafePickleError("the file tries to modify a class or function of the loader")
+
+
 class NDArrayMarker:
     """What ``numpy.ndarray`` resolves to: only a tag for ``_reconstruct``."""
 
     __slots__ = ()
+    __setstate__ = staticmethod(_refuse_build)
 
 
 class ArrayBox:
@@ -387,6 +397,11 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("bson.son", "SON"): SONStandIn,
 }
 
+# BUILD looks up __setstate__ on the object first: functions find this one and refuse.
+for _shim in _ALLOWED.values():
+    if isinstance(_shim, types.FunctionType):
+        _shim.__setstate__ = _refuse_build  # type: ignore[attr-defined]
+
 _TRIALS_MODULES = ("hyperopt.base", "hyperopt.mongoexp", "hyperopt.spark", "hyperopt")
 
 
@@ -476,8 +491,38 @@ def safe_loads(data: bytes, *, strict: bool = False) -> LoadedPickle:
         raise UnsafePickleError("the copyreg extension registry is not empty in this process")
     registry = _LoadRegistry(strict)
     stream = io.BytesIO(data)
-    obj = SafeUnpickler(stream, registry).load()
+    if b"_reconstruct" in data or b"_frombuffer" in data:
+        import numpy  # noqa: F401  (arrays ahead: import numpy before the memory cap)
+    with _address_space_budget(max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * len(data))):
+        obj = SafeUnpickler(stream, registry).load()
     return LoadedPickle(obj, registry, len(data) - stream.tell())
+
+
+MIN_LOAD_BUDGET = 256 << 20
+LOAD_BUDGET_FACTOR = 64
+
+
+@contextlib.contextmanager
+def _address_space_budget(nbytes: int):
+    """Cap the address space at what is mapped now + nbytes (Linux); MemoryError beyond."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm") as f:
+            mapped = int(f.read().split()[0]) * resource.getpagesize()
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    limit = mapped + nbytes
+    for cap in (soft, hard):
+        if cap != resource.RLIM_INFINITY:
+            limit = min(limit, cap)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def trusted_loads(data: bytes) -> LoadedPickle:

@@ -106,7 +106,7 @@ def _decompress(path: Path, data: bytes, name: str) -> bytes:
 
 def content_kind(data: bytes) -> str:
     """'pickle', 'json', or a description of what else the bytes are."""
-    if data[:1] == b"\x80" and len(data) > 1 and data[1] <= 5:
+    if data[:1] == b"\x80" and (len(data) == 1 or data[1] <= 5):
         return "pickle"
     if data[:64].lstrip()[:1] in (b"{", b"["):  # neither is a pickle opcode
         return "json"
@@ -121,7 +121,7 @@ def content_kind(data: bytes) -> str:
 def pickle_protocol(data: bytes) -> int | None:
     """The protocol a pickle declares (2-5); for older ones, the newest opcode seen early on."""
     if data[:1] == b"\x80":
-        return data[1]
+        return data[1] if len(data) > 1 else None
     newest = 0
     try:
         for count, (opcode, _arg, _pos) in enumerate(pickletools.genops(io.BytesIO(data))):

@@ -103,7 +103,10 @@ def _best_block(summary: Summary) -> RenderableType:
     params.add_column(no_wrap=True, style="cyan")
     params.add_column(overflow="fold")
     for label, value in best.params.items():
-        params.add_row(safe(label, 40), fmt_num(value))
+        shown = fmt_num(value)
+        if label in summary.best_display:
+            shown += f" ({safe(summary.best_display[label], 40)})"
+        params.add_row(safe(label, 40), shown)
     return Group(head, params)
 
 
@@ -170,6 +173,30 @@ def _tids(tids: list[int], limit: int = 8) -> str:
     return shown + (f", … ({len(tids)} in all)" if len(tids) > limit else "")
 
 
+def _tpe_state_block(summary: Summary) -> RenderableType:
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table.add_column("parameter", overflow="fold", max_width=26)
+    for name in ("below", "prior", "below peak", "above peak", "TPE favours"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for st in summary.tpe_state:
+        table.add_row(
+            safe(st.label, 60),
+            f"{st.n_below}/{st.n_below + st.n_above}",
+            f"{st.prior_share:.0%}",
+            fmt_num(st.below_peak, 4),
+            fmt_num(st.above_peak, 4),
+            fmt_num(st.argmax, 4),
+        )
+    title = Text("\nTPE's model now", style="bold")
+    title.append(f"  (space: {safe(summary.space_source or '', 60)})", style="dim")
+    caption = Text(
+        "below: trials in TPE's good group that set the parameter · prior: its share of the"
+        " good model · TPE favours: where good − other log-density peaks",
+        style="dim",
+    )
+    return Group(title, table, caption)
+
+
 def render_summary(summary: Summary) -> RenderableType:
     title = Text(safe(summary.source["path"]), style="bold magenta")
     table = _kv_table()
@@ -196,6 +223,8 @@ def render_summary(summary: Summary) -> RenderableType:
         dup.append("; ".join(" = ".join(map(str, g[:4])) for g in summary.duplicates[:4]), "dim")
         table.add_row("Duplicates", dup)
     parts: list[RenderableType] = [title, table]
+    if summary.tpe_state:
+        parts.append(_tpe_state_block(summary))
     if summary.notes:
         notes = Table.grid(padding=(0, 1))
         notes.add_column(no_wrap=True)

@@ -1,0 +1,146 @@
+"""How long `hopt-inspect lpdf --param all` takes, end to end, with PNGs.
+
+    python benchmarks/bench_lpdf.py [--trials 10000]
+
+1. `sample_trials/qlearn.p` (200 trials, 10 parameters, default snapshots).
+2. A study of --trials trials on the same space (documents made with hyperopt's own
+   `Trials.new_trial_docs`, values drawn from the prior), 10 snapshots per parameter.
+Targets (issue #3): a few seconds for 1; under 10 s for 2 at 10,000 trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SPACE = f"{ROOT / 'sample_trials' / 'tuner.py'}:qlearn_space"
+
+
+def draw(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Values from the prior of the qlearn space, as rand.suggest would draw them."""
+    return {
+        "learning_rate": np.exp(rng.uniform(math.log(1e-5), 0, n)),
+        "use_double_q_learning": rng.integers(0, 2, n),
+        "layer1_size": np.round(rng.uniform(10, 100, n)),
+        "layer2_size": np.round(rng.uniform(10, 100, n)),
+        "layer3_size": np.round(rng.uniform(10, 100, n)),
+        "future_discount_max": rng.uniform(0.5, 0.99, n),
+        "future_discount_increment": np.exp(rng.uniform(math.log(1e-3), math.log(0.1), n)),
+        "recall_memory_size": np.round(rng.uniform(1, 100, n)),
+        "recall_memory_num_experiences_per_recall": np.round(rng.uniform(10, 2000, n)),
+        "num_epochs": np.round(rng.uniform(1, 10, n)),
+    }
+
+
+def make_study(path: Path, n: int, seed: int = 0) -> None:
+    from hyperopt import JOB_STATE_DONE, Trials
+
+    rng = np.random.default_rng(seed)
+    values = draw(rng, n)
+    loss = (np.log10(values["learning_rate"]) + 2.5) ** 2 + rng.normal(0, 0.1, n)
+    trials = Trials()
+    tids = trials.new_trial_ids(n)
+    start = datetime(2026, 1, 1)
+    miscs, results = [], []
+    for i, tid in enumerate(tids):
+        miscs.append(
+            {
+                "tid": tid,
+                "cmd": ("domain_attachment", "FMinIter_Domain"),
+                "workdir": None,
+                "idxs": {k: [tid] for k in values},
+                "vals": {k: [v[i].item()] for k, v in values.items()},
+            }
+        )
+        results.append({"loss": float(loss[i]), "status": "ok"})
+    docs = trials.new_trial_docs(tids, [None] * n, results, miscs)
+    for i, doc in enumerate(docs):
+        doc["state"] = JOB_STATE_DONE
+        doc["book_time"] = start + timedelta(seconds=i)
+        doc["refresh_time"] = start + timedelta(seconds=i + 0.5)
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    with open(path, "wb") as f:
+        pickle.dump(trials, f)
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=10_000)
+    args = parser.parse_args()
+    tool = shutil.which("hopt-inspect") or str(Path(sys.executable).parent / "hopt-inspect")
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big.p"
+        make_study(big, args.trials)
+        every = max(1, args.trials // 10)
+        rows = [
+            (
+                "qlearn.p (200 trials), --param all, default snapshots",
+                [
+                    tool,
+                    "lpdf",
+                    str(ROOT / "sample_trials/qlearn.p"),
+                    "--param",
+                    "all",
+                    "--space",
+                    SPACE,
+                    "-o",
+                    f"{tmp}/q",
+                ],
+            ),
+            (
+                f"{args.trials} trials, --param all, --every {every}",
+                [
+                    tool,
+                    "lpdf",
+                    str(big),
+                    "--param",
+                    "all",
+                    "--space",
+                    SPACE,
+                    "--every",
+                    str(every),
+                    "-o",
+                    f"{tmp}/big",
+                ],
+            ),
+            (
+                f"{args.trials} trials, --param all, --every {every}, --json only",
+                [
+                    tool,
+                    "lpdf",
+                    str(big),
+                    "--param",
+                    "all",
+                    "--space",
+                    SPACE,
+                    "--every",
+                    str(every),
+                    "--json",
+                ],
+            ),
+        ]
+        print(f"{'lpdf run':<62} {'wall s':>7}")
+        for name, cmd in rows:
+            print(f"{name:<62} {timed(cmd):>7.2f}")
+
+
+if __name__ == "__main__":
+    main()
