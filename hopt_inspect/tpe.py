@@ -20,7 +20,6 @@ from .space import Param, SearchSpace
 from .study import Study, Trial
 
 SCHEMA = "hopt-inspect/lpdf/1"
-MAX_LATTICE = 5000  # q kinds: more lattice points than this are thinned evenly
 
 
 @dataclass(frozen=True)
@@ -189,8 +188,50 @@ def mixture_lpdf(param: Param, mixture: Mixture, x: Sequence[float]) -> list[flo
     q = param.q if kind.startswith("q") or kind == "uniformint" else None
     fn = hyperopt_tpe.LGMM1_lpdf if param.is_log else hyperopt_tpe.GMM1_lpdf
     with np.errstate(divide="ignore"):
-        values = fn(samples, w, mu, sigma, low=low, high=high, q=q)
+        if q is not None and len(mu) * len(samples) > BLOCKED_Q_THRESHOLD:
+            values = quantised_lpdf_blocked(param.is_log, samples, w, mu, sigma, low, high, q)
+        else:
+            values = fn(samples, w, mu, sigma, low=low, high=high, q=q)
     return [float(v) for v in np.asarray(values).ravel()]
+
+
+BLOCKED_Q_THRESHOLD = 200_000  # components x grid points
+_BLOCK = 256
+
+
+def quantised_lpdf_blocked(
+    log_kind: bool, samples: Any, w: Any, mu: Any, sigma: Any, low: Any, high: Any, q: float
+) -> Any:
+    """The ``q`` branch of ``GMM1_lpdf`` / ``LGMM1_lpdf``, line for line, on blocks.
+
+    hyperopt loops over mixture components in Python; with 10,000 observations that is
+    ~0.2 s per curve. This evaluates the same expressions with hyperopt's own
+    ``normal_cdf`` / ``lognormal_cdf`` on (grid x block) arrays and sums each block; only
+    the order of the additions differs (tests compare it with hyperopt's to 1e-12).
+    """
+    import numpy as np
+    from hyperopt.tpe import lognormal_cdf, normal_cdf
+
+    if low is None and high is None:
+        p_accept = 1
+    else:
+        p_accept = np.sum(w * (normal_cdf(high, mu, sigma) - normal_cdf(low, mu, sigma)))
+    if log_kind:
+        cdf = lognormal_cdf
+        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, np.exp(high))
+        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, np.exp(low))
+        lbound = np.maximum(0, lbound)
+    else:
+        cdf = normal_cdf
+        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, high)
+        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, low)
+    prob = np.zeros(samples.shape, dtype="float64")
+    for start in range(0, len(w), _BLOCK):
+        part = slice(start, start + _BLOCK)
+        inc = w[part] * cdf(ubound[:, None], mu[part], sigma[part])
+        inc -= w[part] * cdf(lbound[:, None], mu[part], sigma[part])
+        prob += inc.sum(axis=1)
+    return np.log(prob) - np.log(p_accept)
 
 
 # --------------------------------------------------------------------------- categorical
@@ -233,8 +274,9 @@ def _categorical_prior_share(param: Param, obs: Sequence[int], settings: TPESett
 def grid_for(param: Param, size: int, observed: Sequence[float] = ()) -> list[float]:
     """Where to evaluate the curves, in the parameter's own units.
 
-    Linear for uniform kinds, log-spaced for log kinds, the q lattice for q kinds, every
-    option index for categoricals; unbounded kinds cover mu ± 4 sigma and every observation.
+    Linear for uniform kinds, log-spaced for log kinds, the q lattice for q kinds (thinned
+    evenly, or log-evenly, to at most ``size`` lattice points), every option index for
+    categoricals; unbounded kinds cover mu ± 4 sigma and every observation.
     """
     import numpy as np
 
@@ -257,13 +299,13 @@ def grid_for(param: Param, size: int, observed: Sequence[float] = ()) -> list[fl
     lo_n, hi_n = (math.exp(lo), math.exp(hi)) if param.is_log else (lo, hi)
     k_lo, k_hi = round(lo_n / param.q), round(hi_n / param.q)
     count = k_hi - k_lo + 1
-    if count <= MAX_LATTICE:
+    if count <= size:
         ks = np.arange(k_lo, k_hi + 1)
     elif param.is_log:
-        ks = np.unique(np.round(np.geomspace(max(k_lo, 1), k_hi, MAX_LATTICE)))
+        ks = np.unique(np.round(np.geomspace(max(k_lo, 1), k_hi, size)))
         ks = np.concatenate([[k_lo], ks]) if k_lo < ks[0] else ks
     else:
-        ks = np.unique(np.round(np.linspace(k_lo, k_hi, MAX_LATTICE)))
+        ks = np.unique(np.round(np.linspace(k_lo, k_hi, size)))
     return [float(k * param.q) for k in ks]
 
 
