@@ -205,3 +205,14 @@ def test_toml_and_python_spaces_give_the_same_curves():
         at=[100],
     )
     assert a.snapshots[0].below_llik == pytest.approx(b.snapshots[0].below_llik, abs=1e-12)
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import stat
+
+    from hopt_inspect.render.files import atomic_write_text
+
+    path = atomic_write_text(tmp_path / "a" / "out.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -24,7 +24,10 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _row_title(s: Snapshot) -> str:
-    title = f"after {s.n_trials} trials: {s.n_below} below, {s.n_above} above"
+    title = (
+        f"after {s.n_trials} trials: {s.n_below} below, {s.n_above} above;"
+        f" the prior is {s.prior_share:.0%} of the below model"
+    )
     if s.startup:
         title += "  (random start-up: TPE did not choose the next trial)"
     return title
