@@ -126,6 +126,146 @@ def summary(
     _console().print(render_summary(result))
 
 
+@app.command()
+def check(
+    file: FileArg = Path("hyperopt.p"),
+    space: SpaceOpt = None,
+    select: Annotated[
+        str | None,
+        typer.Option(help="Only these checks: codes, prefixes or names, e.g. S,T003."),
+    ] = None,
+    ignore: Annotated[
+        str | None, typer.Option(help="Skip these checks: codes, prefixes or names.")
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding is at or above this severity: info, warning, error."
+            " [default: warning]",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json, github (annotations) or junit (XML).")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="A TOML file with [tool.hopt-inspect]; default: nearest pyproject."),
+    ] = None,
+    n_startup_jobs: Annotated[
+        int | None, typer.Option(min=0, help="TPE's n_startup_jobs, if not the default 20.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    trust: TrustOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Study-health findings with evidence; exit 1 when any is at or above --fail-on."""
+    from dataclasses import replace
+
+    from .checks import SEVERITIES, run_checks, unknown_patterns
+    from .config import load_config
+    from .loading import load_study
+    from .resolve import resolve_space
+    from .tpe import TPESettings
+
+    fmt = "json" if json_out else output_format
+    if fmt not in ("text", "json", "github", "junit"):
+        raise InputError(f"--format {fmt}: use text, json, github or junit")
+    cfg = load_config(config)
+    select_codes = _split_codes(select) if select is not None else cfg.select
+    ignore_codes = _split_codes(ignore) if ignore is not None else cfg.ignore
+    bad = unknown_patterns([*select_codes, *ignore_codes])
+    if bad:
+        raise InputError(f"unknown check {bad[0]!r}; run `hopt-inspect checks` for the list")
+    threshold = fail_on or cfg.fail_on
+    if threshold not in SEVERITIES:
+        raise InputError(f"--fail-on {threshold}: use info, warning or error")
+    settings = TPESettings(
+        n_startup_jobs=n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
+    )
+    study = load_study(file, trust=trust, strict=strict)
+    search_space = resolve_space(space or cfg.space, study, trust=trust)
+    report = run_checks(
+        study,
+        search_space,
+        select=select_codes,
+        ignore=ignore_codes,
+        fail_on=threshold,
+        thresholds=cfg.thresholds,
+        settings=settings,
+    )
+    if cfg.path:
+        report = replace(report, settings={**report.settings, "config": cfg.path})
+    if fmt == "text":
+        from .render.terminal import render_check
+
+        console = _console()
+        if output is None:
+            console.print(render_check(report))
+        else:
+            from rich.console import Console
+
+            with _text_capture(output) as stream:
+                Console(file=stream, width=100, no_color=True).print(render_check(report))
+    else:
+        if fmt == "json":
+            from .render.jsonout import dumps
+
+            text = dumps(report) + "\n"
+        elif fmt == "github":
+            from .render.ci import github_annotations
+
+            text = github_annotations(report)
+        else:
+            from .render.ci import junit_xml
+
+            text = junit_xml(report)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            from .render.files import atomic_write_text
+
+            atomic_write_text(output, text)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command("checks")
+def list_checks() -> None:
+    """List every check: its code, name and what it looks for."""
+    from .checks import REGISTRY
+
+    for c in REGISTRY:
+        typer.echo(f"{c.code}  {c.name:<18} {c.summary}")
+
+
+def _split_codes(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+class _text_capture:
+    """A text stream whose content is written atomically to ``path`` on exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self):
+        import io
+
+        self.buffer = io.StringIO()
+        return self.buffer
+
+    def __exit__(self, exc_type, *rest: object) -> None:
+        if exc_type is None:
+            from .render.files import atomic_write_text
+
+            atomic_write_text(self.path, self.buffer.getvalue())
+
+
 def _parse_at(at: str | None, every: int | None, n_trials: int) -> list[int] | None:
     if at and every:
         raise InputError("use either --at or --every, not both")

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .space import SearchSpace
+from .checks import Finding, run_checks
+from .space import SearchSpace, infer_space
 from .study import STATE_NAMES, Study, Trial, Value
 from .tpe import TPESettings, n_below, snapshot
 
@@ -80,6 +81,7 @@ class Summary:
     space_source: str | None = None
     best_display: dict[str, str] = field(default_factory=dict)  # choice options by value
     tpe_state: list[ParamState] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # `check` with its defaults
     schema: str = SCHEMA
 
 
@@ -274,7 +276,19 @@ def summarize(
         space_source=space.source if space else None,
         best_display=_display(space, best.params) if space and best else {},
         tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
+        findings=_findings(study, space, settings),
     )
+
+
+def _findings(study: Study, space: SearchSpace | None, settings: TPESettings) -> list[Finding]:
+    if space is None:
+        observed = {
+            label: [t.params[label] for t in study.trials if t.params.get(label) is not None]
+            for label in study.labels
+        }
+        space = infer_space(observed)
+    report = run_checks(study, space, settings=settings)
+    return [f for f in report.findings if not f.evidence.get("skipped")]
 
 
 def source_dict(study: Study) -> dict[str, Any]:

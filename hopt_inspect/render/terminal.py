@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..checks import CheckReport, Finding, severity_counts
 from ..summary import Summary, plural
 from ..tpe import LpdfResult
 
@@ -225,6 +226,10 @@ def render_summary(summary: Summary) -> RenderableType:
     parts: list[RenderableType] = [title, table]
     if summary.tpe_state:
         parts.append(_tpe_state_block(summary))
+    if summary.findings:
+        title = Text("\nFindings", style="bold")
+        title.append("  (hopt-inspect check FILE for evidence and advice)", style="dim")
+        parts += [title, finding_lines(summary.findings)]
     if summary.notes:
         notes = Table.grid(padding=(0, 1))
         notes.add_column(no_wrap=True)
@@ -288,3 +293,49 @@ def render_lpdf(result: LpdfResult, outputs: list[str]) -> RenderableType:
     for path in outputs:
         parts.append(Text(f"wrote {safe(path)}", style="green"))
     return Group(*parts)
+
+
+_SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red"}
+
+
+def render_check(report: CheckReport) -> RenderableType:
+    head = Text(safe(report.source), style="bold magenta")
+    head.append(f"  space: {safe(report.space_source, 80)}", style="dim")
+    parts: list[RenderableType] = [head]
+    for f in report.findings:
+        line = Text()
+        line.append(f"{f.code} ", style="bold")
+        line.append(f"{f.severity:<7} ", style=_SEVERITY_STYLE[f.severity])
+        line.append(f"{f.name}", style="bold")
+        if f.params:
+            line.append(f" [{safe(', '.join(f.params), 60)}]", style="cyan")
+        body = Table.grid(padding=(0, 1))
+        body.add_column(width=2)
+        body.add_column(overflow="fold")
+        body.add_row("", safe(f.message, 1000))
+        if f.advice:
+            body.add_row("", Text("→ " + safe(f.advice, 600), style="green"))
+        parts += [Text(""), line, body]
+    counts = severity_counts(report.counts)
+    ran = len(report.checks)
+    verdict = Text(f"\n{counts} from {ran} checks · fail-on {report.fail_on} → ")
+    verdict.append(
+        "exit 1" if report.failed else "exit 0", "bold red" if report.failed else "green"
+    )
+    parts.append(verdict)
+    return Group(*parts)
+
+
+def finding_lines(findings: list[Finding], width: int = 76) -> RenderableType:
+    """One line per finding, for summary."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=width - 14)
+    for f in findings:
+        table.add_row(
+            Text(f.code, style="bold"),
+            Text(f"{f.severity:<7}", style=_SEVERITY_STYLE[f.severity]),
+            safe(f.message, 300),
+        )
+    return table

@@ -1,0 +1,129 @@
+"""Findings, thresholds, the per-run context, and the statistics every check shares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..space import SearchSpace
+from ..study import Study, Trial
+from ..tpe import TPESettings
+
+SEVERITIES = ("info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing ``check`` reports; its fields are exactly what the JSON holds."""
+
+    code: str
+    name: str
+    severity: str
+    params: list[str]
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    advice: str = ""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number a check compares against; ``[tool.hopt-inspect]`` can change them."""
+
+    alpha: float = 0.002  # p-value for a warning, after Bonferroni over parameters
+    margin: float = 0.05  # edge margin, each side, as a share of the range in its own scale
+    near: float = 0.01  # "near an earlier trial": within this share of the range
+    clump_ratio: float = 2.0  # and at least this many times the random expectation
+    edge_ratio: float = 2.0
+    collapse_window: int = 20  # the first proposals after start-up
+    collapse_spread: float = 0.1  # their spread, as a share of the range
+    stagnation_min: int = 30  # no improvement over max(this, share x N) trials
+    stagnation_share: float = 0.25
+    failure_rate: float = 0.10
+    top_share: float = 0.10  # "top trials" for best-at-boundary: this share, at least 5
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: a stable code, a name, and a function of the context."""
+
+    code: str
+    name: str
+    summary: str
+    run: Callable[[Context], list[Finding]]
+
+
+@dataclass
+class Context:
+    study: Study
+    space: SearchSpace
+    settings: TPESettings
+    thresholds: Thresholds
+
+    @cached_property
+    def ordered(self) -> list[Trial]:
+        return list(self.study.trials)  # sorted by tid
+
+    @cached_property
+    def startup_count(self) -> int:
+        return min(self.settings.n_startup_jobs, len(self.ordered))
+
+    @cached_property
+    def proposals(self) -> list[Trial]:
+        """Trials made after TPE's random start-up (by position in tid order)."""
+        return self.ordered[self.startup_count :]
+
+    @cached_property
+    def ok_trials(self) -> list[Trial]:
+        return [t for t in self.ordered if t.is_ok]
+
+    def inferred_note(self) -> str:
+        return " (bounds INFERRED from observed values)" if self.space.inferred else ""
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def binomial_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    from scipy.stats import binom
+
+    if k <= 0:
+        return 1.0
+    return float(binom.sf(k - 1, n, min(max(p, 0.0), 1.0)))
+
+
+def poisson_binomial_sf(k: int, probs: Sequence[float]) -> float:
+    """P(S >= k) where S is a sum of independent Bernoulli(p_i): exact up to 4000 terms."""
+    import numpy as np
+
+    if k <= 0:
+        return 1.0
+    p = np.clip(np.asarray(probs, dtype=float), 0.0, 1.0)
+    if len(p) > 4000:  # normal approximation with continuity correction
+        mean, var = p.sum(), (p * (1 - p)).sum()
+        if var <= 0:
+            return 1.0 if k <= mean else 0.0
+        return float(0.5 * math.erfc((k - 0.5 - mean) / math.sqrt(2 * var)))
+    dist = np.zeros(len(p) + 1)
+    dist[0] = 1.0
+    for i, pi in enumerate(p, start=1):
+        dist[1 : i + 1] = dist[1 : i + 1] * (1 - pi) + dist[:i] * pi
+        dist[0] *= 1 - pi
+    return float(min(1.0, dist[k:].sum()))
+
+
+def bonferroni(p: float, n_tests: int) -> float:
+    return min(1.0, p * max(1, n_tests))
+
+
+def fmt_p(p: float) -> str:
+    return "p < 1e-12" if p < 1e-12 else f"p = {p:.2g}"
+
+
+def fmt_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,100 @@
+"""Whether evaluations worked: failures, non-finite losses, stuck trials."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from .base import Context, Finding
+
+
+def check_failures(ctx: Context) -> list[Finding]:
+    trials = ctx.ordered
+    failed = [t for t in trials if t.is_failed]
+    if not trials or len(failed) / len(trials) <= ctx.thresholds.failure_rate:
+        return []
+    reasons = Counter(
+        (t.error or "no message") if t.state == "error" else "status fail" for t in failed
+    )
+    share = len(failed) / len(trials)
+    top = "; ".join(f"{n}x {r[:80]}" for r, n in reasons.most_common(3))
+    return [
+        Finding(
+            code="F001",
+            name="failures",
+            severity="error" if share >= 0.5 else "warning",
+            params=[],
+            message=(
+                f"{len(failed)} of {len(trials)} trials ({share:.0%}) failed, above the"
+                f" {ctx.thresholds.failure_rate:.0%} threshold: {top}"
+            ),
+            evidence={
+                "failed": len(failed),
+                "trials": len(trials),
+                "share": round(share, 4),
+                "reasons": dict(reasons.most_common(10)),
+                "tids": [t.tid for t in failed][:50],
+            },
+            advice=(
+                "Failed trials count as loss inf in TPE's 'bad' group, so TPE steers away from"
+                " their region whether or not it is bad; fix the objective's errors first"
+            ),
+        )
+    ]
+
+
+def check_non_finite(ctx: Context) -> list[Finding]:
+    bad = [t for t in ctx.ordered if t.has_non_finite_loss]
+    if not bad:
+        return []
+    nan = [t.tid for t in bad if math.isnan(t.loss)]  # type: ignore[arg-type]
+    inf = [t.tid for t in bad if not math.isnan(t.loss)]  # type: ignore[arg-type]
+    parts = []
+    if nan:
+        parts.append(f"NaN in tids {', '.join(map(str, nan[:8]))}")
+    if inf:
+        parts.append(f"±inf in tids {', '.join(map(str, inf[:8]))}")
+    return [
+        Finding(
+            code="F002",
+            name="non-finite-loss",
+            severity="warning",
+            params=[],
+            message=(
+                f"{len(bad)} trials reported a non-finite loss with status ok ({'; '.join(parts)})."
+                " tpe.suggest drops NaN trials from its history and ranks inf last, so these"
+                " hide failures"
+            ),
+            evidence={"nan_tids": nan, "inf_tids": inf},
+            advice=(
+                "Return {'status': 'fail'} (or raise) when training diverges, not a NaN or inf loss"
+            ),
+        )
+    ]
+
+
+def check_stuck(ctx: Context) -> list[Finding]:
+    stuck = [t for t in ctx.ordered if t.state in ("new", "running")]
+    if not stuck:
+        return []
+    return [
+        Finding(
+            code="F003",
+            name="stuck-trials",
+            severity="warning",
+            params=[],
+            message=(
+                f"{len(stuck)} trials are still new or running (tids"
+                f" {', '.join(str(t.tid) for t in stuck[:8])}): a worker may have crashed."
+                " TPE counts them with loss inf"
+            ),
+            evidence={
+                "tids": [t.tid for t in stuck],
+                "states": dict(Counter(t.state for t in stuck)),
+            },
+            advice=(
+                "If the run has ended, delete or requeue these jobs (MongoTrials: reset their"
+                " state); if it is still going, ignore this"
+            ),
+        )
+    ]

@@ -1,0 +1,122 @@
+"""``[tool.hopt-inspect]`` in the nearest pyproject.toml, or ``--config FILE``.
+
+[tool.hopt-inspect]
+select = ["S", "T003"]          # codes, code prefixes or names
+ignore = ["S005"]
+fail-on = "warning"             # info | warning | error
+space = "tuner.py:space"        # default --space
+n-startup-jobs = 20
+
+[tool.hopt-inspect.thresholds]
+margin = 0.05
+failure-rate = 0.2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .checks.base import SEVERITIES, Thresholds
+from .errors import InputError
+
+_KEYS = {"select", "ignore", "fail-on", "space", "n-startup-jobs", "thresholds"}
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_on: str = "warning"
+    space: str | None = None
+    n_startup_jobs: int = 20
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    path: str | None = None  # where it came from, for messages
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def load_config(explicit: Path | None = None, start: Path | None = None) -> Config:
+    """The explicit ``--config`` file, else ``[tool.hopt-inspect]`` of the nearest pyproject."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise InputError(f"--config {explicit}: no such file")
+        doc = _read_toml(explicit)
+        table = doc.get("tool", {}).get("hopt-inspect", doc)
+        return _parse(table, explicit)
+    pyproject = find_pyproject(start or Path.cwd())
+    if pyproject is None:
+        return Config()
+    table = _read_toml(pyproject).get("tool", {}).get("hopt-inspect")
+    return Config() if table is None else _parse(table, pyproject)
+
+
+def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f'{path}: {key} must be a list of codes such as ["S", "T003"]')
+    return tuple(v for v in value if v)
+
+
+def _parse(table: dict[str, Any], path: Path) -> Config:
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        known = ", ".join(sorted(_KEYS))
+        raise InputError(
+            f"{path}: unknown key {unknown[0]!r} in [tool.hopt-inspect]; known: {known}"
+        )
+    config = Config(path=str(path))
+    if "select" in table:
+        config = replace(config, select=_codes(table["select"], "select", path))
+    if "ignore" in table:
+        config = replace(config, ignore=_codes(table["ignore"], "ignore", path))
+    if "fail-on" in table:
+        if table["fail-on"] not in SEVERITIES:
+            raise InputError(f"{path}: fail-on must be one of {', '.join(SEVERITIES)}")
+        config = replace(config, fail_on=table["fail-on"])
+    if "space" in table:
+        config = replace(config, space=str(table["space"]))
+    if "n-startup-jobs" in table:
+        config = replace(config, n_startup_jobs=int(table["n-startup-jobs"]))
+    if "thresholds" in table:
+        config = replace(config, thresholds=_thresholds(table["thresholds"], path))
+    return config
+
+
+def _thresholds(table: Any, path: Path) -> Thresholds:
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: [tool.hopt-inspect.thresholds] must be a table")
+    known = {f.name: f for f in fields(Thresholds)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            names = ", ".join(n.replace("_", "-") for n in known)
+            raise InputError(f"{path}: unknown threshold {key!r}; known: {names}")
+        kind = int if isinstance(getattr(Thresholds(), name), int) else float
+        try:
+            values[name] = kind(value)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path}: threshold {key} must be a number") from exc
+    return Thresholds(**values)

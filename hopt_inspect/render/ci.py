@@ -1,0 +1,81 @@
+"""Check reports for CI systems: GitHub workflow annotations and JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..checks import REGISTRY, CheckReport, at_or_above, severity_counts
+
+_FAMILY = {"S": "sampling", "T": "progress", "F": "failures"}
+_GITHUB_LEVEL = {"info": "notice", "warning": "warning", "error": "error"}
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(report: CheckReport) -> str:
+    """One ``::warning file=...,title=...::message`` line per finding."""
+    lines = []
+    for f in report.findings:
+        title = f"{f.code} {f.name}" + (f" ({', '.join(f.params)})" if f.params else "")
+        body = f"{f.message}. Advice: {f.advice}" if f.advice else f.message
+        lines.append(
+            f"::{_GITHUB_LEVEL[f.severity]} file={_gh_property(report.source)},"
+            f"title={_gh_property(title)}::{_gh_data(body)}"
+        )
+    lines.append(f"hopt-inspect check: {severity_counts(report.counts)} (fail-on {report.fail_on})")
+    return "\n".join(lines) + "\n"
+
+
+def junit_xml(report: CheckReport) -> str:
+    """One test case per check that ran; findings at or above fail-on are failures."""
+    by_code: dict[str, list] = {}
+    for f in report.findings:
+        by_code.setdefault(f.code, []).append(f)
+    names = {c.code: c for c in REGISTRY}
+    failures = sum(1 for c in report.checks if c.status == "fail")
+    skipped = sum(1 for c in report.checks if c.status == "skipped")
+    suite = ET.Element(
+        "testsuite",
+        name="hopt-inspect check",
+        tests=str(len(report.checks)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+    )
+    ET.SubElement(
+        ET.SubElement(suite, "properties"),
+        "property",
+        name="source",
+        value=report.source,
+    )
+    for result in report.checks:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"hopt-inspect.{_FAMILY[result.code[0]]}",
+            name=f"{result.code} {result.name}: {names[result.code].summary}",
+        )
+        found = by_code.get(result.code, [])
+        failing = [f for f in found if at_or_above(f.severity, report.fail_on)]
+        if result.status == "skipped":
+            ET.SubElement(case, "skipped", message=found[0].message if found else "skipped")
+        elif failing:
+            element = ET.SubElement(
+                case, "failure", message=failing[0].message[:500], type=failing[0].severity
+            )
+            element.text = "\n\n".join(
+                f"[{f.severity}] {f.message}\nAdvice: {f.advice}" for f in failing
+            )
+        if found and not failing and result.status != "skipped":
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n".join(f"[{f.severity}] {f.message}" for f in found)
+    ET.indent(suite)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )
