@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -34,7 +33,7 @@ class Thresholds:
 
     alpha: float = 0.002  # p-value for a warning, after Bonferroni over parameters
     margin: float = 0.05  # edge margin, each side, as a share of the range in its own scale
-    near: float = 0.01  # "near an earlier trial": within this share of the range
+    near: float = 0.05  # "near an earlier trial": closer than all but this share of random draws
     clump_ratio: float = 2.0  # and at least this many times the random expectation
     edge_ratio: float = 2.0
     collapse_window: int = 20  # the first proposals after start-up
@@ -93,26 +92,6 @@ def binomial_sf(k: int, n: int, p: float) -> float:
     if k <= 0:
         return 1.0
     return float(binom.sf(k - 1, n, min(max(p, 0.0), 1.0)))
-
-
-def poisson_binomial_sf(k: int, probs: Sequence[float]) -> float:
-    """P(S >= k) where S is a sum of independent Bernoulli(p_i): exact up to 4000 terms."""
-    import numpy as np
-
-    if k <= 0:
-        return 1.0
-    p = np.clip(np.asarray(probs, dtype=float), 0.0, 1.0)
-    if len(p) > 4000:  # normal approximation with continuity correction
-        mean, var = p.sum(), (p * (1 - p)).sum()
-        if var <= 0:
-            return 1.0 if k <= mean else 0.0
-        return float(0.5 * math.erfc((k - 0.5 - mean) / math.sqrt(2 * var)))
-    dist = np.zeros(len(p) + 1)
-    dist[0] = 1.0
-    for i, pi in enumerate(p, start=1):
-        dist[1 : i + 1] = dist[1 : i + 1] * (1 - pi) + dist[:i] * pi
-        dist[0] *= 1 - pi
-    return float(min(1.0, dist[k:].sum()))
 
 
 def bonferroni(p: float, n_tests: int) -> float:

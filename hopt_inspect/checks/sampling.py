@@ -6,7 +6,6 @@ so chance alone is not reported as a defect.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import defaultdict
 from typing import Any
@@ -21,11 +20,10 @@ from .base import (
     bonferroni,
     fmt_p,
     fmt_value,
-    poisson_binomial_sf,
 )
 
-PRIOR_DRAWS = 4000
-MAX_PROPOSALS = 5000  # clumping looks at the last this-many proposals
+PRIOR_DRAWS = 2000
+MAX_PROPOSALS = 2000  # clumping looks at the last this-many proposals
 
 
 def _values(trials: list[Trial], label: str) -> list[tuple[Trial, float]]:
@@ -46,49 +44,63 @@ def _continuous(ctx: Context) -> list[Param]:
 
 
 def _clumping_one(ctx: Context, param: Param) -> dict[str, Any] | None:
-    """Proposals within ``near`` of an earlier value, against the prior's chance of that."""
+    """How close each proposal came to an earlier value, against random draws.
+
+    For proposal i, u_i = the share of prior draws that would land at least as close to the
+    earlier values as the proposal did (randomised on ties, so q lattices are fair too).
+    Under random search u_i is uniform, so "near" (u_i <= ``near``) happens with
+    probability ``near`` exactly, whatever the number of earlier trials.
+    """
     import numpy as np
 
-    if param.inferred:
-        values = [
-            t.params[param.label] for t in ctx.ordered if t.params.get(param.label) is not None
-        ]
-        if len(set(values)) < 0.5 * len(values):
-            return None  # a lattice whose step we do not know: equal values prove nothing
+    values = [t.params.get(param.label) for t in ctx.ordered]
+    present = [v for v in values if v is not None]
+    if param.inferred and len(set(present)) < 0.5 * len(present):
+        return None  # a lattice whose step we do not know: equal values prove nothing
     lo, hi = scale.coord_range(param)
-    d = ctx.thresholds.near * (hi - lo)
-    draws = np.sort(scale.coords(param, scale.prior_draws(param, PRIOR_DRAWS, seed=1)))
-    covered = np.zeros(len(draws), dtype=bool)
-    earlier: list[float] = []
-    earlier_tid: dict[float, int] = {}
+    draws = scale.coords(param, scale.prior_draws(param, PRIOR_DRAWS, seed=1))
+    jitter = np.random.default_rng(7)
+    earlier = np.empty(0)
+    earlier_tids: list[int] = []
     start = max(ctx.startup_count, len(ctx.ordered) - MAX_PROPOSALS)
-    near_flags, chances, pairs = [], [], []
-    for position, t in enumerate(ctx.ordered):
-        value = t.params.get(param.label)
+    u_values, gaps = [], []
+    for position, (t, value) in enumerate(zip(ctx.ordered, values, strict=True)):
         if value is None:
             continue
         c = float(scale.coords(param, [value])[0])
-        if position >= start and earlier:
-            i = bisect.bisect_left(earlier, c)
-            gaps = [(abs(c - earlier[j]), earlier[j]) for j in (i - 1, i) if 0 <= j < len(earlier)]
-            gap, neighbour = min(gaps)
-            near_flags.append(gap <= d)
-            chances.append(covered.mean())
-            if gap <= d:
-                pairs.append((gap, t.tid, earlier_tid[neighbour]))
-        bisect.insort(earlier, c)
-        earlier_tid.setdefault(c, t.tid)
-        covered[np.searchsorted(draws, c - d) : np.searchsorted(draws, c + d, side="right")] = True
-    if len(near_flags) < 10:
+        if position >= start and earlier.size:
+            i = int(np.searchsorted(earlier, c))
+            near_j = min(
+                (j for j in (i - 1, i) if 0 <= j < earlier.size), key=lambda j: abs(c - earlier[j])
+            )
+            gap = abs(c - earlier[near_j])
+            k = (
+                np.searchsorted(earlier, draws).clip(1, earlier.size - 1)
+                if earlier.size > 1
+                else None
+            )
+            if k is None:
+                draw_gaps = np.abs(draws - earlier[0])
+            else:
+                draw_gaps = np.minimum(np.abs(draws - earlier[k - 1]), np.abs(draws - earlier[k]))
+            below = float(np.mean(draw_gaps < gap))
+            tied = float(np.mean(draw_gaps == gap))
+            u_values.append(below + jitter.uniform() * tied)
+            gaps.append((gap / (hi - lo), t.tid, earlier_tids[near_j]))
+        i = int(np.searchsorted(earlier, c))
+        earlier = np.insert(earlier, i, c)
+        earlier_tids.insert(i, t.tid)
+    if len(u_values) < 10:
         return None
-    observed = int(sum(near_flags))
-    expected = float(sum(chances))
+    near = ctx.thresholds.near
+    observed = sum(1 for u in u_values if u <= near)
     return {
         "observed": observed,
-        "expected": expected,
-        "proposals": len(near_flags),
-        "p_value": poisson_binomial_sf(observed, chances),
-        "closest_pairs": [(tid, other) for _, tid, other in sorted(pairs)[:3]],
+        "expected": near * len(u_values),
+        "proposals": len(u_values),
+        "p_value": binomial_sf(observed, len(u_values), near),
+        "median_gap": float(np.median([g for g, _, _ in gaps])),
+        "closest_pairs": [(tid, other) for _, tid, other in sorted(gaps)[:3]],
     }
 
 
@@ -111,16 +123,18 @@ def check_clumping(ctx: Context) -> list[Finding]:
                 params=[label],
                 message=(
                     f"{label}: {r['observed']} of {r['proposals']} proposals after start-up"
-                    f" landed within {th.near:.0%} of the range of an earlier trial; random"
-                    f" search would expect {r['expected']:.1f} ({ratio:.1f}x,"
-                    f" {fmt_p(p_adj)} after Bonferroni over {len(results)} parameters)"
-                    f"{ctx.inferred_note()}. Closest pairs (tid~tid): {pairs}"
+                    f" landed closer to an earlier trial than {1 - th.near:.0%} of random draws"
+                    f" would; random search would do that {r['expected']:.1f} times"
+                    f" ({ratio:.1f}x, {fmt_p(p_adj)} after Bonferroni over {len(results)}"
+                    f" parameters){ctx.inferred_note()}. Median gap to the nearest earlier"
+                    f" trial: {r['median_gap']:.2%} of the range; closest pairs (tid~tid): {pairs}"
                 ),
                 evidence={
                     "observed": r["observed"],
                     "expected_random": round(r["expected"], 3),
                     "proposals": r["proposals"],
-                    "near_share_of_range": th.near,
+                    "near_quantile": th.near,
+                    "median_gap_share": round(r["median_gap"], 5),
                     "p_value": p_adj,
                     "closest_pairs": r["closest_pairs"],
                 },
@@ -128,7 +142,7 @@ def check_clumping(ctx: Context) -> list[Finding]:
                     "TPE re-proposes near its few 'good' trials (the good group holds"
                     " ceil(0.25*sqrt(N)) trials). If the clumps are not where the best losses"
                     " are, explore more: partial(tpe.suggest, gamma=0.5) or a larger"
-                    " n_startup_jobs; see `hopt-inspect lpdf --param " + label + "`"
+                    f" n_startup_jobs; see `hopt-inspect lpdf --param {label}`"
                 ),
             )
         )
@@ -143,53 +157,83 @@ def _top_trials(ctx: Context, share: float = 0.25) -> list[Trial]:
     return ok[: max(3, math.ceil(share * len(ok)))] if ok else []
 
 
+def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float, float, float]:
+    """Are trials in the margin(s) better than the rest? (p, median in, median out)."""
+    import statistics
+
+    from scipy.stats import mannwhitneyu
+
+    inside, outside = [], []
+    for t in ctx.ok_trials:
+        value = t.params.get(param.label)
+        if value is not None:
+            side = scale.in_margin(param, value, ctx.thresholds.margin)
+            hit = side is not None if which == "both" else side == which
+            group = inside if hit else outside
+            group.append(t.loss)
+    if len(inside) < 3 or len(outside) < 3:
+        return 1.0, math.nan, math.nan
+    p = float(mannwhitneyu(inside, outside, alternative="less").pvalue)
+    return p, statistics.median(inside), statistics.median(outside)
+
+
 def check_edge_sampling(ctx: Context) -> list[Finding]:
+    """Proposals in the outer margins (both sides together) against the prior's mass there."""
     th = ctx.thresholds
-    bounded = [p for p in ctx.space.params.values() if scale.is_bounded(p)]
     if ctx.space.inferred:
         return [_skipped("S002", "edge-sampling", "needs the space's bounds (pass --space)")]
     tests = []
-    for param in bounded:
+    for param in (p for p in ctx.space.params.values() if scale.is_bounded(p)):
         values = [v for _, v in _values(ctx.proposals, param.label)]
         if len(values) < 10:
             continue
-        draws = scale.prior_draws(param, PRIOR_DRAWS, seed=2)
-        masses = scale.margin_mass(param, th.margin, draws)
+        low_mass, high_mass = scale.margin_mass(
+            param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
+        )
         sides = [scale.in_margin(param, v, th.margin) for v in values]
-        for side, mass in zip(("low", "high"), masses, strict=True):
-            k = sides.count(side)
-            tests.append((param, side, k, len(values), mass, binomial_sf(k, len(values), mass)))
+        n = len(values)
+        # One side, the other, or both together: the strongest of the three, corrected for 3.
+        options = [
+            (sides.count("low"), low_mass, "low"),
+            (sides.count("high"), high_mass, "high"),
+            (sides.count("low") + sides.count("high"), low_mass + high_mass, "both"),
+        ]
+        p, k, mass, which = min((binomial_sf(k, n, m), k, m, w) for k, m, w in options)
+        tests.append((param, sides, k, n, mass, min(1.0, 3 * p), which))
     findings = []
-    top = _top_trials(ctx)
-    for param, side, k, n, mass, p in tests:
+    for param, sides, k, n, mass, p, which in tests:
         p_adj = bonferroni(p, len(tests))
         ratio = (k / n) / mass if mass > 0 else math.inf
         if p_adj >= th.alpha or ratio < th.edge_ratio:
             continue
-        top_values = [
-            t.params.get(param.label) for t in top if t.params.get(param.label) is not None
-        ]
-        top_in = sum(1 for v in top_values if scale.in_margin(param, v, th.margin) == side)
-        # The good trials crowd this margin too (far beyond the prior's share): the loss
-        # pulls TPE there, which is TPE working, not its edge artefact.
-        top_p = binomial_sf(top_in, len(top_values), mass) if top_values else 1.0
-        loss_drives = bool(top_values) and top_in >= 2 and top_p < 0.01
-        where = f"the {side} {th.margin:.0%} margin ({scale.bound_text(param, side)})"
+        better, in_median, out_median = _margin_trials_better(ctx, param, which)
+        loss_drives = better < 0.01
+        n_low, n_high = sides.count("low"), sides.count("high")
+        main_side = "low" if n_low >= n_high else "high"
+        if which == "both":
+            where = (
+                f"the outer {th.margin:.0%} margins ({n_low} by {scale.bound_text(param, 'low')},"
+                f" {n_high} by {scale.bound_text(param, 'high')})"
+            )
+        else:
+            main_side = which
+            where = f"the {which} {th.margin:.0%} margin ({scale.bound_text(param, which)})"
         message = (
             f"{param.label}: {k} of {n} proposals after start-up fell in {where}; the prior"
             f" puts {mass:.1%} there, so random search would expect {mass * n:.1f}"
-            f" ({ratio:.1f}x, {fmt_p(p_adj)}). {top_in} of the {len(top_values)} best trials"
-            f" are there ({fmt_p(top_p)} for the prior's {mass:.1%}): "
+            f" ({ratio:.1f}x, {fmt_p(p_adj)}). Trials there have median loss"
+            f" {fmt_value(in_median)} against {fmt_value(out_median)} elsewhere"
+            f" (one-sided Mann-Whitney {fmt_p(better)}): "
         )
         if loss_drives:
             message += "the loss drives it, not TPE's prior artefact"
             advice = (
                 f"The optimum of {param.label} is probably at or beyond"
-                f" {scale.bound_text(param, side)}: widen the range on that side"
+                f" {scale.bound_text(param, main_side)}: widen the range on that side"
             )
             severity = "info"
         else:
-            message += "the good trials are not, so this is TPE's edge artefact"
+            message += "they are no better, so this is TPE's edge artefact"
             advice = (
                 "With few 'good' trials TPE's below/above ratio peaks at the bounds"
                 " (hyperopt #835); more start-up trials, a larger gamma, or narrower bounds"
@@ -204,14 +248,17 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                 params=[param.label],
                 message=message,
                 evidence={
-                    "side": side,
+                    "margin": which,
                     "in_margin": k,
+                    "at_low": n_low,
+                    "at_high": n_high,
                     "proposals": n,
                     "prior_mass": round(mass, 4),
                     "expected_random": round(mass * n, 2),
                     "p_value": p_adj,
-                    "top_trials_in_margin": top_in,
-                    "top_trials": len(top_values),
+                    "margin_trials_better_p": better,
+                    "median_loss_in_margins": in_median,
+                    "median_loss_elsewhere": out_median,
                 },
                 advice=advice,
             )
