@@ -87,6 +87,21 @@ def _root(
     """Diagnose hyperopt studies."""
 
 
+def _emit(renderable) -> None:
+    """Print once. Piped or redirected output gets no colour and no trailing padding."""
+    console = _console()
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=console.width, highlight=False, no_color=True).print(renderable)
+    sys.stdout.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
+
+
 def _console(stderr: bool = False):  # rich is imported only by commands that print
     from rich.console import Console
 
@@ -123,7 +138,7 @@ def summary(
         return
     from .render.terminal import render_summary
 
-    _console().print(render_summary(result))
+    _emit(render_summary(result))
 
 
 @app.command()
@@ -204,9 +219,8 @@ def check(
     if fmt == "text":
         from .render.terminal import render_check
 
-        console = _console()
         if output is None:
-            console.print(render_check(report))
+            _emit(render_check(report))
         else:
             from rich.console import Console
 
@@ -281,7 +295,10 @@ def _parse_at(at: str | None, every: int | None, n_trials: int) -> list[int] | N
     bad = [p for p in points if not 0 <= p <= n_trials]
     if bad or not points:
         raise InputError(f"--at {at}: each count must be between 0 and {n_trials} (the study size)")
-    return points
+    return sorted(set(points))
+
+
+MAX_ROWS = 30
 
 
 def _png_name(label: str) -> str:
@@ -349,7 +366,20 @@ def lpdf(
     targets: list[Path | None] = [None] * len(labels)
     if output is not None:
         as_folder = param == "all" or output.is_dir() or str(output).endswith("/")
+        if as_folder and output.exists() and not output.is_dir():
+            raise InputError(
+                f"-o {output}: exists and is not a folder (--param all writes one"
+                " PNG per parameter into a folder)"
+            )
+        if not as_folder and output.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise InputError(f"-o {output}: the figure is written as .png, .pdf or .svg")
         targets = [output / _png_name(lab) if as_folder else output for lab in labels]
+        n_rows = len(points) if points else 11
+        if n_rows > MAX_ROWS:
+            raise InputError(
+                f"{n_rows} snapshots make a figure too tall to read (at most {MAX_ROWS});"
+                " use a larger --every, fewer --at values, or --json without -o"
+            )
 
     results = [
         tpe_curves(study, search_space, label, at=points, settings=settings, grid=grid)
@@ -373,13 +403,17 @@ def lpdf(
             doc = results[0]
         sys.stdout.write(dumps(doc) + "\n")
         return
+    from rich.console import Group
+    from rich.text import Text
+
     from .render.terminal import render_lpdf
 
-    console = _console()
+    blocks = []
     for i, result in enumerate(results):
-        console.print(render_lpdf(result, written[i : i + 1]))  # PNGs are in result order
+        blocks.append(render_lpdf(result, written[i : i + 1]))  # PNGs are in result order
         if i + 1 < len(results):
-            console.print()
+            blocks.append(Text(""))
+    _emit(Group(*blocks))
 
 
 class _progress:
@@ -409,7 +443,8 @@ def main() -> None:
     """Console-script entry point: one-line errors, exit code 2, tracebacks only on --debug."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("HOPT_INSPECT_DEBUG") == "1"
     try:
-        app(prog_name="hopt-inspect")
+        code = app(prog_name="hopt-inspect", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except InputError as exc:
         if debug:
             raise
@@ -419,6 +454,8 @@ def main() -> None:
         sys.stderr.write("hopt-inspect: interrupted\n")
         sys.exit(130)
     except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # usage errors
+            _usage_error(exc)
         if debug:
             raise
         message = str(exc).splitlines()[0][:200] if str(exc) else ""
@@ -427,3 +464,15 @@ def main() -> None:
             " (rerun with --debug for the traceback, and please report it)\n"
         )
         sys.exit(2)
+
+
+def _usage_error(exc: Exception) -> None:
+    """typer/click usage errors as one line (their default is a boxed panel)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `hopt-inspect` or a command alone
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(0)
+    ctx = getattr(exc, "ctx", None)
+    where = f"hopt-inspect {ctx.command.name}" if ctx is not None and ctx.parent else "hopt-inspect"
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    sys.stderr.write(f"hopt-inspect: error: {message} (see {where} --help)\n")
+    sys.exit(exc.exit_code)  # type: ignore[attr-defined]

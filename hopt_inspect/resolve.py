@@ -53,6 +53,8 @@ def resolve_space(spec: str | None, study: Study, *, trust: bool = False) -> Sea
             f"--space {spec}: expected FILE.py:NAME, package.module:NAME or a .toml spec"
         )
     check_labels(space, study)
+    if not space.inferred:
+        check_values(space, study)
     return space
 
 
@@ -87,6 +89,37 @@ def check_labels(space: SearchSpace, study: Study) -> None:
             f"the space ({space.source}) has {_names(extra)}, which the trials never"
             " recorded: is it the space this study was run with?"
         )
+
+
+def check_values(space: SearchSpace, study: Study) -> None:
+    """Observed values must be ones the space can produce (bounds, option indices)."""
+    for label, param in space.params.items():
+        values = [
+            float(t.params[label])
+            for t in study.trials
+            if isinstance(t.params.get(label), (int, float))
+        ]
+        if not values:
+            continue
+        lo, hi = min(values), max(values)
+        if param.is_categorical:
+            n, off = param.n_options, param.randint_offset
+            if n and (lo < off or hi > off + n - 1):
+                raise InputError(
+                    f"the space ({space.source}) gives {label!r} {n} options, but the trials"
+                    f" hold values from {lo:g} to {hi:g}: is it the space this study was run with?"
+                )
+            continue
+        bounds = param.natural_bounds()
+        if bounds is None:
+            continue
+        slack = (param.q or 0.0) / 2 + 1e-9 * max(1.0, abs(bounds[0]), abs(bounds[1]))
+        if lo < bounds[0] - slack or hi > bounds[1] + slack:
+            raise InputError(
+                f"the space ({space.source}) gives {label!r} the range {bounds[0]:.4g} to"
+                f" {bounds[1]:.4g}, but the trials hold values from {lo:.4g} to {hi:.4g}:"
+                " is it the space this study was run with?"
+            )
 
 
 def _names(labels: list[str]) -> str:
@@ -255,6 +288,12 @@ def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
 def _space_from_pickle(path: Path, trust: bool) -> SearchSpace:
     if path.suffix == ".py":
         raise InputError(f"--space {path}: name the variable too, as in {path}:space")
+    head = path.read_bytes()[:2]
+    if head[:1] != b"\x80":
+        raise InputError(
+            f"--space {path}: not a pickle; expected FILE.py:NAME, package.module:NAME,"
+            " a .toml spec or a pickled hp graph"
+        )
     if not trust:
         raise InputError(
             f"--space {path}: a pickled hp graph can only be loaded with --trust"

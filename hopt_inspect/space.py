@@ -124,7 +124,9 @@ class Param:
             if self.kind == "uniformint":
                 args = args[:2]
         text = f"{self.kind}({', '.join(args)})"
-        return f"{text} (inferred)" if self.inferred else text
+        if self.is_log and self.low is not None and self.high is not None:
+            text += f" = {math.exp(self.low):.3g}..{math.exp(self.high):.3g}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -143,21 +145,25 @@ class SearchSpace:
 
 
 def infer_space(observed: Mapping[str, list[Any]]) -> SearchSpace:
-    """A space guessed from observed values: ``uniform(min, max)``, marked inferred.
+    """A space guessed from observed values, every parameter marked inferred.
 
-    Positive values spanning more than three decades are guessed ``loguniform``; values
-    that are all small non-negative integers are guessed ``randint`` (as ``hp.choice``
-    stores option indices).
+    Integers 0..K-1 with few distinct values are guessed ``randint(K)`` (how ``hp.choice``
+    stores option indices); other integers ``quniform(min, max, 1)``; positive values
+    spanning more than three decades ``loguniform``; anything else ``uniform(min, max)``.
     """
     params: dict[str, Param] = {}
     for label, values in observed.items():
         nums = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
         if not nums:
-            params[label] = Param(label, "uniform", inferred=True)
+            params[label] = Param(label, "uniform", low=0.0, high=1.0, inferred=True)
             continue
         low, high = min(nums), max(nums)
-        if all(v == int(v) for v in nums) and low >= 0 and high <= 30 and len(set(nums)) <= 31:
+        distinct = set(nums)
+        integral = all(v == int(v) for v in nums)
+        if integral and low == 0 and high <= 30 and len(distinct) >= min(high + 1, 2):
             params[label] = Param(label, "randint", low=high + 1, inferred=True)
+        elif integral and high > low:
+            params[label] = Param(label, "quniform", low=low, high=high, q=1.0, inferred=True)
         elif low > 0 and high / low > 1000:
             params[label] = Param(
                 label, "loguniform", low=math.log(low), high=math.log(high), inferred=True

@@ -80,6 +80,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     space_source: str | None = None
     best_display: dict[str, str] = field(default_factory=dict)  # choice options by value
+    top_display: list[dict[str, str]] = field(default_factory=list)
     tpe_state: list[ParamState] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # `check` with its defaults
     schema: str = SCHEMA
@@ -275,6 +276,7 @@ def summarize(
         notes=_notes(study, n_history, settings),
         space_source=space.source if space else None,
         best_display=_display(space, best.params) if space and best else {},
+        top_display=[_display(space, t.params) for t in ok[: max(top, 0)]] if space else [],
         tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
         findings=_findings(study, space, settings),
     )

@@ -86,6 +86,7 @@ class LpdfResult:
     snapshots: list[Snapshot]
     samples: list[tuple[int, float, float | None]] = field(default_factory=list)
     options: list[str] | None = None
+    q: float | None = None  # the lattice step of q kinds (x may be a thinned lattice)
     schema: str = SCHEMA
 
 
@@ -430,4 +431,5 @@ def tpe_curves(
         options=[param.option_text(i) for i in range(param.n_options)]
         if param.is_categorical
         else None,
+        q=param.q,
     )

@@ -64,7 +64,7 @@ def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -
     protocol = pickle_protocol(raw.data)
     loaded = _unpickle(path, raw.data, trust=trust, strict=strict)
     docs, container, extras = _find_trial_docs(path, loaded.obj)
-    hints = _writer_hints(loaded, protocol, docs)
+    hints = _writer_hints(loaded, protocol, docs, trusted=trust)
     warnings: list[str] = []
     if loaded.trailing_bytes:
         warnings.append(
@@ -174,17 +174,24 @@ def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, An
     )
 
 
-def _writer_hints(loaded: LoadedPickle, protocol: int | None, docs: list[Any]) -> list[str]:
+def _writer_hints(
+    loaded: LoadedPickle, protocol: int | None, docs: list[Any], *, trusted: bool
+) -> list[str]:
     hints: list[str] = []
     names = loaded.globals_seen
-    if any(n.startswith("numpy._core.") for n in names):
+    if trusted:
+        pass  # plain pickle does not tell us which names it resolved
+    elif any(n.startswith("numpy._core.") for n in names):
         hints.append("numpy 2.x wrote the numbers (numpy._core)")
     elif any(n.startswith("numpy.core.") for n in names):
         hints.append("numpy 1.x wrote the numbers (numpy.core)")
     elif docs and any(_has_values(d) for d in docs[:5]):
         hints.append("values stored as plain Python numbers (as hyperopt 0.1.x does)")
     if protocol == 5:
-        hints.append("protocol 5: cloudpickle, as fmin(trials_save_file=...) writes")
+        hints.append(
+            "protocol 5: as cloudpickle writes (fmin trials_save_file=...), or an explicit"
+            " protocol=5 / Python 3.14+ pickle.dump"
+        )
     elif protocol is not None and protocol <= 2:
         hints.append(f"protocol {protocol}: an old or explicitly low pickle protocol")
     return hints

@@ -115,7 +115,11 @@ def content_kind(data: bytes) -> str:
             return what
     if data[:1] in b"(]}cN)KJGFIVSTUX\x8a\x8b\x88\x89":
         return "pickle"  # protocol 0/1 opcodes a Trials pickle starts with
-    return "unknown"
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown"
+    return "a text file"
 
 
 def pickle_protocol(data: bytes) -> int | None:

@@ -25,7 +25,8 @@ def _figure(width: float, height: float) -> Any:
 
 def _row_title(s: Snapshot) -> str:
     title = (
-        f"after {s.n_trials} trials: {s.n_below} below, {s.n_above} above;"
+        f"after {s.n_trials} trial{'' if s.n_trials == 1 else 's'}: {s.n_below} below,"
+        f" {s.n_above} above;"
         f" the prior is {s.prior_share:.0%} of the below model"
     )
     if s.startup:
@@ -68,38 +69,78 @@ def _per_log_unit(s: Snapshot) -> Snapshot:
     )
 
 
-def _draw_continuous_row(ax: Any, result: LpdfResult, s: Snapshot) -> None:
+def _relative_to_uniform(result: LpdfResult, s: Snapshot, log_axis: bool) -> Snapshot:
+    """Both curves minus the log-density of a uniform spread over the plotted range.
+
+    A uniform prior then sits at 0 whatever the range or q step, so rows of different
+    parameters read alike. The difference (what TPE maximises) is unchanged.
+    """
+    from dataclasses import replace
+
+    lo, hi = s.x[0], s.x[-1]
+    span = math.log(hi) - math.log(lo) if log_axis and lo > 0 else hi - lo
+    q = _q(result)
+    units = (span / q + 1) if q and not log_axis else span  # q kinds: bins of the lattice
+    shift = math.log(units) if units > 0 else 0.0
+    return replace(
+        s,
+        below_llik=[b + shift for b in s.below_llik],
+        above_llik=[a + shift for a in s.above_llik],
+    )
+
+
+def _q(result: LpdfResult) -> float | None:
+    return result.q if (result.kind.startswith("q") or result.kind == "uniformint") else None
+
+
+def _flat(diff: list[float]) -> bool:
+    """No real preference: the difference varies by less than 0.05 (5% in likelihood ratio)."""
+    finite = _finite(diff)
+    return not finite or max(finite) - min(finite) < 0.05
+
+
+def _mark_next(ax: Any, value: float, label: str) -> None:
+    """A triangle under the axis at the value the next trial tried (clear of the titles)."""
+    bottom = ax.get_ylim()[0]
+    ax.plot(
+        [value],
+        [bottom],
+        marker="^",
+        ms=9,
+        color=NEXT,
+        clip_on=False,
+        ls="none",
+        label=label,
+        zorder=5,
+    )
+
+
+def _draw_continuous_row(ax: Any, result: LpdfResult, s: Snapshot) -> str:
     log_axis = result.kind in LOG_KINDS
     if log_axis:
         s = _per_log_unit(s)
+    s = _relative_to_uniform(result, s, log_axis)
     x = s.x
     diff = [b - a for b, a in zip(s.below_llik, s.above_llik, strict=True)]
-    ax.plot(x, s.below_llik, color=BELOW, lw=1.6, label="below: log l(x), good trials")
-    ax.plot(x, s.above_llik, color=ABOVE, lw=1.6, label="above: log g(x), the rest")
-    ax.plot(x, diff, color=DIFF, lw=1.1, label="difference: log l(x) − log g(x)")
-    if s.argmax_x is not None:
-        ax.axvline(s.argmax_x, color=DIFF, ls="--", lw=1.0, label="argmax of the difference")
+    steps = {"drawstyle": "steps-mid"} if _q(result) and len(x) <= 60 else {}
+    ax.plot(x, s.below_llik, color=BELOW, lw=1.6, label="below: log l(x), good trials", **steps)
+    ax.plot(x, s.above_llik, color=ABOVE, lw=1.6, label="above: log g(x), the rest", **steps)
+    ax.plot(x, diff, color=DIFF, lw=1.1, label="difference: log l(x) − log g(x)", **steps)
+    flat = _flat(diff)
+    if s.argmax_x is not None and not flat:
+        ax.axvline(s.argmax_x, color=DIFF, ls="--", lw=1.2, label="argmax of the difference")
     limits = _ylimits(s)
     if limits:
         ax.set_ylim(*limits)
     if s.next_value is not None:
-        top = ax.get_ylim()[1]
-        ax.plot(
-            [s.next_value],
-            [top],
-            marker="v",
-            ms=9,
-            color=NEXT,
-            clip_on=False,
-            ls="none",
-            label="value the next trial actually tried",
-        )
+        _mark_next(ax, s.next_value, "value the next trial actually tried")
     if log_axis:
         ax.set_xscale("log")
-    ax.set_ylabel("log-lik. per\nlog unit" if log_axis else "log-lik.", fontsize=8)
+    ax.set_ylabel("log density\nvs uniform", fontsize=8)
+    return "no clear preference" if flat else ""
 
 
-def _draw_categorical_row(ax: Any, result: LpdfResult, s: Snapshot) -> None:
+def _draw_categorical_row(ax: Any, result: LpdfResult, s: Snapshot) -> str:
     k = len(s.x)
     pos = list(range(k))
     below_p = [math.exp(v) for v in s.below_llik]
@@ -113,7 +154,8 @@ def _draw_categorical_row(ax: Any, result: LpdfResult, s: Snapshot) -> None:
     )
     top = max(below_p + above_p) * 1.25
     ax.set_ylim(0, top)
-    if s.argmax_x is not None:
+    flat = _flat([b - a for b, a in zip(s.below_llik, s.above_llik, strict=True)])
+    if s.argmax_x is not None and not flat:
         i = int(s.argmax_x)
         ax.bar(
             [i],
@@ -126,19 +168,11 @@ def _draw_categorical_row(ax: Any, result: LpdfResult, s: Snapshot) -> None:
             label="argmax of log-ratio below/above",
         )
     if s.next_value is not None:
-        ax.plot(
-            [s.next_value],
-            [top],
-            marker="v",
-            ms=9,
-            color=NEXT,
-            clip_on=False,
-            ls="none",
-            label="option the next trial actually tried",
-        )
+        _mark_next(ax, s.next_value, "option the next trial actually tried")
     ax.set_xticks(pos)
     ax.set_xticklabels(_short(result.options or [str(i) for i in pos]), fontsize=8)
     ax.set_ylabel("probability", fontsize=8)
+    return "no clear preference" if flat else ""
 
 
 def _short(labels: list[str], limit: int = 14) -> list[str]:
@@ -155,6 +189,11 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
     finite = sorted(loss for _, _, loss in samples if loss is not None and math.isfinite(loss))
     rank = {loss: i / max(1, len(finite) - 1) for i, loss in enumerate(finite)}
     xs, ys, cs, xs_bad, ys_bad = [], [], [], [], []
+    if result.options is not None:  # options: spread the points a little so counts show
+        import numpy as np
+
+        jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(samples))
+        samples = [(t, v + j, loss) for (t, v, loss), j in zip(samples, jitter, strict=True)]
     for tid, value, loss in samples:
         if loss is not None and math.isfinite(loss):
             xs.append(value)
@@ -196,23 +235,32 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
         min(startup, max_tid + 1) - 0.5,
         color=STARTUP_SHADE,
         zorder=0,
-        label=f"first {startup} trials (TPE's random start-up)",
+        label=f"first {startup} trials: random start-up, if n_startup_jobs={startup}",
     )
     ax.set_ylim(max_tid + 1, -1)
     ax.set_ylabel("trial number")
     ax.set_title(
-        f"where the trials of {title_file} sampled {result.param}",
+        "where each trial sampled it (colour: loss)",
         fontsize=10,
         loc="left",
         y=1.0,  # a fixed position skips matplotlib's costly automatic title placement
     )
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
+    # Above the panel, not over the points.
+    ax.legend(
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, fontsize=7, frameon=False,
+        borderaxespad=0.2,
+    )  # fmt: skip
     # An inset colour bar keeps this panel as wide as the rows below it.
     cax = ax.inset_axes((1.01, 0.0, 0.015, 1.0))
     colorbar = ax.figure.colorbar(points, cax=cax)
-    colorbar.set_ticks([0, 1])
-    colorbar.set_ticklabels(["worst", "best"])
-    colorbar.set_label("loss rank", fontsize=8)
+    if finite:
+        colorbar.set_ticks([1.0, 0.5, 0.0])
+        median = finite[len(finite) // 2]
+        colorbar.set_ticklabels(
+            [f"best {finite[0]:.4g}", f"median {median:.4g}", f"worst {finite[-1]:.4g}"],
+            fontsize=7,
+        )
+    colorbar.set_label("loss (by rank)", fontsize=8)
     if result.kind in LOG_KINDS:
         ax.set_xscale("log")
 
@@ -225,13 +273,17 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     heights = [2.6] + [1.2] * rows
     axes = fig.subplots(rows + 1, 1, sharex=True, gridspec_kw={"height_ratios": heights})
     inch = 1.0 / height  # margins in inches, as fractions of the figure height
-    fig.subplots_adjust(left=0.08, right=0.9, top=1 - 1.05 * inch, bottom=0.95 * inch, hspace=0.42)
+    fig.subplots_adjust(left=0.08, right=0.86, top=1 - 1.05 * inch, bottom=0.95 * inch, hspace=0.42)
     axes = list(axes) if rows else [axes]
     categorical = result.options is not None
-    inferred = "  [space INFERRED from observed values]" if result.inferred else ""
+    space = (
+        "space INFERRED from observed values: pass --space for hyperopt's exact curves"
+        if result.inferred
+        else f"space: {result.space_source}"
+    )
     fig.suptitle(
         f"TPE's below/above log-likelihoods for {result.param} ~ {result.distribution}"
-        f"\n{file_label}, {n_trials} trials · space: {result.space_source}{inferred}",
+        f"\n{file_label}, {n_trials} trials · {space}",
         fontsize=11,
         x=0.01,
         ha="left",
@@ -239,11 +291,11 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     _draw_samples_panel(axes[0], result, file_label)
     for ax, snap in zip(axes[1:], result.snapshots, strict=True):
         if categorical:
-            _draw_categorical_row(ax, result, snap)
+            note = _draw_categorical_row(ax, result, snap)
         else:
-            _draw_continuous_row(ax, result, snap)
+            note = _draw_continuous_row(ax, result, snap)
         ax.set_title(
-            _row_title(snap),
+            _row_title(snap) + (f"; {note}" if note else ""),
             fontsize=8.5,
             loc="left",
             y=1.0,
@@ -272,8 +324,11 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     return fig
 
 
-def save_figure(fig: Any, stream: Any) -> None:
-    fig.savefig(stream, format="png")
+IMAGE_FORMATS = ("png", "pdf", "svg")
+
+
+def save_figure(fig: Any, stream: Any, fmt: str = "png") -> None:
+    fig.savefig(stream, format=fmt)
 
 
 def write_lpdf_png(result: LpdfResult, target: Any, file_label: str, n_trials: int) -> str:
@@ -281,7 +336,8 @@ def write_lpdf_png(result: LpdfResult, target: Any, file_label: str, n_trials: i
     from .files import atomic_write
 
     fig = lpdf_figure(result, file_label=file_label, n_trials=n_trials)
-    atomic_write(target, lambda f: save_figure(fig, f))
+    fmt = target.suffix.lstrip(".").lower()
+    atomic_write(target, lambda f: save_figure(fig, f, fmt if fmt in IMAGE_FORMATS else "png"))
     return str(target)
 
 

@@ -90,7 +90,14 @@ def _counts_line(summary: Summary) -> Text:
     by_status = summary.counts["by_status"]
     line = Text(f"{summary.n_trials} trials: ")
     line.append(", ".join(f"{n} {safe(s)}" for s, n in by_state.items()))
-    line.append("\nstatus: " + ", ".join(f"{n} {safe(s)}" for s, n in by_status.items()), "dim")
+    errors = by_state.get("error", 0)
+    parts = []
+    for status, n in by_status.items():
+        part = f"{n} {safe(status)}"
+        if status == "new" and errors and n >= errors:
+            part += " (incl. the error trials: hyperopt leaves them 'new')"
+        parts.append(part)
+    line.append("\nstatus: " + ", ".join(parts), "dim")
     return line
 
 
@@ -111,20 +118,36 @@ def _best_block(summary: Summary) -> RenderableType:
     return Group(head, params)
 
 
-def _top_table(summary: Summary) -> Table:
+def _top_table(summary: Summary, budget: int = 46) -> RenderableType:
+    """The top trials with as many parameter columns as fit in 80 columns."""
     labels = [lab for lab in summary.labels if any(lab in r.params for r in summary.top)]
-    show_params = labels if len(labels) <= 3 else []
+    shown: list[str] = []
+    used = 0
+    for label in labels:
+        width = max(min(len(label), 24), 8) + 2
+        if used + width > budget:
+            break
+        shown.append(label)
+        used += width
     table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("tid", justify="right")
     table.add_column("loss", justify="right")
-    for label in show_params:
+    for label in shown:
         table.add_column(safe(label, 24), justify="right", overflow="fold")
     for rank, row in enumerate(summary.top, 1):
+        display = summary.top_display[rank - 1] if summary.top_display else {}
         cells = [str(rank), str(row.tid), fmt_num(row.loss)]
-        cells += [fmt_num(row.params.get(label)) for label in show_params]
+        cells += [
+            safe(display[label], 12) if label in display else fmt_num(row.params.get(label))
+            for label in shown
+        ]
         table.add_row(*cells)
-    return table
+    hidden = len(labels) - len(shown)
+    if not hidden:
+        return table
+    note = Text(f"+{hidden} more parameters (--json shows all)", style="dim")
+    return Group(table, note)
 
 
 def _losses_block(summary: Summary) -> RenderableType:
@@ -146,7 +169,7 @@ def _improvements_line(summary: Summary) -> Text:
     steps = summary.best_so_far
     shown = steps if len(steps) <= 8 else steps[-8:]
     text = Text(f"{len(steps)} improvements" + (", the last 8:" if len(steps) > 8 else ":"))
-    text.append("\n" + "  ".join(f"{tid}→{fmt_num(loss, 4)}" for tid, loss in shown), "dim")
+    text.append("\n" + " · ".join(f"tid {tid}: {fmt_num(loss, 4)}" for tid, loss in shown), "dim")
     return text
 
 
