@@ -170,9 +170,8 @@ def test_figure_draws_the_computed_curves():
         shift = math.log(4.0)
         assert list(below.get_ydata()) == pytest.approx([v + shift for v in snap.below_llik])
         assert list(above.get_ydata()) == pytest.approx([v + shift for v in snap.above_llik])
-        assert list(diff.get_ydata()) == [
-            b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=True)
-        ]
+        expected_diff = [b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=True)]
+        assert list(diff.get_ydata()) == pytest.approx(expected_diff, abs=1e-12)
         assert ax.lines[3].get_xdata()[0] == snap.argmax_x  # the vertical line at the argmax
         assert ax.get_title(loc="left").startswith(f"after {snap.n_trials} trials")
     assert rows[0].get_xlim()[0] <= -2 and rows[0].get_xlim()[1] >= 2
