@@ -14,12 +14,21 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .checks import run_checks
     from .loading import load_study
+    from .resolve import resolve_space
     from .summary import summarize
+    from .tpe import tpe_curves
 
-__all__ = ["__version__", "load_study", "summarize"]
+__all__ = ["__version__", "load_study", "resolve_space", "run_checks", "summarize", "tpe_curves"]
 
-_LAZY = {"load_study": ".loading", "summarize": ".summary"}
+_LAZY = {
+    "load_study": ".loading",
+    "resolve_space": ".resolve",
+    "run_checks": ".checks",
+    "summarize": ".summary",
+    "tpe_curves": ".tpe",
+}
 
 
 def __getattr__(name: str) -> Any:  # imports on first use keep `import hopt_inspect` cheap
