@@ -58,18 +58,11 @@ def resolve_space(spec: str | None, study: Study, *, trust: bool = False) -> Sea
     return space
 
 
-def observed_values(study: Study) -> dict[str, list[Any]]:
-    return {
-        label: [t.params.get(label) for t in study.trials if t.params.get(label) is not None]
-        for label in study.labels
-    }
-
-
 def _space_from_file(study: Study, trust: bool) -> SearchSpace:
     stored = study.space
     if stored is not None and trust:
         return space_from_hp(stored, source="stored in the file")
-    space = infer_space(observed_values(study))
+    space = infer_space(study.observed_values())
     if stored is not None:
         note = "the file stores a space; pass --trust to use it (runs code from the file)"
         return SearchSpace(space.params, space.source, inferred=True, notes=(note,))

@@ -129,6 +129,22 @@ class Study:
                 best_doc[key] = t
         return [best_doc[k] for k in sorted(best_doc)]
 
+    def observed_values(self) -> dict[str, list[Any]]:
+        """Each label's stored values, in tid order, where it was active."""
+        return {
+            label: [t.params[label] for t in self.trials if t.params.get(label) is not None]
+            for label in self.labels
+        }
+
+    def duplicate_groups(self) -> list[list[int]]:
+        """Tids of identical configurations evaluated more than once (error trials aside)."""
+        groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        for t in self.trials:
+            if t.params and t.state != "error":
+                key = tuple(sorted((k, v) for k, v in t.params.items() if v is not None))
+                groups.setdefault(key, []).append(t.tid)
+        return [tids for tids in groups.values() if len(tids) > 1]
+
     def best(self) -> Trial | None:
         """The status-ok trial with the smallest finite loss; ties go to the lowest tid."""
         best: Trial | None = None

@@ -154,15 +154,6 @@ def _failures(study: Study) -> list[FailureGroup]:
     return [FailureGroup(r, tids) for r, tids in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
 
 
-def _duplicates(study: Study) -> list[list[int]]:
-    by_config: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
-    for t in study.trials:
-        if t.params and t.state != "error":
-            key = tuple(sorted((k, v) for k, v in t.params.items() if v is not None))
-            by_config[key].append(t.tid)
-    return [tids for tids in by_config.values() if len(tids) > 1]
-
-
 def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
     notes: list[str] = []
     startup = settings.n_startup_jobs
@@ -269,7 +260,7 @@ def summarize(
         durations=_durations(study),
         failures=_failures(study),
         non_finite=[t.tid for t in study.trials if t.has_non_finite_loss],
-        duplicates=_duplicates(study),
+        duplicates=study.duplicate_groups(),
         placeholders=[{"class": k, "count": v} for k, v in sorted(study.placeholders.items())],
         labels=list(study.labels),
         n_tpe_history=n_history,
@@ -284,11 +275,7 @@ def summarize(
 
 def _findings(study: Study, space: SearchSpace | None, settings: TPESettings) -> list[Finding]:
     if space is None:
-        observed = {
-            label: [t.params[label] for t in study.trials if t.params.get(label) is not None]
-            for label in study.labels
-        }
-        space = infer_space(observed)
+        space = infer_space(study.observed_values())
     report = run_checks(study, space, settings=settings)
     return [f for f in report.findings if not f.evidence.get("skipped")]
 

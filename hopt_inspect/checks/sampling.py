@@ -7,7 +7,6 @@ so chance alone is not reported as a defect.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
 from ..space import Param
@@ -406,11 +405,7 @@ def _collision_probability(ctx: Context, labels: list[str]) -> float:
 
 
 def check_duplicates(ctx: Context) -> list[Finding]:
-    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    for t in ctx.ordered:
-        if t.params and t.state != "error":
-            groups[tuple(sorted(t.params.items(), key=lambda kv: kv[0]))].append(t.tid)
-    dups = [tids for tids in groups.values() if len(tids) > 1]
+    dups = ctx.study.duplicate_groups()
     if not dups:
         return []
     n = sum(1 for t in ctx.ordered if t.params and t.state != "error")

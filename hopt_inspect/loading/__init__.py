@@ -43,6 +43,8 @@ def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -
     as an inert placeholder.
     """
     path = Path(path)
+    if trust and strict:
+        raise InputError("--trust and --strict contradict each other: choose one")
     raw = read_file(path)
     kind = content_kind(raw.data)
     if kind == "json":
