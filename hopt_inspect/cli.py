@@ -248,6 +248,103 @@ def check(
     raise typer.Exit(1 if report.failed else 0)
 
 
+@app.command()
+def plot(
+    file: FileArg = Path("hyperopt.p"),
+    kind: Annotated[
+        str,
+        typer.Option(help="history, params, scatter, hist, importance, or all."),
+    ] = "all",
+    space: SpaceOpt = None,
+    x: Annotated[str | None, typer.Option("--x", help="scatter: the x parameter.")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="scatter: the y parameter.")] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="scatter: FILE.py:FN, a function of (x, y) returning the loss, drawn as"
+            " contours (IMPORTS AND RUNS that file)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the PNGs (KIND.png).")
+    ] = Path("plots"),
+    n_startup_jobs: Annotated[
+        int, typer.Option(min=0, help="TPE's n_startup_jobs, to shade the start-up.")
+    ] = 20,
+    trust: TrustOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Pictures of a study: loss history, sampled values, a 2-D scatter, histograms, importance."""
+    from . import plotinfo
+    from .loading import load_study
+    from .resolve import python_object, resolve_space
+    from .tpe import TPESettings
+
+    kinds = list(plotinfo.KINDS) if kind == "all" else [k.strip() for k in kind.split(",")]
+    unknown = [k for k in kinds if k not in plotinfo.KINDS]
+    if unknown:
+        raise InputError(f"--kind {unknown[0]}: use {', '.join(plotinfo.KINDS)} or all")
+    if output.exists() and not output.is_dir():
+        raise InputError(f"-o {output}: exists and is not a folder")
+    study = load_study(file, trust=trust, strict=strict)
+    if not study.trials:
+        raise InputError(f"{file}: holds no trials to plot")
+    search_space = resolve_space(space, study, trust=trust)
+    settings = TPESettings(n_startup_jobs=n_startup_jobs)
+    jobs = []
+    for k in kinds:
+        if k == "history":
+            info = plotinfo.history_info(study, settings)
+        elif k == "params":
+            info = plotinfo.params_info(study, search_space, settings)
+        elif k == "hist":
+            info = plotinfo.hist_info(study, search_space, settings)
+        elif k == "importance":
+            info = plotinfo.importance_info(study, search_space)
+        else:
+            if len(search_space.labels) < 2:
+                if kind != "all":
+                    raise InputError("scatter needs a study with two parameters or more")
+                continue
+            px, py = x, y
+            if px is None or py is None:
+                first, second = plotinfo.most_important_pair(study, search_space)
+                px, py = (
+                    px or (second if py == first else first),
+                    py or (first if (px or first) == second else second),
+                )
+            for label in (px, py):
+                if label not in search_space.params:
+                    raise InputError(
+                        f"--x/--y {label}: no such parameter; the study has"
+                        f" {', '.join(search_space.labels)}"
+                    )
+            fn = python_object(objective, option="--objective") if objective else None
+            if fn is not None and not callable(fn):
+                raise InputError(f"--objective {objective}: not a function")
+            info = plotinfo.scatter_info(study, search_space, px, py, objective=fn)
+        jobs.append((k, info, output / f"{k}.png"))
+    from .render.plots import write_figure, write_many
+
+    with _progress(len(jobs)) as advance:
+        written = write_many(jobs, write_figure, advance)
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = [Text(f"wrote {path}", style="green") for path in written]
+    if search_space.inferred:
+        lines.insert(
+            0,
+            Text(
+                "space INFERRED from observed values: bounds are the observed"
+                " range; pass --space for the real ones",
+                style="yellow",
+            ),
+        )
+    _emit(Group(*lines))
+
+
 @app.command("checks")
 def list_checks() -> None:
     """List every check: its code, name and what it looks for."""

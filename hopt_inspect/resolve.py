@@ -125,14 +125,19 @@ def _names(labels: list[str]) -> str:
 
 def space_from_python(spec: str) -> SearchSpace:
     """``tuner.py:space`` or ``pkg.module:space``: import it, as the user's tuner would."""
+    return space_from_hp(python_object(spec, option="--space"), source=spec)
+
+
+def python_object(spec: str, *, option: str) -> Any:
+    """The object NAME of ``FILE.py:NAME`` or ``package.module:NAME`` (imports that code)."""
     target, _, name = spec.rpartition(":")
     if not target or not name:
-        raise InputError(f"--space {spec}: expected FILE.py:NAME or package.module:NAME")
+        raise InputError(f"{option} {spec}: expected FILE.py:NAME or package.module:NAME")
     try:
         if target.endswith(".py") or "/" in target:
             path = Path(target)
             if not path.exists():
-                raise InputError(f"--space {spec}: {target}: no such file")
+                raise InputError(f"{option} {spec}: {target}: no such file")
             module = _import_file(path)
         else:
             module = importlib.import_module(target)
@@ -140,14 +145,14 @@ def space_from_python(spec: str) -> SearchSpace:
         raise
     except BaseException as exc:  # user code may raise anything, even SystemExit
         raise InputError(
-            f"--space {spec}: importing {target} failed ({type(exc).__name__}: {exc})"
+            f"{option} {spec}: importing {target} failed ({type(exc).__name__}: {exc})"
         ) from exc
     obj: Any = module
     for part in name.split("."):
         if not hasattr(obj, part):
-            raise InputError(f"--space {spec}: {target} has no attribute {part!r}")
+            raise InputError(f"{option} {spec}: {target} has no attribute {part!r}")
         obj = getattr(obj, part)
-    return space_from_hp(obj, source=spec)
+    return obj
 
 
 def _import_file(path: Path) -> Any:

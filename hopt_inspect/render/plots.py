@@ -366,3 +366,354 @@ def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str
             out.append(future.result())
             advance()
     return out
+
+
+# --------------------------------------------------------------------------- study plots
+
+BEST = "#CC79A7"  # reddish purple
+FAILED = "#888888"
+
+
+def _loss_colours(losses: list[float | None]) -> tuple[list[float], list[int]]:
+    """Colour value by loss rank (1 = best) for the finite losses; indices of the others."""
+    finite = sorted(v for v in losses if v is not None and math.isfinite(v))
+    rank = {v: i / max(1, len(finite) - 1) for i, v in enumerate(finite)}
+    colours, missing = [], []
+    for i, v in enumerate(losses):
+        if v is None or not math.isfinite(v):
+            missing.append(i)
+            colours.append(math.nan)
+        else:
+            colours.append(1.0 - rank[v])
+    return colours, missing
+
+
+def _loss_colourbar(fig: Any, mappable: Any, ax: Any, losses: list[float | None]) -> None:
+    finite = sorted(v for v in losses if v is not None and math.isfinite(v))
+    bar = fig.colorbar(mappable, ax=ax, pad=0.01, fraction=0.04)
+    if finite:
+        bar.set_ticks([1.0, 0.5, 0.0])
+        bar.set_ticklabels(
+            [f"best {finite[0]:.4g}", f"median {finite[len(finite) // 2]:.4g}",
+             f"worst {finite[-1]:.4g}"], fontsize=7,
+        )  # fmt: skip
+    bar.set_label("loss (by rank)", fontsize=8)
+
+
+def history_figure(info: Any) -> Any:
+    fig = _figure(10.0, 4.6)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.08, right=0.97, top=0.88, bottom=0.14)
+    if info.startup:
+        ax.axvspan(
+            -0.5,
+            info.startup - 0.5,
+            color=STARTUP_SHADE,
+            zorder=0,
+            label=f"first {info.startup} trials: random start-up, if default",
+        )
+    if info.points:
+        tids, losses = zip(*info.points, strict=True)
+        ax.scatter(tids, losses, s=14, color=NEXT, lw=0, label="loss of a trial", zorder=2)
+        steps_t = [t for t, _ in info.best_so_far] + [max(tids)]
+        steps_l = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
+        ax.step(steps_t, steps_l, where="post", color=BEST, lw=2, label="best so far", zorder=3)
+    low = ax.get_ylim()[0]
+    if info.failed:
+        ax.scatter(
+            info.failed,
+            [low] * len(info.failed),
+            marker="x",
+            color=FAILED,
+            s=28,
+            clip_on=False,
+            label="failed or error (no loss)",
+            zorder=4,
+        )
+    if info.non_finite:
+        ax.scatter(
+            [t for t, _ in info.non_finite],
+            [low] * len(info.non_finite),
+            marker="D",
+            color=ABOVE,
+            s=24,
+            clip_on=False,
+            label="NaN or inf loss",
+            zorder=4,
+        )
+    if info.symlog:
+        ax.set_yscale("symlog", linthresh=_linthresh(info))
+    ax.set_xlabel("trial (tid)")
+    ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
+    ax.set_title(info.title, loc="left", fontsize=11, y=1.0)
+    ax.grid(alpha=0.25, lw=0.5)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    return fig
+
+
+def _linthresh(info: Any) -> float:
+    values = sorted(abs(v) for _, v in info.points if v != 0)
+    return values[len(values) // 4] if values else 1.0
+
+
+def _param_axis(ax: Any, s: Any, axis: str = "y") -> None:
+    set_scale = ax.set_yscale if axis == "y" else ax.set_xscale
+    if s.log:
+        set_scale("log")
+    if s.options is not None:
+        ticks = list(range(len(s.options)))
+        (ax.set_yticks if axis == "y" else ax.set_xticks)(ticks)
+        (ax.set_yticklabels if axis == "y" else ax.set_xticklabels)(_short(s.options), fontsize=8)
+    elif s.bounds is not None:
+        line = ax.axhline if axis == "y" else ax.axvline
+        for b in s.bounds:
+            line(b, color="#555555", lw=0.8, ls=":")
+
+
+def params_figure(info: Any) -> Any:
+    n = len(info.series)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig = _figure(11.0, 1.2 + 2.3 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    fig.subplots_adjust(
+        left=0.09,
+        right=0.9,
+        top=1 - 0.8 / (1.2 + 2.3 * rows),
+        bottom=0.5 / (1.2 + 2.3 * rows),
+        hspace=0.55,
+        wspace=0.3,
+    )
+    fig.suptitle(info.title, x=0.01, ha="left", fontsize=11)
+    points = None
+    for ax, s in zip(axes.flat, info.series, strict=False):
+        colours, missing = _loss_colours(s.losses)
+        if info.startup:
+            ax.axvspan(-0.5, info.startup - 0.5, color=STARTUP_SHADE, zorder=0)
+        good = [i for i in range(len(s.tids)) if i not in set(missing)]
+        points = ax.scatter(
+            [s.tids[i] for i in good],
+            [s.values[i] for i in good],
+            c=[colours[i] for i in good],
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            s=10,
+            lw=0,
+        )
+        ax.scatter(
+            [s.tids[i] for i in missing],
+            [s.values[i] for i in missing],
+            marker="x",
+            color=FAILED,
+            s=12,
+            lw=0.8,
+        )
+        _param_axis(ax, s, "y")
+        ax.set_title(
+            f"{s.label} ~ {s.distribution}" + (" (inferred)" if s.inferred else ""),
+            loc="left",
+            fontsize=8.5,
+            y=1.0,
+        )
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.2, lw=0.5)
+        ax.set_xlabel("trial (tid)", fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    if points is not None:
+        all_losses = [v for s in info.series for v in s.losses]
+        cax = fig.add_axes((0.92, 0.2, 0.012, 0.6))
+        bar = fig.colorbar(points, cax=cax)
+        finite = sorted(v for v in all_losses if v is not None and math.isfinite(v))
+        if finite:
+            bar.set_ticks([1.0, 0.0])
+            bar.set_ticklabels([f"best {finite[0]:.4g}", f"worst {finite[-1]:.4g}"], fontsize=7)
+        bar.set_label("loss (by rank); grey x: failed; shaded: start-up", fontsize=7)
+    return fig
+
+
+def scatter_figure(info: Any) -> Any:
+    fig = _figure(8.5, 7.0)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.12, right=0.86, top=0.9, bottom=0.1)
+    if info.contour is not None:
+        import numpy as np
+
+        xs, ys, z = info.contour
+        zz = np.asarray(z, dtype=float)
+        finite = zz[np.isfinite(zz)]
+        if finite.size:
+            levels = np.quantile(finite, np.linspace(0, 1, 12))
+            levels = np.unique(levels)
+            if levels.size > 2:
+                cs = ax.contour(xs, ys, zz, levels=levels, colors="#BBBBBB", linewidths=0.8)
+                ax.clabel(cs, fontsize=6, fmt="%.3g")
+    x, y = info.x, info.y
+    by_tid_y = dict(zip(y.tids, y.values, strict=True))
+    loss_by_tid = dict(zip(x.tids, x.losses, strict=True))
+    tids = [t for t in x.tids if t in by_tid_y]
+    xv = dict(zip(x.tids, x.values, strict=True))
+    losses = [loss_by_tid[t] for t in tids]
+    colours, missing = _loss_colours(losses)
+    good = [i for i in range(len(tids)) if i not in set(missing)]
+    points = ax.scatter(
+        [xv[tids[i]] for i in good],
+        [by_tid_y[tids[i]] for i in good],
+        c=[colours[i] for i in good],
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+        s=26,
+        lw=0.3,
+        ec="white",
+        zorder=3,
+    )
+    ax.scatter(
+        [xv[tids[i]] for i in missing],
+        [by_tid_y[tids[i]] for i in missing],
+        marker="x",
+        color=FAILED,
+        s=20,
+        zorder=3,
+        label="failed or non-finite",
+    )
+    for t in tids:  # the blog's picture: every trial labelled with its number
+        ax.annotate(
+            str(t),
+            (xv[t], by_tid_y[t]),
+            fontsize=5.5,
+            color="#333333",
+            xytext=(2.5, 2.5),
+            textcoords="offset points",
+            zorder=4,
+        )
+    if info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y:
+        ax.scatter(
+            [xv[info.best_tid]],
+            [by_tid_y[info.best_tid]],
+            marker="*",
+            s=260,
+            color=BEST,
+            ec="black",
+            lw=0.7,
+            zorder=5,
+            label=f"best trial ({info.best_tid})",
+        )
+    _param_axis(ax, x, "x")
+    _param_axis(ax, y, "y")
+    ax.set_xlabel(x.label + (" (inferred bounds)" if x.inferred else ""))
+    ax.set_ylabel(y.label + (" (inferred bounds)" if y.inferred else ""))
+    ax.set_title(
+        info.title + ("; grey lines: loss contours" if info.contour else ""),
+        loc="left",
+        fontsize=10,
+        y=1.0,
+    )
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.03), ncol=2, frameon=False)
+    _loss_colourbar(fig, points, ax, losses)
+    return fig
+
+
+def hist_figure(info: Any) -> Any:
+    import numpy as np
+
+    n = len(info.panels)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    height = 1.2 + 2.4 * rows
+    fig = _figure(11.0, height)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    fig.subplots_adjust(
+        left=0.07, right=0.98, top=1 - 0.85 / height, bottom=0.5 / height, hspace=0.6, wspace=0.22
+    )
+    fig.suptitle(
+        info.title + " (dashed: what random search would draw)", x=0.01, ha="left", fontsize=11
+    )
+    for ax, panel in zip(axes.flat, info.panels, strict=False):
+        s = panel.series
+        total = len(panel.startup_values) + len(panel.tpe_values)
+        if s.options is not None:
+            k = len(s.options)
+            a = np.bincount(np.asarray(panel.startup_values, int), minlength=k)[:k]
+            b = np.bincount(np.asarray(panel.tpe_values, int), minlength=k)[:k]
+            ax.bar(range(k), a, color="#BBBBBB", label="start-up")
+            ax.bar(range(k), b, bottom=a, color=NEXT, label="after start-up")
+            ax.plot(
+                range(k),
+                [p * total for p in panel.prior_density],
+                "k_",
+                ms=18,
+                mew=1.5,
+                ls="none",
+                label="random search",
+            )
+            _param_axis(ax, s, "x")
+        else:
+            lo, hi = s.bounds if s.bounds else (min(s.values), max(s.values))
+            edges = np.geomspace(lo, hi, 31) if s.log else np.linspace(lo, hi, 31)
+            ax.hist(
+                [panel.startup_values, panel.tpe_values],
+                bins=edges,
+                stacked=True,
+                color=["#BBBBBB", NEXT],
+                label=["start-up", "after start-up"],
+            )
+            widths = np.log(edges[1:]) - np.log(edges[:-1]) if s.log else np.diff(edges)
+            px = np.asarray(panel.prior_x)
+            pd = np.asarray(panel.prior_density) * total * float(widths.mean())
+            ax.plot(px, pd, "k--", lw=1.2, label="random search")
+            if s.log:
+                ax.set_xscale("log")
+            if s.bounds:
+                for b in s.bounds:
+                    ax.axvline(b, color="#555555", lw=0.8, ls=":")
+        ax.set_title(
+            f"{s.label} ~ {s.distribution}" + (" (inferred)" if s.inferred else ""),
+            loc="left",
+            fontsize=8.5,
+            y=1.0,
+        )
+        ax.tick_params(labelsize=7)
+        ax.set_ylabel("trials", fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    if info.panels:
+        axes.flat[0].legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def importance_figure(info: Any) -> Any:
+    labels = [label for label, _ in info.importances][::-1]
+    values = [v for _, v in info.importances][::-1]
+    height = 1.6 + 0.32 * max(1, len(labels))
+    fig = _figure(8.5, height)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.35, right=0.95, top=1 - 0.75 / height, bottom=0.55 / height)
+    ax.barh(range(len(labels)), values, color=NEXT)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels([_short([lab], 40)[0] for lab in labels], fontsize=8)
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
+    ax.set_xlim(0, max([*values, 0.01]) * 1.15)
+    ax.set_xlabel(f"importance (share of the total; top {info.quantile:.0%} = {info.n_top} trials)")
+    ax.set_title(info.title, loc="left", fontsize=10, y=1.0)
+    return fig
+
+
+FIGURES = {
+    "history": history_figure,
+    "params": params_figure,
+    "scatter": scatter_figure,
+    "hist": hist_figure,
+    "importance": importance_figure,
+}
+
+
+def write_figure(kind: str, info: Any, target: Any) -> str:
+    from .files import atomic_write
+
+    fig = FIGURES[kind](info)
+    fmt = target.suffix.lstrip(".").lower()
+    atomic_write(target, lambda f: save_figure(fig, f, fmt if fmt in IMAGE_FORMATS else "png"))
+    return str(target)

@@ -1,0 +1,313 @@
+"""What each picture shows, as plain data (Optuna's "info" step): the drawing is in render/.
+
+Tests assert on these objects; `render/plots.py` only draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .space import Param, SearchSpace
+from .study import Study
+from .tpe import TPESettings
+
+KINDS = ("history", "params", "scatter", "hist", "importance")
+
+
+@dataclass(frozen=True)
+class HistoryInfo:
+    title: str
+    n_trials: int
+    points: list[tuple[int, float]]  # (tid, loss) of status-ok trials with finite loss
+    best_so_far: list[tuple[int, float]]
+    failed: list[int]  # error trials and status fail
+    non_finite: list[tuple[int, str]]  # (tid, "nan" | "inf" | "-inf")
+    startup: int
+    symlog: bool  # losses span orders of magnitude
+
+
+@dataclass(frozen=True)
+class ParamSeries:
+    """One parameter's values over the trials, in its own units (option index for choices)."""
+
+    label: str
+    kind: str
+    distribution: str
+    log: bool
+    bounds: tuple[float, float] | None
+    options: list[str] | None
+    tids: list[int]
+    values: list[float]
+    losses: list[float | None]
+    inferred: bool
+
+
+@dataclass(frozen=True)
+class ParamsInfo:
+    title: str
+    startup: int
+    series: list[ParamSeries]
+
+
+@dataclass(frozen=True)
+class ScatterInfo:
+    title: str
+    x: ParamSeries
+    y: ParamSeries
+    best_tid: int | None
+    contour: tuple[list[float], list[float], list[list[float]]] | None = None  # xs, ys, z[y][x]
+
+
+@dataclass(frozen=True)
+class HistPanel:
+    series: ParamSeries
+    startup_values: list[float]
+    tpe_values: list[float]
+    prior_x: list[float]  # prior density on a grid (continuous) or per option (categorical)
+    prior_density: list[float]
+
+
+@dataclass(frozen=True)
+class HistInfo:
+    title: str
+    panels: list[HistPanel]
+
+
+@dataclass(frozen=True)
+class ImportanceInfo:
+    title: str
+    method: str
+    quantile: float
+    n_top: int
+    importances: list[tuple[str, float]]  # normalised to sum 1, largest first
+    notes: list[str] = field(default_factory=list)
+
+
+def _title(study: Study, what: str) -> str:
+    name = study.source.path.rsplit("/", 1)[-1]
+    return f"{what} · {name}, {study.n_trials} trials"
+
+
+def series(study: Study, param: Param) -> ParamSeries:
+    tids, values, losses = [], [], []
+    offset = param.randint_offset
+    for t in study.trials:
+        value = t.params.get(param.label)
+        if value is None:
+            continue
+        tids.append(t.tid)
+        values.append(float(value) - offset if param.is_categorical else float(value))
+        losses.append(t.loss if t.is_ok else None)
+    return ParamSeries(
+        label=param.label,
+        kind=param.kind,
+        distribution=param.describe(),
+        log=param.is_log,
+        bounds=None if param.is_categorical else param.natural_bounds(),
+        options=[param.option_text(i) for i in range(param.n_options)]
+        if param.is_categorical
+        else None,
+        tids=tids,
+        values=values,
+        losses=losses,
+        inferred=param.inferred,
+    )
+
+
+def history_info(study: Study, settings: TPESettings | None = None) -> HistoryInfo:
+    settings = settings or TPESettings()
+    points = [(t.tid, float(t.loss)) for t in study.trials if t.is_ok]
+    best: list[tuple[int, float]] = []
+    for tid, loss in points:
+        if not best or loss < best[-1][1]:
+            best.append((tid, loss))
+    non_finite = [
+        (t.tid, "nan" if math.isnan(t.loss) else ("inf" if t.loss > 0 else "-inf"))
+        for t in study.trials
+        if t.has_non_finite_loss
+    ]
+    losses = [loss for _, loss in points]
+    return HistoryInfo(
+        title=_title(study, "Loss per trial"),
+        n_trials=study.n_trials,
+        points=points,
+        best_so_far=best,
+        failed=[t.tid for t in study.trials if t.is_failed],
+        non_finite=non_finite,
+        startup=min(settings.n_startup_jobs, study.n_trials),
+        symlog=_spans_orders(losses),
+    )
+
+
+def _spans_orders(losses: list[float]) -> bool:
+    """Symlog when the spread of losses dwarfs the typical loss by 100x or more."""
+    if len(losses) < 3:
+        return False
+    ordered = sorted(abs(v) for v in losses)
+    typical = ordered[len(ordered) // 2] or 1e-12
+    return (max(losses) - min(losses)) / typical > 100
+
+
+def params_info(
+    study: Study, space: SearchSpace, settings: TPESettings | None = None
+) -> ParamsInfo:
+    settings = settings or TPESettings()
+    return ParamsInfo(
+        title=_title(study, "Sampled values over time"),
+        startup=min(settings.n_startup_jobs, study.n_trials),
+        series=[series(study, p) for p in space.params.values()],
+    )
+
+
+def scatter_info(
+    study: Study,
+    space: SearchSpace,
+    x: str,
+    y: str,
+    objective: Any = None,
+    grid: int = 120,
+) -> ScatterInfo:
+    """Two parameters against each other; with a 2-D objective, its loss contours."""
+    best = study.best()
+    contour = None
+    px, py = space[x], space[y]
+    if objective is not None and not px.is_categorical and not py.is_categorical:
+        contour = _contour(px, py, objective, grid)
+    return ScatterInfo(
+        title=_title(study, f"{y} against {x}"),
+        x=series(study, px),
+        y=series(study, py),
+        best_tid=best.tid if best else None,
+        contour=contour,
+    )
+
+
+def _axis_grid(param: Param, n: int) -> list[float]:
+    lo, hi = param.natural_bounds() or (0.0, 1.0)
+    if param.is_log:
+        a, b = math.log(lo), math.log(hi)
+        return [math.exp(a + (b - a) * i / (n - 1)) for i in range(n)]
+    return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+def _contour(px: Param, py: Param, objective: Any, n: int) -> tuple[list, list, list]:
+    xs, ys = _axis_grid(px, n), _axis_grid(py, n)
+    z = []
+    for yv in ys:
+        row = []
+        for xv in xs:
+            try:
+                value = objective(xv, yv)
+                if isinstance(value, dict):
+                    value = value.get("loss")
+                row.append(float(value))
+            except Exception:
+                row.append(math.nan)
+        z.append(row)
+    return xs, ys, z
+
+
+def hist_info(study: Study, space: SearchSpace, settings: TPESettings | None = None) -> HistInfo:
+    from .checks import scale
+
+    settings = settings or TPESettings()
+    panels = []
+    for param in space.params.values():
+        s = series(study, param)
+        startup_tids = {t.tid for t in study.trials[: settings.n_startup_jobs]}
+        first = [v for tid, v in zip(s.tids, s.values, strict=True) if tid in startup_tids]
+        rest = [v for tid, v in zip(s.tids, s.values, strict=True) if tid not in startup_tids]
+        if param.is_categorical:
+            prior_x = [float(i) for i in range(param.n_options)]
+            prior = scale.category_probs(param)
+        else:
+            prior_x, prior = _prior_density(param)
+        panels.append(HistPanel(s, first, rest, prior_x, prior))
+    return HistInfo(title=_title(study, "Sampled values against the prior"), panels=panels)
+
+
+def _prior_density(param: Param) -> tuple[list[float], list[float]]:
+    """The prior's density per unit of the axis (log axis: per unit of log x)."""
+    import numpy as np
+    from scipy.stats import norm
+
+    if param.kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform"):
+        lo, hi = param.natural_bounds()  # type: ignore[misc]
+        xs = _axis_grid(param, 2)
+        width = (math.log(hi) - math.log(lo)) if param.is_log else (hi - lo)
+        return xs, [1.0 / width] * 2
+    if param.kind in ("normal", "qnormal"):
+        x = np.linspace(param.mu - 4 * param.sigma, param.mu + 4 * param.sigma, 200)
+        return list(map(float, x)), list(map(float, norm.pdf(x, param.mu, param.sigma)))
+    lx = np.linspace(param.mu - 4 * param.sigma, param.mu + 4 * param.sigma, 200)
+    return list(map(float, np.exp(lx))), list(map(float, norm.pdf(lx, param.mu, param.sigma)))
+
+
+def importance_info(study: Study, space: SearchSpace, quantile: float = 0.1) -> ImportanceInfo:
+    """PED-ANOVA (Watanabe, Bansal & Hutter, IJCAI 2023), as Optuna's default evaluator.
+
+    For each parameter: the Pearson divergence between the density of the top ``quantile``
+    of trials and the density of all trials, both Parzen (Gaussian KDE) estimates on 50
+    points of the range in the parameter's own scale (categoricals: smoothed frequencies).
+    A parameter whose good trials look like all trials has importance 0.
+    """
+    import numpy as np
+
+    from .checks import scale
+
+    ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
+    n_top = max(2, math.ceil(quantile * len(ok)))
+    notes = []
+    if len(ok) < 20:
+        notes.append(f"only {len(ok)} finished trials: importances are rough")
+    scores = []
+    for param in space.params.values():
+        all_v = [t.params[param.label] for t in ok if t.params.get(param.label) is not None]
+        top_v = [t.params[param.label] for t in ok[:n_top] if t.params.get(param.label) is not None]
+        if len(top_v) < 2 or len(all_v) < 4:
+            scores.append((param.label, 0.0))
+            continue
+        if param.is_categorical:
+            k = param.n_options
+            off = param.randint_offset
+            p_all = np.bincount(np.asarray(all_v, int) - off, minlength=k) + 1.0
+            p_top = np.bincount(np.asarray(top_v, int) - off, minlength=k) + 1.0
+        else:
+            lo, hi = scale.coord_range(param)
+            grid = np.linspace(lo, hi, 50)
+            p_all = _kde(scale.coords(param, all_v), grid, hi - lo)
+            p_top = _kde(scale.coords(param, top_v), grid, hi - lo)
+        p_all, p_top = p_all / p_all.sum(), p_top / p_top.sum()
+        scores.append((param.label, float(np.sum(p_all * (p_top / p_all - 1.0) ** 2))))
+    total = sum(v for _, v in scores) or 1.0
+    ranked = sorted(((label, v / total) for label, v in scores), key=lambda lv: -lv[1])
+    return ImportanceInfo(
+        title=_title(study, "Parameter importance (PED-ANOVA)"),
+        method="PED-ANOVA: Pearson divergence of the top-10% density from all trials'",
+        quantile=quantile,
+        n_top=n_top,
+        importances=ranked,
+        notes=notes,
+    )
+
+
+def _kde(values: Any, grid: Any, width: float) -> Any:
+    """Gaussian KDE with Scott's bandwidth (at least 1% of the range), on the grid."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    bw = max(1.06 * (v.std() or width / 10) * len(v) ** (-1 / 5), width / 100)
+    z = (grid[:, None] - v[None, :]) / bw
+    return np.exp(-0.5 * z * z).sum(axis=1) + 1e-12
+
+
+def most_important_pair(study: Study, space: SearchSpace) -> tuple[str, str]:
+    """The two parameters with the highest PED-ANOVA importance (continuous first)."""
+    labels = [label for label, _ in importance_info(study, space).importances]
+    continuous = [lab for lab in labels if not space[lab].is_categorical]
+    chosen = (continuous + [lab for lab in labels if lab not in continuous])[:2]
+    if len(chosen) < 2:
+        raise ValueError("a scatter plot needs two parameters")
+    return chosen[0], chosen[1]

@@ -1,0 +1,134 @@
+"""plot: each figure's data first (point counts, scales, labels, bounds), then the files."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import pytest
+from conftest import SAMPLES, run_cli, run_fmin
+
+from hopt_inspect import plotinfo
+from hopt_inspect.loading import load_study
+from hopt_inspect.render import plots
+from hopt_inspect.resolve import resolve_space, space_from_python
+
+sys.path.insert(0, str(SAMPLES))
+HEART = f"{SAMPLES / 'tuner.py'}:heart_space"
+QLEARN = f"{SAMPLES / 'tuner.py'}:qlearn_space"
+
+
+@pytest.fixture(scope="module")
+def heart():
+    study = load_study(SAMPLES / "heart.p")
+    return study, space_from_python(HEART)
+
+
+@pytest.fixture(scope="module")
+def qlearn():
+    study = load_study(SAMPLES / "qlearn.p")
+    return study, space_from_python(QLEARN)
+
+
+def test_history_info_and_figure(heart):
+    study, _ = heart
+    info = plotinfo.history_info(study)
+    assert len(info.points) == 100 and info.startup == 20
+    assert info.best_so_far[-1] == (study.best().tid, study.best().loss)
+    fig = plots.history_figure(info)
+    ax = fig.axes[0]
+    assert len(ax.collections[0].get_offsets()) == 100
+    assert ax.get_yscale() == "linear"
+    assert "heart.p, 100 trials" in ax.get_title(loc="left")
+
+
+def test_history_marks_failures_and_symlog():
+    study = load_study(SAMPLES / "failures.p")
+    info = plotinfo.history_info(study)
+    assert len(info.failed) == 7 and dict(info.non_finite) == {60: "nan", 61: "inf"}
+    fig = plots.history_figure(info)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "failed or error (no loss)" in labels and "NaN or inf loss" in labels
+    assert plotinfo._spans_orders([0.001, 0.002, 0.001, 50.0])
+
+
+def test_params_info_units_and_bounds(qlearn):
+    study, space = qlearn
+    info = plotinfo.params_info(study, space)
+    by_label = {s.label: s for s in info.series}
+    lr = by_label["learning_rate"]
+    assert lr.log and lr.bounds == pytest.approx((1e-5, 1.0))
+    assert len(lr.tids) == 200
+    choice = by_label["use_double_q_learning"]
+    assert choice.options == ["True", "False"] and set(choice.values) <= {0.0, 1.0}
+    fig = plots.params_figure(info)
+    lr_ax = next(a for a in fig.axes if a.get_title(loc="left").startswith("learning_rate"))
+    assert lr_ax.get_yscale() == "log"
+    ch_ax = next(a for a in fig.axes if a.get_title(loc="left").startswith("use_double"))
+    assert [t.get_text() for t in ch_ax.get_yticklabels()] == ["True", "False"]
+
+
+def test_scatter_with_objective_contours(heart):
+    import tuner
+
+    study, space = heart
+    info = plotinfo.scatter_info(
+        study, space, "learning_rate", "size_of_hidden_layer", objective=tuner.heart, grid=40
+    )
+    xs, ys, z = info.contour
+    assert len(xs) == len(ys) == 40 and z[0][0] == pytest.approx(tuner.heart(xs[0], ys[0]))
+    fig = plots.scatter_figure(info)
+    ax = fig.axes[0]
+    texts = {t.get_text() for t in ax.texts}
+    assert {str(t.tid) for t in study.trials} <= texts  # every trial labelled by number
+    assert ax.get_xlabel() == "learning_rate" and ax.get_ylabel() == "size_of_hidden_layer"
+    best = ax.get_legend_handles_labels()[1]
+    assert f"best trial ({study.best().tid})" in best
+
+
+def test_hist_against_prior(qlearn):
+    study, space = qlearn
+    info = plotinfo.hist_info(study, space)
+    panel = next(p for p in info.panels if p.series.label == "future_discount_max")
+    assert len(panel.startup_values) == 20 and len(panel.tpe_values) == 180
+    assert panel.prior_density[0] == pytest.approx(1 / 0.49)
+    choice = next(p for p in info.panels if p.series.label == "use_double_q_learning")
+    assert choice.prior_density == [0.5, 0.5]
+    plots.hist_figure(info)
+
+
+def test_importance_finds_what_the_loss_depends_on(tmp_path):
+    from hyperopt import hp
+
+    space = {"a": hp.uniform("a", -3, 3), "b": hp.uniform("b", -3, 3), "c": hp.uniform("c", 0, 1)}
+    trials = run_fmin(lambda p: (p["a"] - 1) ** 2 + 0.01 * p["c"], space, 150, seed=5)
+    path = tmp_path / "t.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    info = plotinfo.importance_info(study, resolve_space(None, study))
+    ranked = dict(info.importances)
+    assert info.importances[0][0] == "a" and ranked["a"] > 0.6
+    assert sum(ranked.values()) == pytest.approx(1.0)
+    assert plotinfo.most_important_pair(study, resolve_space(None, study))[0] == "a"
+
+
+def test_plot_cli_writes_every_kind(tmp_path):
+    out = run_cli(
+        "plot", SAMPLES / "heart.p", "--space", HEART, "--objective",
+        f"{SAMPLES / 'tuner.py'}:heart", "-o", tmp_path / "p",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    names = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert names == sorted(f"{k}.png" for k in plotinfo.KINDS)
+    for name in names:
+        assert (tmp_path / "p" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_cli_inferred_and_bad_input(tmp_path):
+    out = run_cli("plot", SAMPLES / "failures.p", "--kind", "history,hist", "-o", tmp_path)
+    assert out.returncode == 0 and "INFERRED" in out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hist.png", "history.png"]
+    out = run_cli("plot", SAMPLES / "heart.p", "--kind", "pie")
+    assert out.returncode == 2 and "--kind pie" in out.stderr
+    out = run_cli("plot", SAMPLES / "heart.p", "--kind", "scatter", "--x", "nope", "-o", tmp_path)
+    assert out.returncode == 2 and "no such parameter" in out.stderr
