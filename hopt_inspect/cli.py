@@ -345,6 +345,102 @@ def plot(
     _emit(Group(*lines))
 
 
+_CAPTIONS = {
+    "history": "Loss per trial; the line is the best so far; the shaded start-up is where TPE"
+    " draws at random (with its default n_startup_jobs).",
+    "params": "Each parameter's value per trial, coloured by loss rank: how sampling moved.",
+    "scatter": "The two most important parameters, every trial labelled with its number.",
+    "hist": "Sampled values, start-up and TPE phase stacked, against what random search would"
+    " draw: edge-hugging and clumping show as bars far above the dashed line.",
+    "importance": "PED-ANOVA (Watanabe et al., IJCAI 2023): how different the top 10% of"
+    " trials look from all trials, per parameter.",
+}
+
+
+@app.command()
+def report(
+    file: FileArg = Path("hyperopt.p"),
+    space: SpaceOpt = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for index.html.")] = Path(
+        "report"
+    ),
+    objective: Annotated[
+        str | None,
+        typer.Option(help="FILE.py:FN of (x, y) for the scatter's contours (runs that file)."),
+    ] = None,
+    n_startup_jobs: Annotated[int, typer.Option(min=0, help="TPE's n_startup_jobs.")] = 20,
+    trust: TrustOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """One self-contained HTML file: summary, findings, every plot, TPE curves, trials."""
+    from . import __version__, plotinfo
+    from .checks import run_checks
+    from .config import load_config
+    from .loading import load_study
+    from .render.files import atomic_write_text
+    from .render.plots import png_bytes, write_many
+    from .render.report import build_report
+    from .resolve import python_object, resolve_space
+    from .summary import summarize
+    from .tpe import TPESettings, tpe_curves
+
+    if output.exists() and not output.is_dir():
+        raise InputError(f"-o {output}: exists and is not a folder")
+    cfg = load_config()
+    study = load_study(file, trust=trust, strict=strict)
+    if not study.trials:
+        raise InputError(f"{file}: holds no trials to report on")
+    search_space = resolve_space(space or cfg.space, study, trust=trust)
+    settings = TPESettings(n_startup_jobs=n_startup_jobs)
+    summary_result = summarize(study, space=search_space, settings=settings)
+    check_report = run_checks(
+        study, search_space, select=cfg.select, ignore=cfg.ignore, fail_on=cfg.fail_on,
+        thresholds=cfg.thresholds, settings=settings,
+    )  # fmt: skip
+    infos = [
+        ("history", plotinfo.history_info(study, settings)),
+        ("params", plotinfo.params_info(study, search_space, settings)),
+        ("hist", plotinfo.hist_info(study, search_space, settings)),
+        ("importance", plotinfo.importance_info(study, search_space)),
+    ]
+    if len(search_space.labels) >= 2:
+        px, py = plotinfo.most_important_pair(study, search_space)
+        fn = python_object(objective, option="--objective") if objective else None
+        infos.insert(2, ("scatter", plotinfo.scatter_info(study, search_space, px, py, fn)))
+    curves = [
+        tpe_curves(study, search_space, label, settings=settings) for label in search_space.labels
+    ]
+    jobs = [(kind, info) for kind, info in infos]
+    jobs += [("lpdf", c, file.name, len(study.trials)) for c in curves]
+    with _progress(len(jobs)) as advance:
+        pngs = write_many(jobs, png_bytes, advance)
+    figures = [
+        (info.title, _CAPTIONS[kind], png)
+        for (kind, info), png in zip(infos, pngs[: len(infos)], strict=True)
+    ]
+    lpdf = [(c.param, png) for c, png in zip(curves, pngs[len(infos) :], strict=True)]
+    options = {
+        label: {i + p.randint_offset: p.option_text(i) for i in range(p.n_options)}
+        for label, p in search_space.params.items()
+        if p.is_categorical and not p.inferred
+    }
+    page = build_report(
+        summary=summary_result,
+        check=check_report,
+        study=study,
+        figures=figures,
+        lpdf=lpdf,
+        option_text=options,
+        generated_by=f"hopt-inspect {__version__}",
+    )
+    target = output / "index.html"
+    atomic_write_text(target, page)
+    from rich.text import Text
+
+    _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(jobs)} figures)", style="green"))
+
+
 @app.command("checks")
 def list_checks() -> None:
     """List every check: its code, name and what it looks for."""

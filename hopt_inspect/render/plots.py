@@ -717,3 +717,17 @@ def write_figure(kind: str, info: Any, target: Any) -> str:
     fmt = target.suffix.lstrip(".").lower()
     atomic_write(target, lambda f: save_figure(fig, f, fmt if fmt in IMAGE_FORMATS else "png"))
     return str(target)
+
+
+def png_bytes(kind: str, *payload: Any) -> bytes:
+    """A figure as PNG bytes: ``("lpdf", result, file_label, n_trials)`` or a plot kind + info."""
+    import io
+
+    if kind == "lpdf":
+        result, file_label, n_trials = payload
+        fig = lpdf_figure(result, file_label=file_label, n_trials=n_trials)
+    else:
+        fig = FIGURES[kind](payload[0])
+    buffer = io.BytesIO()
+    save_figure(fig, buffer)
+    return buffer.getvalue()
