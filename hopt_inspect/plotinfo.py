@@ -67,6 +67,7 @@ class HistPanel:
     tpe_values: list[float]
     prior_x: list[float]  # prior density on a grid (continuous) or per option (categorical)
     prior_density: list[float]
+    lattice: bool = False  # q kinds with few values: prior_x are the values, density = mass
 
 
 @dataclass(frozen=True)
@@ -219,13 +220,29 @@ def hist_info(study: Study, space: SearchSpace, settings: TPESettings | None = N
         startup_tids = {t.tid for t in study.trials[: settings.n_startup_jobs]}
         first = [v for tid, v in zip(s.tids, s.values, strict=True) if tid in startup_tids]
         rest = [v for tid, v in zip(s.tids, s.values, strict=True) if tid not in startup_tids]
+        lattice = False
         if param.is_categorical:
             prior_x = [float(i) for i in range(param.n_options)]
             prior = scale.category_probs(param)
+        elif param.q is not None and (lattice_mass := _lattice_mass(param)) is not None:
+            prior_x, prior = lattice_mass
+            lattice = True
         else:
             prior_x, prior = _prior_density(param)
-        panels.append(HistPanel(s, first, rest, prior_x, prior))
+        panels.append(HistPanel(s, first, rest, prior_x, prior, lattice))
     return HistInfo(title=_title(study, "Sampled values against the prior"), panels=panels)
+
+
+def _lattice_mass(param: Param, limit: int = 60) -> tuple[list[float], list[float]] | None:
+    """Prior mass of each value of a q lattice (random search's draws), if it is small."""
+    import numpy as np
+
+    from .checks import scale
+
+    values, counts = np.unique(scale.prior_draws(param, 40_000, seed=5), return_counts=True)
+    if len(values) > limit:
+        return None
+    return [float(v) for v in values], [float(c) / counts.sum() for c in counts]
 
 
 def _prior_density(param: Param) -> tuple[list[float], list[float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -633,7 +634,31 @@ def hist_figure(info: Any) -> Any:
     for ax, panel in zip(axes.flat, info.panels, strict=False):
         s = panel.series
         total = len(panel.startup_values) + len(panel.tpe_values)
-        if s.options is not None:
+        if panel.lattice:  # one bar per lattice value, random search's share as a tick
+            values = panel.prior_x
+            step = min(b - a for a, b in itertools.pairwise(values)) if len(values) > 1 else 1
+            index = {v: i for i, v in enumerate(values)}
+            a = np.zeros(len(values))
+            b = np.zeros(len(values))
+            for v in panel.startup_values:
+                a[index.get(v, _nearest(values, v))] += 1
+            for v in panel.tpe_values:
+                b[index.get(v, _nearest(values, v))] += 1
+            width = 0.8 * step
+            ax.bar(values, a, width, color="#BBBBBB", label="start-up")
+            ax.bar(values, b, width, bottom=a, color=NEXT, label="after start-up")
+            ax.plot(
+                values,
+                [p * total for p in panel.prior_density],
+                "k_",
+                ms=8,
+                mew=1.5,
+                ls="none",
+                label="random search",
+            )
+            if s.log:
+                ax.set_xscale("log")
+        elif s.options is not None:
             k = len(s.options)
             a = np.bincount(np.asarray(panel.startup_values, int), minlength=k)[:k]
             b = np.bincount(np.asarray(panel.tpe_values, int), minlength=k)[:k]
@@ -681,6 +706,10 @@ def hist_figure(info: Any) -> Any:
     if info.panels:
         axes.flat[0].legend(fontsize=7, loc="upper right")
     return fig
+
+
+def _nearest(values: list[float], v: float) -> int:
+    return min(range(len(values)), key=lambda i: abs(values[i] - v))
 
 
 def importance_figure(info: Any) -> Any:

@@ -87,7 +87,7 @@ def _summary_block(summary: Summary) -> str:
             + "</td></tr>"
             for k, v in best.params.items()
         )
-        params = f"<h3>Best trial's parameters</h3><table>{items}</table>"
+        params = f"<h3>Best trial's parameters</h3><table style='width:auto'>{items}</table>"
     notes = "".join(f"<li>{_e(n)}</li>" for n in summary.notes)
     return f'<div class="kv">{kv}</div>{params}<h3>Notes</h3><ul>{notes}</ul>'
 
