@@ -48,6 +48,15 @@ StrictOpt = Annotated[
         " such objects as inert placeholders.",
     ),
 ]
+MaxMemOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        help="Refuse files whose unpickling needs more memory than this, e.g. 2G or 500M."
+        " [default: 64 x the file size, at least 256M]",
+        show_default=False,
+    ),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
 ]
@@ -67,6 +76,21 @@ SpaceOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _bytes(size: str | None) -> int | None:
+    """'2G', '500M', '800k' or a number of bytes."""
+    if size is None:
+        return None
+    text = size.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    try:
+        value = float(text[:-1] if scale > 1 else text) * scale
+    except ValueError as exc:
+        raise InputError(f"--max-memory {size}: expected a size such as 2G or 500M") from exc
+    if value < 16 << 20:
+        raise InputError(f"--max-memory {size}: at least 16M")
+    return int(value)
 
 
 def _version_callback(value: bool) -> None:
@@ -117,6 +141,7 @@ def summary(
     space: SpaceOpt = None,
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -124,7 +149,7 @@ def summary(
     from .loading import load_study
     from .summary import summarize
 
-    study = load_study(file, trust=trust, strict=strict)
+    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
     search_space = None
     if space is not None:
         from .resolve import resolve_space
@@ -176,6 +201,7 @@ def check(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -203,7 +229,7 @@ def check(
     settings = TPESettings(
         n_startup_jobs=n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
     )
-    study = load_study(file, trust=trust, strict=strict)
+    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
     search_space = resolve_space(space or cfg.space, study, trust=trust)
     report = run_checks(
         study,
@@ -272,6 +298,7 @@ def plot(
         int, typer.Option(min=0, help="TPE's n_startup_jobs, to shade the start-up.")
     ] = 20,
     trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -287,7 +314,7 @@ def plot(
         raise InputError(f"--kind {unknown[0]}: use {', '.join(plotinfo.KINDS)} or all")
     if output.exists() and not output.is_dir():
         raise InputError(f"-o {output}: exists and is not a folder")
-    study = load_study(file, trust=trust, strict=strict)
+    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
     if not study.trials:
         raise InputError(f"{file}: holds no trials to plot")
     search_space = resolve_space(space, study, trust=trust)
@@ -370,6 +397,7 @@ def report(
     ] = None,
     n_startup_jobs: Annotated[int, typer.Option(min=0, help="TPE's n_startup_jobs.")] = 20,
     trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -388,7 +416,7 @@ def report(
     if output.exists() and not output.is_dir():
         raise InputError(f"-o {output}: exists and is not a folder")
     cfg = load_config()
-    study = load_study(file, trust=trust, strict=strict)
+    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
     search_space = resolve_space(space or cfg.space, study, trust=trust)
@@ -534,6 +562,7 @@ def lpdf(
     ] = 25,
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -542,7 +571,7 @@ def lpdf(
     from .resolve import resolve_space
     from .tpe import TPESettings, tpe_curves
 
-    study = load_study(file, trust=trust, strict=strict)
+    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
     search_space = resolve_space(space, study, trust=trust)
     labels = list(search_space.labels) if param == "all" else [param]
     unknown = [label for label in labels if label not in search_space.params]

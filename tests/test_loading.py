@@ -250,3 +250,41 @@ def test_trailing_bytes_are_reported(mixed_trials, tmp_path):
     path.write_bytes(pickle.dumps(mixed_trials) + b"garbage")
     study = load_study(path)
     assert any("7 bytes follow" in w for w in study.source.warnings)
+
+
+def test_cloudpickle_by_value_classes_load_as_placeholders(tmp_path):
+    """A result holding an object of a class defined in __main__: cloudpickle pickles the
+    class by value (a factory call, then NEWOBJ on its result)."""
+    import subprocess
+
+    path = tmp_path / "byvalue.p"
+    script = (
+        "import cloudpickle, numpy as np\n"
+        "from hyperopt import Trials, fmin, hp, rand\n"
+        "class Local:\n"
+        "    def __init__(self, v): self.v = v\n"
+        "t = Trials()\n"
+        "fmin(lambda x: {'loss': x * x, 'status': 'ok', 'obj': Local(x)}, hp.uniform('x', -1, 1),"
+        " algo=rand.suggest, max_evals=4, trials=t, show_progressbar=False,"
+        " rstate=np.random.default_rng(0))\n"
+        f"open({str(path)!r}, 'wb').write(cloudpickle.dumps(t))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    study = load_study(path)
+    assert study.n_trials == 4 and all(t.loss is not None for t in study.trials)
+    assert study.placeholders["Local (a class cloudpickled by value)"] == 4
+    assert study.trials[0].extra["obj"] == "<Local (a class cloudpickled by value)>"
+
+
+def test_tripwire_stops_unrestricted_unpickling_during_a_safe_load():
+    from hopt_inspect.loading.safe_pickle import (
+        UnsafePickleError,
+        _guarded,
+        _install_tripwire,
+    )
+
+    _install_tripwire()
+    payload = pickle.dumps(__import__("collections").Counter("ab"))
+    with pytest.raises(UnsafePickleError, match="unrestricted unpickling"), _guarded():
+        pickle.loads(payload)
+    assert pickle.loads(payload)["a"] == 1  # outside a safe load, pickle works as usual

@@ -31,7 +31,13 @@ __all__ = ["load_study"]
 _TRUNCATED_MESSAGES = ("Ran out of input", "pickle data was truncated", "truncated")
 
 
-def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -> Study:
+def load_study(
+    path: str | Path,
+    *,
+    trust: bool = False,
+    strict: bool = False,
+    max_memory: int | None = None,
+) -> Study:
     """Load a hyperopt study from ``path``.
 
     Accepts pickled ``Trials`` (any protocol, hyperopt 0.1-0.3, numpy 1 or 2, gzip/bz2/xz
@@ -40,7 +46,7 @@ def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -
 
     ``trust=True`` uses plain pickle (runs code from the file: only for your own files).
     ``strict=True`` refuses any class that is not on the allow-list instead of loading it
-    as an inert placeholder.
+    as an inert placeholder. ``max_memory`` (bytes) bounds what unpickling may allocate.
     """
     path = Path(path)
     if trust and strict:
@@ -64,7 +70,7 @@ def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -
             " Pass the file you saved with pickle.dump(trials, ...)"
         )
     protocol = pickle_protocol(raw.data)
-    loaded = _unpickle(path, raw.data, trust=trust, strict=strict)
+    loaded = _unpickle(path, raw.data, trust=trust, strict=strict, max_memory=max_memory)
     docs, container, extras = _find_trial_docs(path, loaded.obj)
     hints = _writer_hints(loaded, protocol, docs, trusted=trust)
     warnings: list[str] = []
@@ -94,9 +100,13 @@ def load_study(path: str | Path, *, trust: bool = False, strict: bool = False) -
     )
 
 
-def _unpickle(path: Path, data: bytes, *, trust: bool, strict: bool) -> LoadedPickle:
+def _unpickle(
+    path: Path, data: bytes, *, trust: bool, strict: bool, max_memory: int | None
+) -> LoadedPickle:
     try:
-        return trusted_loads(data) if trust else safe_loads(data, strict=strict)
+        if trust:
+            return trusted_loads(data)
+        return safe_loads(data, strict=strict, max_memory=max_memory)
     except BlockedGlobalError as exc:
         raise InputError(
             f"{path}: refers to {exc.module}.{exc.name}, which --strict refuses;"
@@ -118,7 +128,10 @@ def _unpickle(path: Path, data: bytes, *, trust: bool, strict: bool) -> LoadedPi
             ) from exc
         raise InputError(f"{path}: not a readable pickle ({message})") from exc
     except MemoryError as exc:
-        raise InputError(f"{path}: loading needs more memory than allowed") from exc
+        raise InputError(
+            f"{path}: unpickling needs more memory than allowed; if you trust the file's size,"
+            " raise --max-memory"
+        ) from exc
     except (ModuleNotFoundError, AttributeError) as exc:
         if trust:
             raise InputError(

@@ -17,6 +17,8 @@ import math
 import pickle
 import re
 import struct
+import sys
+import threading
 import types
 from collections import Counter, OrderedDict
 from typing import Any, ClassVar
@@ -102,6 +104,7 @@ class Placeholder:
     __slots__ = ("args", "items", "kwargs", "listitems", "state")
     qualname: ClassVar[str] = "?"
     counter: ClassVar[Counter[str]]
+    factory: ClassVar[Any]  # the load's placeholder_class, for placeholders made by calls
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Placeholder:
         if not (isinstance(cls, type) and issubclass(cls, Placeholder)) or cls is Placeholder:
@@ -121,6 +124,10 @@ class Placeholder:
     def __setstate__(self, state: Any) -> None:
         self.state = state
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Placeholder:
+        """Calling a placeholder (cloudpickle calls factories it rebuilt) makes another one."""
+        return type(self).factory(_made_name(self))(*args, **kwargs)
+
     def __setitem__(self, key: Any, value: Any) -> None:
         self.items.append((key, value))
 
@@ -132,6 +139,15 @@ class Placeholder:
 
     def __repr__(self) -> str:
         return f"<{self.qualname}>"
+
+
+def _made_name(made_by: Any) -> str:
+    """A name for what a placeholder call produced; cloudpickle's classes by their own name."""
+    qualname = getattr(type(made_by), "qualname", type(made_by).__name__)
+    args = getattr(made_by, "args", ())
+    if qualname.endswith("_make_skeleton_class") and len(args) > 1 and isinstance(args[1], str):
+        return f"{args[1][:100]} (a class cloudpickled by value)"
+    return f"{qualname}()"
 
 
 # --------------------------------------------------------------------------- numpy shims
@@ -420,6 +436,22 @@ class _LoadRegistry:
         self.array_boxes += 1
         return _numpy_reconstruct(*args)
 
+    def resolve(self, module: str, name: str) -> Any:
+        """``find_class``: a static table lookup that never imports."""
+        module = _PY2_MODULES.get(module, module)
+        qualname = f"{module}.{name}"
+        self.globals_seen.add(qualname)
+        found = _ALLOWED.get((module, name))
+        if found is _numpy_reconstruct:
+            return self.reconstruct  # counts the arrays to unbox after loading
+        if found is not None:
+            return found
+        if module in _TRIALS_MODULES and name.endswith("Trials") and name.isidentifier():
+            return self.trials_class(qualname)
+        if self.strict:
+            raise BlockedGlobalError(module, name)
+        return self.placeholder_class(qualname[:200])
+
     def trials_class(self, qualname: str) -> type[TrialsStandIn]:
         cls = self.trials_classes.get(qualname)
         if cls is None:
@@ -432,7 +464,12 @@ class _LoadRegistry:
         if cls is None:
             if len(self.placeholder_classes) >= MAX_PLACEHOLDER_NAMES:
                 raise UnsafePickleError(f"the file names more than {MAX_PLACEHOLDER_NAMES} classes")
-            attrs = {"__slots__": (), "qualname": qualname, "counter": self.placeholder_counts}
+            attrs = {
+                "__slots__": (),
+                "qualname": qualname,
+                "counter": self.placeholder_counts,
+                "factory": self.placeholder_class,
+            }
             cls = type(qualname.rsplit(".", 1)[-1][:100], (Placeholder,), attrs)
             self.placeholder_classes[qualname] = cls
         return cls
@@ -446,19 +483,47 @@ class SafeUnpickler(pickle.Unpickler):
         self._registry = registry
 
     def find_class(self, module: str, name: str) -> Any:  # never imports
-        module = _PY2_MODULES.get(module, module)
-        qualname = f"{module}.{name}"
-        self._registry.globals_seen.add(qualname)
-        found = _ALLOWED.get((module, name))
-        if found is _numpy_reconstruct:
-            return self._registry.reconstruct  # counts the arrays to unbox after loading
-        if found is not None:
-            return found
-        if module in _TRIALS_MODULES and name.endswith("Trials") and name.isidentifier():
-            return self._registry.trials_class(qualname)
-        if self._registry.strict:
-            raise BlockedGlobalError(module, name)
-        return self._registry.placeholder_class(qualname[:200])
+        return self._registry.resolve(module, name)
+
+
+class FallbackUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
+    """The pure-Python unpickler, same table, for cloudpickle's by-value classes.
+
+    cloudpickle rebuilds a class defined in ``__main__`` by calling a factory and then
+    NEWOBJ on the result; with placeholders the result is not a type, which the C loop
+    refuses. Here NEWOBJ on a non-type makes one more placeholder instead. Slower; used
+    only when the C unpickler fails on such a file.
+    """
+
+    dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+
+    def __init__(self, file: io.BufferedIOBase, registry: _LoadRegistry) -> None:
+        super().__init__(file, encoding="latin1", errors="strict")
+        self._registry = registry
+
+    def find_class(self, module: str, name: str) -> Any:
+        return self._registry.resolve(module, name)
+
+    def _new(self, cls: Any, args: Any, kwargs: Any) -> Any:
+        if isinstance(cls, type) and not issubclass(cls, Placeholder):
+            return cls.__new__(cls, *args, **kwargs)
+        if isinstance(cls, type):
+            return cls(*args, **kwargs)
+        return self._registry.placeholder_class(_made_name(cls))(*args, **kwargs)
+
+    def load_newobj(self) -> None:
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self.append(self._new(cls, args, {}))
+
+    def load_newobj_ex(self) -> None:
+        kwargs = self.stack.pop()
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self.append(self._new(cls, args, kwargs))
+
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
 
 
 class LoadedPickle:
@@ -484,18 +549,61 @@ class LoadedPickle:
         self.trailing_bytes = trailing_bytes
 
 
-def safe_loads(data: bytes, *, strict: bool = False) -> LoadedPickle:
+def safe_loads(data: bytes, *, strict: bool = False, max_memory: int | None = None) -> LoadedPickle:
     """Unpickle ``data`` without importing or running anything the file names."""
     if copyreg._extension_cache or copyreg._inverted_registry:  # type: ignore[attr-defined]
         # EXT opcodes resolve through this process-wide cache, bypassing find_class.
         raise UnsafePickleError("the copyreg extension registry is not empty in this process")
-    registry = _LoadRegistry(strict)
-    stream = io.BytesIO(data)
     if b"_reconstruct" in data or b"_frombuffer" in data:
         import numpy  # noqa: F401  (arrays ahead: import numpy before the memory cap)
-    with _address_space_budget(max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * len(data))):
-        obj = SafeUnpickler(stream, registry).load()
+    _install_tripwire()
+    budget = max_memory or max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * len(data))
+    registry = _LoadRegistry(strict)
+    stream = io.BytesIO(data)
+    try:
+        with _address_space_budget(budget), _guarded():
+            obj = SafeUnpickler(stream, registry).load()
+    except (TypeError, pickle.UnpicklingError) as exc:
+        if not registry.placeholder_classes or not _BY_VALUE.search(str(exc)):
+            raise
+        # cloudpickle by-value classes: the same table, in the pure-Python loop.
+        registry = _LoadRegistry(strict)
+        stream = io.BytesIO(data)
+        with _address_space_budget(budget), _guarded():
+            obj = FallbackUnpickler(stream, registry).load()
     return LoadedPickle(obj, registry, len(data) - stream.tell())
+
+
+_BY_VALUE = re.compile(r"NEWOBJ|not callable|must be a type")
+_GUARD = threading.local()
+_TRIPWIRE: list[bool] = []  # process-wide: audit hooks cannot be removed once added
+
+
+def _tripwire(event: str, args: tuple[Any, ...]) -> None:
+    if event == "pickle.find_class" and getattr(_GUARD, "active", False):
+        raise UnsafePickleError(
+            f"an unrestricted unpickling of {args[0]}.{args[1]} was attempted during a safe load"
+        )
+
+
+def _install_tripwire() -> None:
+    """An audit hook: any default ``find_class`` while a safe load runs is refused.
+
+    Our own ``find_class`` raises no audit event, so an event means some code path is
+    unpickling without the allow-list (a nested ``pickle.loads``): stop it.
+    """
+    if not _TRIPWIRE:
+        sys.addaudithook(_tripwire)
+        _TRIPWIRE.append(True)
+
+
+@contextlib.contextmanager
+def _guarded():
+    _GUARD.active = True
+    try:
+        yield
+    finally:
+        _GUARD.active = False
 
 
 MIN_LOAD_BUDGET = 256 << 20
