@@ -59,8 +59,9 @@ def make_study(path: Path, n: int, seed: int = 0) -> None:
                 "tid": tid,
                 "cmd": ("domain_attachment", "FMinIter_Domain"),
                 "workdir": None,
-                "idxs": {k: [tid] for k in values},
-                "vals": {k: [v[i].item()] for k, v in values.items()},
+                # numpy scalars, as fmin stores them (np.int64 tids, np.float64 values)
+                "idxs": {k: [np.int64(tid)] for k in values},
+                "vals": {k: [v[i]] for k, v in values.items()},
             }
         )
         results.append({"loss": float(loss[i]), "status": "ok"})

@@ -78,6 +78,17 @@ SpaceOpt = Annotated[
 ]
 
 
+def _load(file: Path, trust: bool, strict: bool, max_memory: str | None):
+    """load_study, then move everything loaded out of the collector's way (a one-shot CLI)."""
+    import gc
+
+    from .loading import load_study
+
+    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    gc.freeze()  # analysis creates many small objects; re-scanning the study costs seconds
+    return study
+
+
 def _bytes(size: str | None) -> int | None:
     """'2G', '500M', '800k' or a number of bytes."""
     if size is None:
@@ -146,10 +157,9 @@ def summary(
     debug: DebugOpt = False,
 ) -> None:
     """What happened in a study: counts, the best trial, sorted losses, time, failures."""
-    from .loading import load_study
     from .summary import summarize
 
-    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    study = _load(file, trust, strict, max_memory)
     search_space = None
     if space is not None:
         from .resolve import resolve_space
@@ -210,7 +220,6 @@ def check(
 
     from .checks import SEVERITIES, run_checks, unknown_patterns
     from .config import load_config
-    from .loading import load_study
     from .resolve import resolve_space
     from .tpe import TPESettings
 
@@ -229,7 +238,7 @@ def check(
     settings = TPESettings(
         n_startup_jobs=n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
     )
-    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    study = _load(file, trust, strict, max_memory)
     search_space = resolve_space(space or cfg.space, study, trust=trust)
     report = run_checks(
         study,
@@ -304,7 +313,6 @@ def plot(
 ) -> None:
     """Pictures of a study: loss history, sampled values, a 2-D scatter, histograms, importance."""
     from . import plotinfo
-    from .loading import load_study
     from .resolve import python_object, resolve_space
     from .tpe import TPESettings
 
@@ -314,7 +322,7 @@ def plot(
         raise InputError(f"--kind {unknown[0]}: use {', '.join(plotinfo.KINDS)} or all")
     if output.exists() and not output.is_dir():
         raise InputError(f"-o {output}: exists and is not a folder")
-    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    study = _load(file, trust, strict, max_memory)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to plot")
     search_space = resolve_space(space, study, trust=trust)
@@ -405,7 +413,6 @@ def report(
     from . import __version__, plotinfo
     from .checks import run_checks
     from .config import load_config
-    from .loading import load_study
     from .render.files import atomic_write_text
     from .render.plots import png_bytes, write_many
     from .render.report import build_report
@@ -416,7 +423,7 @@ def report(
     if output.exists() and not output.is_dir():
         raise InputError(f"-o {output}: exists and is not a folder")
     cfg = load_config()
-    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    study = _load(file, trust, strict, max_memory)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
     search_space = resolve_space(space or cfg.space, study, trust=trust)
@@ -567,11 +574,10 @@ def lpdf(
     debug: DebugOpt = False,
 ) -> None:
     """TPE's below/above log-likelihood curves for a parameter, as hyperopt computes them."""
-    from .loading import load_study
     from .resolve import resolve_space
     from .tpe import TPESettings, tpe_curves
 
-    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    study = _load(file, trust, strict, max_memory)
     search_space = resolve_space(space, study, trust=trust)
     labels = list(search_space.labels) if param == "all" else [param]
     unknown = [label for label in labels if label not in search_space.params]

@@ -151,16 +151,22 @@ def infer_space(observed: Mapping[str, list[Any]]) -> SearchSpace:
     stores option indices); other integers ``quniform(min, max, 1)``; positive values
     spanning more than three decades ``loguniform``; anything else ``uniform(min, max)``.
     """
+    import numpy as np
+
     params: dict[str, Param] = {}
     for label, values in observed.items():
-        nums = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-        if not nums:
+        nums = np.asarray(
+            [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)],
+            dtype=float,
+        )
+        nums = nums[np.isfinite(nums)]
+        if not nums.size:
             params[label] = Param(label, "uniform", low=0.0, high=1.0, inferred=True)
             continue
-        low, high = min(nums), max(nums)
-        distinct = set(nums)
-        integral = all(v == int(v) for v in nums)
-        if integral and low == 0 and high <= 30 and len(distinct) >= min(high + 1, 2):
+        low, high = float(nums.min()), float(nums.max())
+        integral = bool(np.all(nums == np.round(nums)))
+        n_distinct = len(np.unique(nums)) if integral and high <= 30 else 0
+        if integral and low == 0 and high <= 30 and n_distinct >= min(high + 1, 2):
             params[label] = Param(label, "randint", low=high + 1, inferred=True)
         elif integral and high > low:
             params[label] = Param(label, "quniform", low=low, high=high, q=1.0, inferred=True)

@@ -13,6 +13,7 @@ import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 STATE_NAMES = {0: "new", 1: "running", 2: "done", 3: "error", 4: "cancel"}
@@ -136,12 +137,20 @@ class Study:
             for label in self.labels
         }
 
+    @cached_property
+    def _duplicate_groups(self) -> list[list[int]]:
+        return self._find_duplicates()
+
     def duplicate_groups(self) -> list[list[int]]:
+        return [list(g) for g in self._duplicate_groups]
+
+    def _find_duplicates(self) -> list[list[int]]:
         """Tids of identical configurations evaluated more than once (error trials aside)."""
-        groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        labels = self.labels
         for t in self.trials:
             if t.params and t.state != "error":
-                key = tuple(sorted((k, v) for k, v in t.params.items() if v is not None))
+                key = tuple(map(t.params.get, labels))  # inactive and absent are the same
                 groups.setdefault(key, []).append(t.tid)
         return [tids for tids in groups.values() if len(tids) > 1]
 
@@ -220,12 +229,22 @@ def trial_from_doc(
     loss, problem = _loss(result.get("loss"))
     params: dict[str, Value] = {}
     for label, values in (misc.get("vals") or {}).items():
-        if isinstance(values, (list, tuple)):
-            params[_text(label)] = _number(values[0]) if len(values) else None
+        key = label if type(label) is str else _text(label)
+        if type(values) is list or isinstance(values, tuple):
+            if not values:
+                params[key] = None
+                continue
+            value = values[0]
+            # the common case first: fmin's values are floats and ints (after the loader)
+            params[key] = value if type(value) in (float, int) else _number(value)
         else:  # some exporters flatten the one-element lists
-            params[_text(label)] = _number(values)
+            params[key] = _number(values)
     status = result.get("status")
-    extra = {_text(k): plain(v) for k, v in result.items() if k not in ("loss", "status")}
+    extra = (
+        {_text(k): plain(v) for k, v in result.items() if k not in ("loss", "status")}
+        if len(result) > 2 or "status" not in result or "loss" not in result
+        else {}
+    )
     from_tid = misc.get("from_tid")
     trial = Trial(
         tid=tid,

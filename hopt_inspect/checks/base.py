@@ -86,12 +86,14 @@ class Context:
 
 
 def binomial_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
-    from scipy.stats import binom
+    """P(X >= k) for X ~ Binomial(n, p). (scipy.special: scipy.stats costs 0.7 s to import.)"""
+    from scipy.special import bdtrc
 
     if k <= 0:
         return 1.0
-    return float(binom.sf(k - 1, n, min(max(p, 0.0), 1.0)))
+    if k > n:
+        return 0.0
+    return float(bdtrc(k - 1, n, min(max(p, 0.0), 1.0)))
 
 
 def bonferroni(p: float, n_tests: int) -> float:

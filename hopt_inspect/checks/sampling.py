@@ -6,6 +6,7 @@ so chance alone is not reported as a defect.
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
@@ -22,7 +23,7 @@ from .base import (
 )
 
 PRIOR_DRAWS = 2000
-MAX_PROPOSALS = 2000  # clumping looks at the last this-many proposals
+MAX_PROPOSALS = 1000  # clumping looks at the last this-many proposals
 
 
 def _values(trials: list[Trial], label: str) -> list[tuple[Trial, float]]:
@@ -59,36 +60,38 @@ def _clumping_one(ctx: Context, param: Param) -> dict[str, Any] | None:
     lo, hi = scale.coord_range(param)
     draws = scale.coords(param, scale.prior_draws(param, PRIOR_DRAWS, seed=1))
     jitter = np.random.default_rng(7)
-    earlier = np.empty(0)
-    earlier_tids: list[int] = []
     start = max(ctx.startup_count, len(ctx.ordered) - MAX_PROPOSALS)
+    # Values before the evaluated window are sorted once (H); the window's own values go
+    # into a small sorted list (W). Each prior draw keeps its gap to the nearest earlier
+    # value, updated as values arrive: O(draws) per proposal, never O(n) per trial.
+    head = [
+        (v, t.tid)
+        for t, v in zip(ctx.ordered[:start], values[:start], strict=True)
+        if v is not None
+    ]
+    head_coords = scale.coords(param, [v for v, _ in head]) if head else np.empty(0)
+    order = np.argsort(head_coords, kind="stable")
+    h_sorted = head_coords[order]
+    h_tids = [head[i][1] for i in order]
+    draw_gaps = _nearest_gaps(draws, h_sorted)
+    w_sorted: list[float] = []
+    w_tids: list[int] = []
     u_values, gaps = [], []
-    for position, (t, value) in enumerate(zip(ctx.ordered, values, strict=True)):
+    for t, value in zip(ctx.ordered[start:], values[start:], strict=True):
         if value is None:
             continue
         c = float(scale.coords(param, [value])[0])
-        if position >= start and earlier.size:
-            i = int(np.searchsorted(earlier, c))
-            near_j = min(
-                (j for j in (i - 1, i) if 0 <= j < earlier.size), key=lambda j: abs(c - earlier[j])
-            )
-            gap = abs(c - earlier[near_j])
-            k = (
-                np.searchsorted(earlier, draws).clip(1, earlier.size - 1)
-                if earlier.size > 1
-                else None
-            )
-            if k is None:
-                draw_gaps = np.abs(draws - earlier[0])
-            else:
-                draw_gaps = np.minimum(np.abs(draws - earlier[k - 1]), np.abs(draws - earlier[k]))
+        nearest = _nearest(h_sorted, h_tids, c) + _nearest(w_sorted, w_tids, c)
+        if nearest:
+            gap, other = min(nearest)
             below = float(np.mean(draw_gaps < gap))
             tied = float(np.mean(draw_gaps == gap))
             u_values.append(below + jitter.uniform() * tied)
-            gaps.append((gap / (hi - lo), t.tid, earlier_tids[near_j]))
-        i = int(np.searchsorted(earlier, c))
-        earlier = np.insert(earlier, i, c)
-        earlier_tids.insert(i, t.tid)
+            gaps.append((gap / (hi - lo), t.tid, other))
+        np.minimum(draw_gaps, np.abs(draws - c), out=draw_gaps)
+        i = bisect.bisect_left(w_sorted, c)
+        w_sorted.insert(i, c)
+        w_tids.insert(i, t.tid)
     if len(u_values) < 10:
         return None
     near = ctx.thresholds.near
@@ -101,6 +104,24 @@ def _clumping_one(ctx: Context, param: Param) -> dict[str, Any] | None:
         "median_gap": float(np.median([g for g, _, _ in gaps])),
         "closest_pairs": [(tid, other) for _, tid, other in sorted(gaps)[:3]],
     }
+
+
+def _nearest_gaps(draws: Any, sorted_values: Any) -> Any:
+    """For each draw, the distance to the nearest of the sorted values (inf if none)."""
+    import numpy as np
+
+    if len(sorted_values) == 0:
+        return np.full(len(draws), np.inf)
+    k = np.searchsorted(sorted_values, draws)
+    left = np.abs(draws - sorted_values[np.clip(k - 1, 0, len(sorted_values) - 1)])
+    right = np.abs(draws - sorted_values[np.clip(k, 0, len(sorted_values) - 1)])
+    return np.minimum(left, right)
+
+
+def _nearest(sorted_values: Any, tids: list[int], c: float) -> list[tuple[float, int]]:
+    """(gap, tid) of the nearest value on each side of c, from a sorted sequence."""
+    i = bisect.bisect_left(sorted_values, c)
+    return [(abs(c - sorted_values[j]), tids[j]) for j in (i - 1, i) if 0 <= j < len(sorted_values)]
 
 
 def check_clumping(ctx: Context) -> list[Finding]:
@@ -273,7 +294,12 @@ def check_collapsed(ctx: Context) -> list[Finding]:
     w = th.collapse_window
     tests = []
     for param in _continuous(ctx):
-        values = [v for _, v in _values(ctx.proposals, param.label)][:w]
+        values = []
+        for t in ctx.proposals:  # only the first w are needed
+            if t.params.get(param.label) is not None:
+                values.append(float(t.params[param.label]))
+                if len(values) == w:
+                    break
         if len(values) < w:
             continue
         s = scale.spread(param, values)
@@ -412,9 +438,9 @@ def check_duplicates(ctx: Context) -> list[Finding]:
     pairs = sum(len(g) * (len(g) - 1) // 2 for g in dups)
     coll = _collision_probability(ctx, list(ctx.study.labels))
     expected = coll * n * (n - 1) / 2
-    from scipy.stats import poisson
+    from scipy.special import pdtrc
 
-    p = float(poisson.sf(pairs - 1, expected)) if expected > 0 else 0.0
+    p = float(pdtrc(pairs - 1, expected)) if expected > 0 else 0.0  # P(Poisson >= pairs)
     severity = "warning" if p < ctx.thresholds.alpha else "info"
     shown = "; ".join(" = ".join(map(str, g[:4])) for g in dups[:4])
     return [

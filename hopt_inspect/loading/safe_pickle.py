@@ -179,9 +179,10 @@ class DTypeShim:
     state can crash numpy). Only plain, fixed-size kinds are accepted.
     """
 
-    __slots__ = ("byteorder", "itemsize", "kind", "unit")
+    __slots__ = ("_unpack", "byteorder", "itemsize", "kind", "unit")
 
     def __init__(self, obj: Any, align: Any = False, copy: Any = True) -> None:
+        self._unpack = None
         if not isinstance(obj, str):
             raise UnsafePickleError("numpy dtype from a non-string")
         m = _DTYPE_CODE.match(obj)
@@ -211,6 +212,9 @@ class DTypeShim:
         if self.kind in "US" and isinstance(elsize, int) and 0 < elsize <= MAX_BYTES_ARG:
             self.itemsize = elsize
         self._validate()
+        fmt = _NUMERIC_STRUCT.get((self.kind, self.itemsize))
+        # The fast path for scalars: fmin stores millions of float64 / int64 values.
+        self._unpack = struct.Struct(self.endian + fmt).unpack if fmt and len(fmt) == 1 else None
 
     def _validate(self) -> None:
         k, n = self.kind, self.itemsize
@@ -252,6 +256,10 @@ def _as_bytes(data: Any) -> bytes:
 
 def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
     """``numpy.core.multiarray.scalar``: a plain Python value from validated bytes."""
+    if type(dtype) is DTypeShim and type(payload) is bytes:
+        unpack = getattr(dtype, "_unpack", None)  # set once the dtype state was validated
+        if unpack is not None and len(payload) == dtype.itemsize:
+            return unpack(payload)[0]
     if not isinstance(dtype, DTypeShim):
         raise UnsafePickleError("numpy scalar without a plain dtype")
     if payload is None:
