@@ -155,10 +155,13 @@ def infer_space(observed: Mapping[str, list[Any]]) -> SearchSpace:
 
     params: dict[str, Param] = {}
     for label, values in observed.items():
-        nums = np.asarray(
-            [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)],
-            dtype=float,
-        )
+        if isinstance(values, np.ndarray):
+            nums = values.astype(float)
+        else:
+            nums = np.asarray(
+                [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)],
+                dtype=float,
+            )
         nums = nums[np.isfinite(nums)]
         if not nums.size:
             params[label] = Param(label, "uniform", low=0.0, high=1.0, inferred=True)

@@ -130,12 +130,48 @@ class Study:
                 best_doc[key] = t
         return [best_doc[k] for k in sorted(best_doc)]
 
-    def observed_values(self) -> dict[str, list[Any]]:
-        """Each label's stored values, in tid order, where it was active."""
-        return {
-            label: [t.params[label] for t in self.trials if t.params.get(label) is not None]
-            for label in self.labels
-        }
+    def column(self, label: str) -> Any:
+        """A label's values as a float array in tid order; NaN where inactive or not a number.
+
+        Built once per label: the checks and the inference read big studies this way.
+        """
+        columns = self._columns
+        if label not in columns:
+            import numpy as np
+
+            columns[label] = np.fromiter(
+                (_as_float(t.params.get(label)) for t in self.trials),
+                dtype=float,
+                count=len(self.trials),
+            )
+        return columns[label]
+
+    @cached_property
+    def _columns(self) -> dict[str, Any]:
+        return {}
+
+    @cached_property
+    def tids(self) -> Any:
+        import numpy as np
+
+        return np.fromiter((t.tid for t in self.trials), dtype=np.int64, count=len(self.trials))
+
+    @cached_property
+    def ok_losses(self) -> Any:
+        """Losses of status-ok trials with a finite loss, NaN elsewhere (tid order)."""
+        import numpy as np
+
+        return np.fromiter(
+            (t.loss if t.is_ok else math.nan for t in self.trials),
+            dtype=float,
+            count=len(self.trials),
+        )
+
+    def observed_values(self) -> dict[str, Any]:
+        """Each label's numeric values (an array), in tid order, where it was active."""
+        import numpy as np
+
+        return {label: (c := self.column(label))[~np.isnan(c)] for label in self.labels}
 
     @cached_property
     def _duplicate_groups(self) -> list[list[int]]:
@@ -175,6 +211,15 @@ def _text(value: Any, limit: int = 10_000) -> str:
         return _BRIEF.repr(value)[:limit]
     except Exception:
         return f"<{type(value).__name__}>"
+
+
+def _as_float(value: Any) -> float:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    try:
+        return float(value) if isinstance(value, (int, float)) else math.nan
+    except (OverflowError, ValueError):
+        return math.nan
 
 
 def _number(value: Any) -> Any:

@@ -78,6 +78,11 @@ class Context:
     def ok_trials(self) -> list[Trial]:
         return [t for t in self.ordered if t.is_ok]
 
+    def active_values(self, label: str, start: int = 0) -> list[float]:
+        """A label's numeric values from position ``start`` on (tid order), where active."""
+        column = self.study.column(label)[start:]
+        return [float(v) for v in column[column == column]]  # NaN != NaN: inactive dropped
+
     def inferred_note(self) -> str:
         return " (bounds INFERRED from observed values)" if self.space.inferred else ""
 

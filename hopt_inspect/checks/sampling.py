@@ -26,10 +26,6 @@ PRIOR_DRAWS = 2000
 MAX_PROPOSALS = 1000  # clumping looks at the last this-many proposals
 
 
-def _values(trials: list[Trial], label: str) -> list[tuple[Trial, float]]:
-    return [(t, float(t.params[label])) for t in trials if t.params.get(label) is not None]
-
-
 def _continuous(ctx: Context) -> list[Param]:
     """Continuous parameters whose scale is known (bounds, or mu and sigma)."""
     return [
@@ -53,9 +49,9 @@ def _clumping_one(ctx: Context, param: Param) -> dict[str, Any] | None:
     """
     import numpy as np
 
-    values = [t.params.get(param.label) for t in ctx.ordered]
-    present = [v for v in values if v is not None]
-    if param.inferred and len(set(present)) < 0.5 * len(present):
+    column = ctx.study.column(param.label)
+    active = ~np.isnan(column)
+    if param.inferred and len(np.unique(column[active])) < 0.5 * active.sum():
         return None  # a lattice whose step we do not know: equal values prove nothing
     lo, hi = scale.coord_range(param)
     draws = scale.coords(param, scale.prior_draws(param, PRIOR_DRAWS, seed=1))
@@ -64,34 +60,29 @@ def _clumping_one(ctx: Context, param: Param) -> dict[str, Any] | None:
     # Values before the evaluated window are sorted once (H); the window's own values go
     # into a small sorted list (W). Each prior draw keeps its gap to the nearest earlier
     # value, updated as values arrive: O(draws) per proposal, never O(n) per trial.
-    head = [
-        (v, t.tid)
-        for t, v in zip(ctx.ordered[:start], values[:start], strict=True)
-        if v is not None
-    ]
-    head_coords = scale.coords(param, [v for v, _ in head]) if head else np.empty(0)
+    head_coords = scale.coords(param, column[:start][active[:start]])
     order = np.argsort(head_coords, kind="stable")
     h_sorted = head_coords[order]
-    h_tids = [head[i][1] for i in order]
+    h_tids = ctx.study.tids[:start][active[:start]][order]
     draw_gaps = _nearest_gaps(draws, h_sorted)
     w_sorted: list[float] = []
     w_tids: list[int] = []
     u_values, gaps = [], []
-    for t, value in zip(ctx.ordered[start:], values[start:], strict=True):
-        if value is None:
-            continue
-        c = float(scale.coords(param, [value])[0])
+    tids = ctx.study.tids
+    for position in np.flatnonzero(active[start:]) + start:
+        tid = int(tids[position])
+        c = float(scale.coords(param, [column[position]])[0])
         nearest = _nearest(h_sorted, h_tids, c) + _nearest(w_sorted, w_tids, c)
         if nearest:
             gap, other = min(nearest)
             below = float(np.mean(draw_gaps < gap))
             tied = float(np.mean(draw_gaps == gap))
             u_values.append(below + jitter.uniform() * tied)
-            gaps.append((gap / (hi - lo), t.tid, other))
+            gaps.append((gap / (hi - lo), tid, int(other)))
         np.minimum(draw_gaps, np.abs(draws - c), out=draw_gaps)
         i = bisect.bisect_left(w_sorted, c)
         w_sorted.insert(i, c)
-        w_tids.insert(i, t.tid)
+        w_tids.insert(i, tid)
     if len(u_values) < 10:
         return None
     near = ctx.thresholds.near
@@ -181,16 +172,18 @@ def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float
     """Are trials in the margin(s) better than the rest? (p, median in, median out)."""
     import statistics
 
+    import numpy as np
     from scipy.stats import mannwhitneyu
 
-    inside, outside = [], []
-    for t in ctx.ok_trials:
-        value = t.params.get(param.label)
-        if value is not None:
-            side = scale.in_margin(param, value, ctx.thresholds.margin)
-            hit = side is not None if which == "both" else side == which
-            group = inside if hit else outside
-            group.append(t.loss)
+    column = ctx.study.column(param.label)
+    losses = ctx.study.ok_losses
+    usable = ~np.isnan(column) & ~np.isnan(losses)
+    coords = scale.coords(param, column[usable])
+    lo, hi = scale.coord_range(param)
+    width = (hi - lo) * ctx.thresholds.margin
+    at_low, at_high = coords <= lo + width, coords >= hi - width
+    hit = (at_low | at_high) if which == "both" else (at_low if which == "low" else at_high)
+    inside, outside = list(losses[usable][hit]), list(losses[usable][~hit])
     if len(inside) < 3 or len(outside) < 3:
         return 1.0, math.nan, math.nan
     p = float(mannwhitneyu(inside, outside, alternative="less").pvalue)
@@ -204,7 +197,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
         return [_skipped("S002", "edge-sampling", "needs the space's bounds (pass --space)")]
     tests = []
     for param in (p for p in ctx.space.params.values() if scale.is_bounded(p)):
-        values = [v for _, v in _values(ctx.proposals, param.label)]
+        values = ctx.active_values(param.label, ctx.startup_count)
         if len(values) < 10:
             continue
         low_mass, high_mass = scale.margin_mass(
@@ -345,8 +338,10 @@ def check_unexplored_choice(ctx: Context) -> list[Finding]:
     ]
     for param in categorical:
         probs = scale.category_probs(param)
-        all_values = [int(v) - param.randint_offset for _, v in _values(ctx.ordered, param.label)]
-        after = [int(v) - param.randint_offset for _, v in _values(ctx.proposals, param.label)]
+        all_values = [int(v) - param.randint_offset for v in ctx.active_values(param.label)]
+        after = [
+            int(v) - param.randint_offset for v in ctx.active_values(param.label, ctx.startup_count)
+        ]
         n_all, n_after = len(all_values), len(after)
         never = [k for k in range(param.n_options) if k not in all_values]
         startup_only = [k for k in range(param.n_options) if k in all_values and k not in after]

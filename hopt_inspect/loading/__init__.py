@@ -76,6 +76,8 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
     raw = read_file(path)
     kind = content_kind(raw.data)
     if kind == "json":
+        if not raw.complete:
+            raw = read_file(path, whole=True)
         docs, container = docs_from_json(path, raw.data)
         source = Source(
             path=str(path),
@@ -92,7 +94,11 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
             " Pass the file you saved with pickle.dump(trials, ...)"
         )
     protocol = pickle_protocol(raw.data)
-    loaded = _unpickle(path, raw.data, trust=trust, strict=strict, max_memory=max_memory)
+    content = raw.data if raw.complete else path  # big plain pickles stream from the file
+    compression, size_bytes = raw.compression, raw.size_bytes
+    del raw  # the (decompressed) bytes are not needed once unpickled
+    loaded = _unpickle(path, content, trust=trust, strict=strict, max_memory=max_memory)
+    del content
     docs, container, extras = _find_trial_docs(path, loaded.obj)
     hints = _writer_hints(loaded, protocol, docs, trusted=trust)
     warnings: list[str] = []
@@ -105,8 +111,8 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
         format="pickle",
         container=container,
         protocol=protocol,
-        compression=raw.compression,
-        size_bytes=raw.size_bytes,
+        compression=compression,
+        size_bytes=size_bytes,
         trials_class=extras.get("trials_class"),
         writer_hints=tuple(hints),
         warnings=tuple(warnings),
@@ -124,7 +130,7 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
 
 
 def _unpickle(
-    path: Path, data: bytes, *, trust: bool, strict: bool, max_memory: int | None
+    path: Path, data: bytes | Path, *, trust: bool, strict: bool, max_memory: int | None
 ) -> LoadedPickle:
     try:
         if trust:
@@ -201,6 +207,8 @@ def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, An
         docs = state.get("_dynamic_trials")
         if docs is None:
             docs = state.get("_trials")
+        elif isinstance(state.get("_trials"), list):
+            state["_trials"] = None  # the same documents again; drop them so they can be freed
         if not isinstance(docs, list):
             raise InputError(f"{path}: the {cls} object holds no list of trial documents")
         return docs, f"{outer}{cls.rsplit('.', 1)[-1]}", extras
@@ -254,7 +262,9 @@ def _study_from_docs(
 ) -> Study:
     trials = []
     problems: list[str] = []
-    for position, doc in enumerate(docs):
+    for position in range(len(docs)):
+        doc = docs[position]
+        docs[position] = None  # converted documents are freed as we go: one copy at a time
         if not _looks_like_doc(doc):
             problems.append(f"item {position} is not a trial document ({describe(doc)})")
             continue

@@ -21,6 +21,7 @@ import sys
 import threading
 import types
 from collections import Counter, OrderedDict
+from pathlib import Path
 from typing import Any, ClassVar
 
 MAX_PLACEHOLDER_NAMES = 1000
@@ -557,29 +558,51 @@ class LoadedPickle:
         self.trailing_bytes = trailing_bytes
 
 
-def safe_loads(data: bytes, *, strict: bool = False, max_memory: int | None = None) -> LoadedPickle:
-    """Unpickle ``data`` without importing or running anything the file names."""
+def safe_loads(
+    data: bytes | Path, *, strict: bool = False, max_memory: int | None = None
+) -> LoadedPickle:
+    """Unpickle ``data`` (bytes, or a file to stream) without running what the file names."""
     if copyreg._extension_cache or copyreg._inverted_registry:  # type: ignore[attr-defined]
         # EXT opcodes resolve through this process-wide cache, bypassing find_class.
         raise UnsafePickleError("the copyreg extension registry is not empty in this process")
-    if b"_reconstruct" in data or b"_frombuffer" in data:
+    size = len(data) if isinstance(data, (bytes, bytearray)) else data.stat().st_size
+    if _mentions(data, (b"_reconstruct", b"_frombuffer")):
         import numpy  # noqa: F401  (arrays ahead: import numpy before the memory cap)
     _install_tripwire()
-    budget = max_memory or max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * len(data))
+    budget = max_memory or max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * size)
     registry = _LoadRegistry(strict)
-    stream = io.BytesIO(data)
     try:
-        with _address_space_budget(budget), _guarded():
+        with _open(data) as stream, _address_space_budget(budget), _guarded():
             obj = SafeUnpickler(stream, registry).load()
+            end = stream.tell()
     except (TypeError, pickle.UnpicklingError) as exc:
         if not registry.placeholder_classes or not _BY_VALUE.search(str(exc)):
             raise
         # cloudpickle by-value classes: the same table, in the pure-Python loop.
         registry = _LoadRegistry(strict)
-        stream = io.BytesIO(data)
-        with _address_space_budget(budget), _guarded():
+        with _open(data) as stream, _address_space_budget(budget), _guarded():
             obj = FallbackUnpickler(stream, registry).load()
-    return LoadedPickle(obj, registry, len(data) - stream.tell())
+            end = stream.tell()
+    return LoadedPickle(obj, registry, size - end)
+
+
+def _open(data: bytes | Path) -> Any:
+    return io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else open(data, "rb")
+
+
+def _mentions(data: bytes | Path, needles: tuple[bytes, ...]) -> bool:
+    """Whether any needle occurs in the content (files are scanned in 1 MiB chunks)."""
+    if isinstance(data, (bytes, bytearray)):
+        return any(n in data for n in needles)
+    overlap = max(len(n) for n in needles)
+    tail = b""
+    with open(data, "rb") as f:
+        while chunk := f.read(1 << 20):
+            window = tail + chunk
+            if any(n in window for n in needles):
+                return True
+            tail = window[-overlap:]
+    return False
 
 
 _BY_VALUE = re.compile(r"NEWOBJ|not callable|must be a type")
@@ -641,8 +664,10 @@ def _address_space_budget(nbytes: int):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def trusted_loads(data: bytes) -> LoadedPickle:
-    """Plain ``pickle.loads``: runs code from the file. Only behind ``--trust``."""
-    stream = io.BytesIO(data)
-    obj = pickle.Unpickler(stream, encoding="latin1").load()
-    return LoadedPickle(obj, None, len(data) - stream.tell())
+def trusted_loads(data: bytes | Path) -> LoadedPickle:
+    """Plain ``pickle.load``: runs code from the file. Only behind ``--trust``."""
+    size = len(data) if isinstance(data, (bytes, bytearray)) else data.stat().st_size
+    with _open(data) as stream:
+        obj = pickle.Unpickler(stream, encoding="latin1").load()
+        end = stream.tell()
+    return LoadedPickle(obj, None, size - end)

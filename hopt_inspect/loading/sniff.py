@@ -32,30 +32,41 @@ _OTHER_MAGIC = (
 )
 
 
+HEAD_BYTES = 1 << 16
+
+
 @dataclass(frozen=True)
 class RawFile:
-    data: bytes
+    data: bytes  # the whole (decompressed) content, or only its head when ``complete`` is false
     compression: str | None
     size_bytes: int
+    complete: bool = True
 
 
-def read_file(path: Path) -> RawFile:
-    """The file's bytes, decompressed when the content says it is compressed."""
+def read_file(path: Path, *, whole: bool = False) -> RawFile:
+    """The file's bytes, decompressed when the content says it is compressed.
+
+    An uncompressed file is read only up to its first 64 KiB (unless ``whole``): a pickle
+    is then unpickled straight from the file, so its bytes never sit in memory as well.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file (pass the path of a pickled hyperopt Trials)")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a trials file")
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            data = f.read() if whole else f.read(HEAD_BYTES)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if not data:
         raise InputError(f"{path}: the file is empty (was it still being written?)")
-    size = len(data)
     for magic, name in _COMPRESSIONS:
         if data.startswith(magic):
+            if len(data) < size:
+                data = path.read_bytes()
             return RawFile(_decompress(path, data, name), name, size)
-    return RawFile(data, None, size)
+    return RawFile(data, None, size, complete=len(data) >= size)
 
 
 def _decompress(path: Path, data: bytes, name: str) -> bytes:
