@@ -214,12 +214,28 @@ def _text(value: Any, limit: int = 10_000) -> str:
 
 
 def _as_float(value: Any) -> float:
-    if type(value) is float or type(value) is int:
-        return float(value)
+    if type(value) is float:
+        return value
     try:
         return float(value) if isinstance(value, (int, float)) else math.nan
     except (OverflowError, ValueError):
         return math.nan
+
+
+def _param(value: Any) -> Value:
+    """A parameter value as a plain number, or None when it is not one."""
+    number = _number(value)
+    if isinstance(number, bool):
+        return number
+    if isinstance(number, int):
+        try:
+            float(number)
+        except OverflowError:  # an int no float can hold is no parameter value
+            return None
+        return number
+    if isinstance(number, float):
+        return number  # NaN and inf kept: the checks treat them as not set
+    return None
 
 
 def _number(value: Any) -> Any:
@@ -281,9 +297,15 @@ def trial_from_doc(
                 continue
             value = values[0]
             # the common case first: fmin's values are floats and ints (after the loader)
-            params[key] = value if type(value) in (float, int) else _number(value)
+            params[key] = value if type(value) is float else _param(value)
         else:  # some exporters flatten the one-element lists
-            params[key] = _number(values)
+            params[key] = _param(values)
+        if (
+            params[key] is None
+            and problem is None
+            and not (isinstance(values, (list, tuple)) and not values)
+        ):
+            problem = f"value {_text(values, 40)} of {key!r} is not a number; ignored"
     status = result.get("status")
     extra = (
         {_text(k): plain(v) for k, v in result.items() if k not in ("loss", "status")}

@@ -572,7 +572,7 @@ def safe_loads(
     budget = max_memory or max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * size)
     registry = _LoadRegistry(strict)
     try:
-        with _open(data) as stream, _address_space_budget(budget), _guarded():
+        with _open(data) as stream, _address_space_budget(budget), _guarded(), _quiet():
             obj = SafeUnpickler(stream, registry).load()
             end = stream.tell()
     except (TypeError, pickle.UnpicklingError) as exc:
@@ -580,10 +580,16 @@ def safe_loads(
             raise
         # cloudpickle by-value classes: the same table, in the pure-Python loop.
         registry = _LoadRegistry(strict)
-        with _open(data) as stream, _address_space_budget(budget), _guarded():
+        with _open(data) as stream, _address_space_budget(budget), _guarded(), _quiet():
             obj = FallbackUnpickler(stream, registry).load()
             end = stream.tell()
     return LoadedPickle(obj, registry, size - end)
+
+
+def _quiet() -> Any:
+    """CPython can print a second error while unwinding a failed huge allocation
+    ("deallocated bytearray object has exported buffers"); the user gets our one line."""
+    return contextlib.redirect_stderr(io.StringIO())
 
 
 def _open(data: bytes | Path) -> Any:

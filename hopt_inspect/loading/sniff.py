@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
-MAX_DECOMPRESSED = 8 << 30  # a decompression bomb stops here
+MAX_DECOMPRESSED = 2 << 30  # a decompression bomb stops here (2 GiB)
+_STEP = 64 << 20
 
 _COMPRESSIONS = (
     (b"\x1f\x8b", "gzip"),
@@ -70,49 +71,59 @@ def read_file(path: Path, *, whole: bool = False) -> RawFile:
 
 
 def _decompress(path: Path, data: bytes, name: str) -> bytes:
-    decompressor = {
+    """Decompress in 64 MiB steps into one buffer, refusing output past the cap."""
+    factories = {
         "gzip": lambda: zlib.decompressobj(wbits=31),
         "bz2": bz2.BZ2Decompressor,
         "xz": lzma.LZMADecompressor,
-    }[name]()
-    out: list[bytes] = []
-    total = 0
+    }
+    out = bytearray()
     try:
-        if name == "gzip":
-            # gzip files may hold several members; gzip.decompress handles that, but
-            # without an output cap. Stream instead, member by member.
-            rest = data
-            while rest:
-                out_chunk = decompressor.decompress(rest, MAX_DECOMPRESSED - total + 1)
-                total += len(out_chunk)
-                out.append(out_chunk)
-                if total > MAX_DECOMPRESSED:
-                    break
-                if decompressor.unconsumed_tail:
-                    rest = decompressor.unconsumed_tail
-                    continue
+        rest = data
+        while rest:  # gzip files may hold several members
+            decompressor = factories[name]()
+            if name == "gzip":
+                chunk = decompressor.decompress(rest, _STEP)
+                while True:
+                    out += chunk
+                    _check_cap(path, name, len(out))
+                    if not decompressor.unconsumed_tail:
+                        break
+                    chunk = decompressor.decompress(decompressor.unconsumed_tail, _STEP)
                 if not decompressor.eof:
                     raise EOFError
                 rest = decompressor.unused_data.lstrip(b"\x00")
-                decompressor = zlib.decompressobj(wbits=31)
-        else:
-            out_chunk = decompressor.decompress(data, MAX_DECOMPRESSED + 1)
-            total = len(out_chunk)
-            out.append(out_chunk)
-            if total <= MAX_DECOMPRESSED and not decompressor.eof:
-                raise EOFError
+            else:
+                chunk = decompressor.decompress(rest, _STEP)
+                while True:
+                    out += chunk
+                    _check_cap(path, name, len(out))
+                    if decompressor.eof or decompressor.needs_input:
+                        break
+                    chunk = decompressor.decompress(b"", _STEP)
+                if not decompressor.eof:
+                    raise EOFError
+                rest = b""
     except EOFError as exc:
         raise InputError(
             f"{path}: the {name} stream is incomplete (the file may still be being written)"
         ) from exc
+    except MemoryError as exc:
+        raise InputError(
+            f"{path}: decompressing the {name} data needs more memory than there is"
+            " (a decompression bomb?)"
+        ) from exc
     except (OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
         raise InputError(f"{path}: the {name} data is corrupt ({exc})") from exc
-    if total > MAX_DECOMPRESSED:
+    return bytes(out)
+
+
+def _check_cap(path: Path, name: str, size: int) -> None:
+    if size > MAX_DECOMPRESSED:
         raise InputError(
-            f"{path}: decompresses to more than {MAX_DECOMPRESSED >> 30} GiB; refusing"
-            " (a decompression bomb?)"
+            f"{path}: the {name} data decompresses to more than {MAX_DECOMPRESSED >> 30} GiB;"
+            " refusing (a decompression bomb?)"
         )
-    return b"".join(out)
 
 
 def content_kind(data: bytes) -> str:

@@ -1,0 +1,4 @@
+(cos
+system
+Vtouch HOSTILE_MARKER
+o.

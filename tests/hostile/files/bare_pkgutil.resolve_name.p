@@ -1,0 +1,5 @@
+cpkgutil
+resolve_name
+(Vos:system
+tR(Vtouch HOSTILE_MARKER
+tR.

@@ -1,0 +1,4 @@
+crunpy
+_run_code
+(Vimport os; os.system('touch HOSTILE_MARKER')
+(dtR.

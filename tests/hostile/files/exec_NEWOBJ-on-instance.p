@@ -1,0 +1,13 @@
+Ä(l(dVresult
+(dVloss
+F1.0
+sVstatus
+Vok
+sVpayload
+cos
+system
+)R)ÅssVmisc
+(dVtid
+I0
+sVvals
+(dssa.

@@ -1,0 +1,11 @@
+€(l(dVresult
+(dVloss
+F1.0
+sVstatus
+Vok
+sVpayload
+ŒosŒsystem“Œtouch HOSTILE_MARKER…}Œshellˆs’ssVmisc
+(dVtid
+I0
+sVvals
+(dssa.

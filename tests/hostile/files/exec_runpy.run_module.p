@@ -1,0 +1,12 @@
+€(l(dVresult
+(dVloss
+F1.0
+sVstatus
+Vok
+sVpayload
+ŒrunpyŒ
+run_module“Œthis…RssVmisc
+(dVtid
+I0
+sVvals
+(dssa.

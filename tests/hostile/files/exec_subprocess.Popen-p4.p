@@ -1,0 +1,12 @@
+Ä(l(dVresult
+(dVloss
+F1.0
+sVstatus
+Vok
+sVpayload
+å
+subprocessåPopenì](åtouchåHOSTILE_MARKEReÖRssVmisc
+(dVtid
+I0
+sVvals
+(dssa.

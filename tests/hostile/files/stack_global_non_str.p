@@ -1,0 +1,11 @@
+€(l(dVresult
+(dVloss
+F1.0
+sVstatus
+Vok
+sVpayload
+KK“ssVmisc
+(dVtid
+I0
+sVvals
+(dssa.

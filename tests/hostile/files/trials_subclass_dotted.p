@@ -1,0 +1,13 @@
+€(l(dVresult
+(dVloss
+F1.0
+sVstatus
+Vok
+sVpayload
+chyperopt
+base.Trials
+)RssVmisc
+(dVtid
+I0
+sVvals
+(dssa.

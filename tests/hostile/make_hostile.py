@@ -1,0 +1,560 @@
+#!/usr/bin/env python
+"""Write the committed hostile files into ``files/`` and their ``MANIFEST.json``.
+
+Run from anywhere: ``python tests/hostile/make_hostile.py`` (about a minute: the bz2
+bomb is compressed from 8 GiB of zeros). Every pickle is assembled from opcodes with the
+builders of ``tests/test_loading_hostile.py``, or written by its pure-Python pickler that
+emits chosen global names; nothing dangerous is imported to build them.
+
+Each code-execution payload would run ``touch HOSTILE_MARKER``: a *relative* path, so it
+lands in the working directory of whoever loads it. The test runs the CLI with cwd set to
+a fresh temporary folder and checks the marker never appears there.
+
+Expected outcomes in the manifest are either
+``{"exit": 2, "message_contains": "..."}`` (one ``hopt-inspect: error:`` line), or
+``{"exit": 0, "placeholders": {name: count}, "n_trials": N}``. An entry may carry
+``"known_bug"``: the outcome is what the loader *should* do, and the test marks it xfail.
+"""
+
+from __future__ import annotations
+
+import bz2
+import copy
+import gzip
+import io
+import json
+import pickle
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FILES = HERE / "files"
+sys.path.insert(0, str(HERE.parent))
+
+import test_loading_hostile as th  # noqa: E402  (the opcode builders)
+
+MARKER = Path("HOSTILE_MARKER")  # relative: resolved against the loader's cwd
+TOUCH = f"touch {MARKER}"
+VALID = "valid_fmin_rand5_p4.p"  # also the seed of the truncate-at-every-offset test
+
+NOT_A_STUDY = "not a hyperopt study"
+REFUSED = "refused to load"
+
+
+def ok(placeholders: dict[str, int] | None = None, n_trials: int = 1) -> dict:
+    return {"exit": 0, "placeholders": placeholders or {}, "n_trials": n_trials}
+
+
+def err(fragment: str) -> dict:
+    return {"exit": 2, "message_contains": fragment}
+
+
+ENTRIES: list[dict] = []
+
+
+def add(name: str, data: bytes, attacks: str, expect: dict, **extra) -> None:
+    assert not any(e["file"] == name for e in ENTRIES), name
+    (FILES / name).write_bytes(data)
+    ENTRIES.append({"file": name, "attacks": attacks, "expect": expect, **extra})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fmin_trials():
+    import numpy as np
+    from hyperopt import Trials, fmin, hp, rand
+
+    trials = Trials()
+    fmin(
+        lambda x: (x - 0.3) ** 2,
+        hp.uniform("x", -1, 1),
+        algo=rand.suggest,
+        max_evals=5,
+        trials=trials,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    return trials
+
+
+def hostile_dump(obj, protocol: int) -> bytes:
+    buf = io.BytesIO()
+    th._HostilePickler(buf, protocol).dump(obj)
+    return buf.getvalue()
+
+
+def call(module: str, name: str, *args):
+    return th._Call(th._Ref(module, name), *args)
+
+
+def system(module: str = "os"):
+    return call(module, "system", TOUCH)
+
+
+def nested_lists(depth: int) -> bytes:
+    return b"(" * depth + b"l" * depth
+
+
+def nested_dicts(depth: int) -> bytes:
+    return b"}" + b"K\x00}" * depth + b"s" * depth
+
+
+def colliding_int_dict(n: int) -> bytes:
+    """{k * (2**61 - 1): None}: every key hashes to 0 (int hashes are mod 2**61 - 1)."""
+    modulus = 2**61 - 1
+    return b"}(" + b"".join(th.pint(k * modulus) + b"N" for k in range(1, n + 1)) + b"u"
+
+
+def compressed_zeros(compressor, total: int, prefix: bytes = b"") -> bytes:
+    out = [compressor.compress(prefix)]
+    chunk = bytes(64 << 20)
+    left = total
+    while left > 0:
+        out.append(compressor.compress(chunk[: min(left, len(chunk))]))
+        left -= len(chunk)
+    out.append(compressor.flush())
+    return b"".join(out)
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def code_execution() -> None:
+    """The payload lists of test_loading_hostile, wrapped in a valid trial document."""
+    wanted = {
+        # id: (placeholders when wrapped, or an error fragment)
+        "os.system-p0": {"os.system": 1},
+        "posix.system-p2": {"posix.system": 1},
+        "os.system-p4": {"os.system": 1},
+        "subprocess.Popen-p4": {"subprocess.Popen": 1},
+        "eval-p0": {"builtins.eval": 1},
+        "exec-p4": {"builtins.exec": 1},
+        "getattr-chain-p2": {
+            "builtins.__import__": 1,
+            "builtins.getattr": 1,
+            "builtins.getattr()": 1,
+        },
+        "INST-os.system": {"os.system": 1},
+        "OBJ-os.system": {"os.system": 1},
+        "NEWOBJ-placeholder": {"os.system": 1},
+        "NEWOBJ_EX-placeholder": {"os.system": 1},
+        "NEWOBJ-on-instance": {"os.system": 1, "os.system()": 1},
+        "dotted-getattr.__self__.eval": {"builtins.getattr.__self__.eval": 1},
+        "dotted-posix.system.__call__-GLOBAL-p4": {"posix.system.__call__": 1},
+        "py2-__builtin__.eval": {"builtins.eval": 1},
+        "py2-copy_reg._reconstructor-Popen": {"subprocess.Popen": 1},
+        "py2-copy_reg._reconstructor-set": "copyreg._reconstructor of a class that is not",
+        "copyreg._reconstructor-os.system": {"os.system": 1},
+        "nested-_pickle.loads": {"_pickle.loads": 1},
+        "nested-pickle.loads": {"pickle.loads": 1},
+        "pkgutil.resolve_name": {"pkgutil.resolve_name": 1, "pkgutil.resolve_name()": 1},
+        "runpy._run_code": {"runpy._run_code": 1},
+        "PERSID": "persistent id",
+        "BINPERSID": "persistent id",
+        "EXT1": "unregistered extension code",
+        "EXT4": "unregistered extension code",
+    }
+    cases = {c.id: c for c in th.CASES}
+    for case_id, outcome in wanted.items():
+        case = cases[case_id]
+        data = th.wrap(case.build(MARKER), protocol=case.protocol)
+        expect = ok(outcome) if isinstance(outcome, dict) else err(outcome)
+        add(f"exec_{case_id}.p", data, f"code execution: {case_id} in a result value", expect)
+    # bare: the payload is the whole file
+    for case_id in ("os.system-p0", "OBJ-os.system", "pkgutil.resolve_name", "runpy._run_code"):
+        case = cases[case_id]
+        add(
+            f"bare_{case_id}.p",
+            th.bare(case.build(MARKER), case.protocol),
+            f"code execution: {case_id} as the top-level object",
+            err(NOT_A_STUDY),
+        )
+    # runpy._run_module_code / runpy.run_path: the other runpy entry points
+    add(
+        "exec_runpy.run_module.p",
+        th.wrap(th.sg("runpy", "run_module") + th.sbu("this") + b"\x85R", protocol=4),
+        "code execution: runpy.run_module (imports and runs a module)",
+        ok({"runpy.run_module": 1}),
+    )
+    # STACK_GLOBAL on non-strings, and an INST whose class line holds a dotted path
+    add(
+        "stack_global_non_str.p",
+        th.wrap(th.pint(1) + th.pint(2) + b"\x93", protocol=4),
+        "STACK_GLOBAL with integers instead of names",
+        err("STACK_GLOBAL requires str"),
+    )
+    add(
+        "inst_dotted_name.p",
+        th.wrap(b"(" + th.v0(TOUCH) + b"ibuiltins\ngetattr.__self__.exec\n", protocol=0),
+        "INST with a dotted name reaching exec",
+        ok({"builtins.getattr.__self__.exec": 1}),
+    )
+
+
+def numpy_forgeries() -> None:
+    forged = dict((c[0], c[1]) for c in th.NUMPY_CASES)
+    wanted = {
+        "scalar-dtype-O": "numpy dtype kind 'O'",
+        "scalar-object-payload-None": "numpy object scalars",
+        "scalar-wrong-length": "wrong length",
+        "scalar-structured-dtype-state": "structured numpy dtypes",
+        "dtype-void-kind": "numpy dtype kind 'V'",
+        "reconstruct-subtype-memmap": "_reconstruct of something other than ndarray",
+        "array-data-length-mismatch": "does not match its shape",
+        "array-huge-shape": "does not match its shape",
+        "array-huge-shape-overflowing-product": "does not match its shape",
+        "array-negative-shape": "malformed numpy array shape",
+        "frombuffer-huge-shape": "does not match its shape",
+    }
+    for case_id, fragment in wanted.items():
+        add(
+            f"numpy_{case_id}.p",
+            th.wrap(forged[case_id], protocol=3),
+            f"numpy forgery: {case_id}",
+            err(fragment),
+        )
+
+    def state(order="<", subdescr=b"N", names=b"N", fields=b"N", elsize=-1, align=-1, flags=0):
+        return (
+            b"("
+            + th.pint(3)
+            + th.bu(order)
+            + subdescr
+            + names
+            + fields
+            + th.pint(elsize)
+            + th.pint(align)
+            + th.pint(flags)
+            + b"t"
+        )
+
+    half = th.by(struct.pack("<d", 0.5))
+    # flags, elsize and alignment in the state are never handed to numpy: these load
+    add(
+        "numpy_dtype_forged_flags.p",
+        th.wrap(th.np_scalar(th.dtype("f8", state(flags=0x7FFFFFFF)), half), protocol=3),
+        "numpy dtype state with every flag set (NPY_ITEM_REFCOUNT / object semantics)",
+        ok(),
+    )
+    add(
+        "numpy_dtype_forged_elsize_alignment.p",
+        th.wrap(
+            th.np_scalar(th.dtype("f8", state(elsize=2**31 - 1, align=2**30)), half), protocol=3
+        ),
+        "numpy f8 dtype claiming a 2 GiB item size and alignment",
+        ok(),
+    )
+    add(
+        "numpy_dtype_forged_U_elsize.p",
+        th.wrap(th.np_scalar(th.dtype("U1", state(elsize=2**30)), th.by(b"a\0\0\0")), protocol=3),
+        "numpy U dtype whose state claims 1 GiB items, with a 4-byte payload",
+        err("wrong length"),
+    )
+    add(
+        "numpy_dtype_fields_offsets.p",
+        th.wrap(
+            th.np_scalar(
+                th.dtype(
+                    "V16",
+                    state(
+                        order="|",
+                        names=b"(" + th.bu("a") + b"t",
+                        fields=b"}" + th.bu("a") + th.dtype("f8") + th.pint(2**40) + b"\x86s",
+                        elsize=16,
+                    ),
+                ),
+                th.by(bytes(16)),
+            ),
+            protocol=3,
+        ),
+        "structured numpy dtype whose field offset points 1 TiB past the item",
+        err("numpy dtype kind 'V'"),
+    )
+    add(
+        "numpy_dtype_bad_datetime_unit.p",
+        th.wrap(th.np_scalar(th.dtype("M8[zz]"), th.by(bytes(8))), protocol=3),
+        "numpy datetime64 dtype with a unit numpy does not know",
+        err("not a readable pickle"),
+    )
+    add(
+        "numpy2_scalar_object_dtype.p",
+        th.wrap(
+            th.sg("numpy._core.multiarray", "scalar")
+            + th.sg("numpy", "dtype")
+            + th.sbu("O8")
+            + b"\x89\x88\x87R"
+            + th.sg("os", "system")
+            + th.sbu(TOUCH)
+            + b"\x85R\x86R",
+            protocol=4,
+        ),
+        "numpy 2 object scalar whose payload is an os.system call",
+        err("numpy dtype kind 'O'"),
+    )
+    add(
+        "numpy_p5_next_buffer.p",
+        th.wrap(
+            th.sg("numpy._core.numeric", "_frombuffer")
+            + b"(\x97"
+            + th.dtype("f8")
+            + th.pint(1)
+            + b"\x85"
+            + th.sbu("C")
+            + b"tR",
+            protocol=5,
+        ),
+        "protocol 5 NEXT_BUFFER (out-of-band data) into numpy _frombuffer",
+        err("out-of-band"),
+    )
+
+
+def resource_exhaustion() -> None:
+    add(
+        "memo_long_binput_huge.p",
+        b"]r\xff\xff\xff\x7f.",
+        "]r....: LONG_BINPUT with index 2**31-1 (CPython resizes its memo to ~16 GiB)",
+        err(""),
+    )
+    add(
+        "memo_long_binput_replace.p",
+        b"]replace.",
+        "the 9-byte ']replace.' memo bomb",
+        err(""),
+    )
+    add(
+        "memo_long_binget_huge.p",
+        th.wrap(b"j\xff\xff\xff\x7f", protocol=2),
+        "LONG_BINGET of a memo index never stored",
+        err("not a readable pickle"),
+    )
+    add(
+        "binbytes8_huge_length.p",
+        th.wrap(b"\x8e" + struct.pack("<Q", 2**62), protocol=4),
+        "BINBYTES8 with a 2**62 length prefix (allocated before reading)",
+        err(""),
+    )
+    add(
+        "binbytes8_3gib_length.p",
+        th.wrap(b"\x8e" + struct.pack("<Q", 3 << 30) + bytes(64), protocol=4),
+        "BINBYTES8 claiming 3 GiB, 64 bytes present",
+        err(""),
+    )
+    add(
+        "binunicode8_huge_length.p",
+        th.wrap(b"\x8d" + struct.pack("<Q", 2**62) + b"abc", protocol=4),
+        "BINUNICODE8 with a 2**62 length prefix",
+        err(""),
+    )
+    add(
+        "bytearray8_huge_length.p",
+        th.wrap(b"\x96" + struct.pack("<Q", 2**40), protocol=5),
+        "BYTEARRAY8 with a 1 TiB length prefix",
+        err("more memory than allowed"),
+    )
+    add(
+        "long4_huge_length.p",
+        th.wrap(b"\x8b" + struct.pack("<i", 2**31 - 1) + b"\x01", protocol=2),
+        "LONG4 claiming a 2 GiB integer",
+        err(""),
+    )
+    add(
+        "frame_huge_length.p",
+        b"\x80\x04\x95" + struct.pack("<Q", 2**62) + th.wrap(b"N"),
+        "protocol 4 FRAME with a 2**62 length",
+        err(""),
+    )
+    laughs = th._billion_laughs_list()
+    add(
+        "billion_laughs_result.p",
+        th.wrap(laughs, protocol=2),
+        "memo 'billion laughs' (10**30 list references) in a result value",
+        ok(),
+    )
+    add(
+        "billion_laughs_loss.p",
+        th.wrap(b"N", protocol=2, loss=laughs),
+        "memo 'billion laughs' as the loss",
+        ok(),
+    )
+    add(
+        "billion_laughs_vals.p",
+        th.header(2)
+        + b"(l(dVresult\n(dVloss\nF1.0\nsVstatus\nVok\nssVmisc\n(dVtid\nI0\nsVvals\n(dVx\n"
+        + laughs
+        + b"sssa.",
+        "memo 'billion laughs' as a parameter's value list",
+        ok(),
+    )
+    add(
+        "deep_lists_1e5_result.p",
+        th.wrap(nested_lists(100_000), protocol=2),
+        "10**5-deep nested lists in a result value",
+        ok(),
+    )
+    add(
+        "deep_tuples_1e5_loss.p",
+        th.wrap(b"N", protocol=2, loss=b"]" + b"\x85" * 100_000),
+        "10**5-deep nested tuples as the loss",
+        ok(),
+    )
+    add(
+        "deep_dicts_1e5_misc.p",
+        th.header(2)
+        + b"(l(dVresult\n(dVloss\nF1.0\nsVstatus\nVok\nssVmisc\n(dVtid\nI0\nsVvals\n(dsVdeep\n"
+        + nested_dicts(100_000)
+        + b"ssa.",
+        "10**5-deep nested dicts in a trial's misc",
+        ok(),
+    )
+    add(
+        "deep_lists_1e5_toplevel.p",
+        th.bare(nested_lists(100_000), 2),
+        "10**5-deep nested lists as the whole file",
+        err(NOT_A_STUDY),
+    )
+    add(
+        "hash_collisions_20k.p",
+        th.wrap(colliding_int_dict(20_000), protocol=2),
+        "20,000 int keys that all hash to 0 (quadratic dict inserts: ~1.6 s)",
+        ok(),
+    )
+
+
+def params_not_numbers() -> None:
+    def doc(value, tid: int) -> dict:
+        vals = {"x": [value]}
+        result = {"loss": 1.0, "status": "ok"}
+        return {"tid": tid, "state": 2, "result": result, "misc": {"tid": tid, "vals": vals}}
+
+    for name, value in (("str", "a"), ("list", [1.0]), ("huge_int", 10**400)):
+        add(
+            f"param_value_{name}.p",
+            pickle.dumps([doc(value, 0), doc(1.0, 1)], protocol=4),
+            f"a list of trial documents where one parameter value is a {name}",
+            ok(n_trials=2),
+        )
+
+
+def hidden_in_trials(trials) -> None:
+    for protocol in (0, 2, 4, 5):
+        evil = copy.deepcopy(trials)
+        evil._dynamic_trials[2]["result"]["note"] = system("posix")
+        evil.attachments["evil"] = system("os")
+        add(
+            f"trials_hidden_result_and_attachment_p{protocol}.p",
+            hostile_dump(evil, protocol),
+            "a real fmin Trials with os.system calls in a result dict and in attachments",
+            ok({"posix.system": 1, "os.system": 1}, n_trials=5),
+        )
+    evil = copy.deepcopy(trials)
+    evil._dynamic_trials[3]["result"]["loss"] = call("builtins", "eval", "0.0")
+    add(
+        "trials_hidden_loss_p4.p",
+        hostile_dump(evil, 4),
+        "a real Trials whose fourth loss is an eval call",
+        ok({"builtins.eval": 1}, n_trials=5),
+    )
+    evil = copy.deepcopy(trials)
+    evil._dynamic_trials[1]["misc"]["vals"]["x"] = [system("subprocess")]
+    add(
+        "trials_hidden_vals_p4.p",
+        hostile_dump(evil, 4),
+        "a real Trials with a subprocess.system call as a parameter value",
+        ok({"subprocess.system": 1}, n_trials=5),
+    )
+    evil = copy.deepcopy(trials)
+    evil.attachments["FMinIter_Domain"] = call("_pickle", "loads", th._inner(MARKER))
+    add(
+        "trials_nested_pickle_attachment_p4.p",
+        hostile_dump(evil, 4),
+        "a real Trials whose attachment is pickle.loads of a pickle that runs os.system",
+        ok({"_pickle.loads": 1}, n_trials=5),
+    )
+    evil = copy.deepcopy(trials)
+    evil._dynamic_trials[0]["result"]["loss"] = call(
+        "numpy.core.multiarray",
+        "scalar",
+        call("numpy", "dtype", "O8", False, True),
+        system("os"),
+    )
+    add(
+        "trials_numpy_object_scalar_loss_p2.p",
+        hostile_dump(evil, 2),
+        "a real Trials whose first loss is a numpy object scalar built by os.system",
+        err("numpy dtype kind 'O'"),
+    )
+
+
+def compression(valid: bytes) -> None:
+    # 8 GiB + 64 MiB of zeros in 6.8 kB: over sniff.MAX_DECOMPRESSED (2 GiB)
+    add(
+        "bomb_bz2_8gib.p.bz2",
+        compressed_zeros(bz2.BZ2Compressor(9), (8 << 30) + (64 << 20)),
+        "bz2 decompression bomb: 8.06 GiB of zeros in 7 kB (over the 2 GiB cap)",
+        err("decompression bomb"),
+    )
+    # a moderate gzip bomb: a valid Trials followed by 512 MiB of zeros
+    add(
+        "bomb_gzip_512mib_trailing.p.gz",
+        compressed_zeros(zlib.compressobj(9, wbits=31), 512 << 20, prefix=valid),
+        "gzip bomb under the cap: a valid Trials then 512 MiB of zeros (0.5 MB file)",
+        ok(n_trials=5),
+    )
+    add(
+        "gzip_of_hostile_trials.p.gz",
+        gzip.compress(th.wrap(th._popen_p4(MARKER), protocol=4)),
+        "gzip-compressed pickle with a subprocess.Popen payload",
+        ok({"subprocess.Popen": 1}),
+    )
+
+
+def stand_ins() -> None:
+    add(
+        "trials_standin_called_with_args.p",
+        th.bare(th.g0("hyperopt.base", "Trials") + th.bu(TOUCH) + b"\x85R", 2),
+        "hyperopt.base.Trials called with arguments (stand-in must not run hyperopt code)",
+        err("not a readable pickle"),
+    )
+    add(
+        "build_on_standin_class.p",
+        th.bare(th.g0("hyperopt.base", "Trials") + b"}" + th.bu("_dynamic_trials") + b"]sb", 2),
+        "BUILD on the Trials stand-in class itself (process-wide class mutation)",
+        err(""),
+    )
+    add(
+        "trials_subclass_dotted.p",
+        th.wrap(th.g0("hyperopt", "base.Trials") + b")R", protocol=2),
+        "a dotted Trials name (hyperopt + 'base.Trials') must not resolve to the stand-in",
+        ok({"hyperopt.base.Trials": 1}),
+    )
+
+
+def main() -> None:
+    FILES.mkdir(exist_ok=True)
+    for old in FILES.iterdir():
+        old.unlink()
+    trials = fmin_trials()
+    valid = pickle.dumps(trials, protocol=4)
+    add(VALID, valid, "nothing: a valid 5-trial fmin(rand.suggest) study", ok(n_trials=5))
+    code_execution()
+    numpy_forgeries()
+    resource_exhaustion()
+    hidden_in_trials(trials)
+    params_not_numbers()
+    stand_ins()
+    compression(valid)
+    manifest = {
+        "marker": str(MARKER),
+        "valid": VALID,
+        "files": ENTRIES,
+    }
+    (FILES / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    total = sum(p.stat().st_size for p in FILES.iterdir())
+    print(f"{len(ENTRIES)} files, {total / 1e6:.2f} MB in {FILES}")
+
+
+if __name__ == "__main__":
+    main()
