@@ -476,6 +476,54 @@ def report(
     _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(jobs)} figures)", style="green"))
 
 
+@app.command()
+def export(
+    file: FileArg = Path("hyperopt.p"),
+    output_format: Annotated[
+        str, typer.Option("--format", help="csv, jsonl (one trial per line) or json.")
+    ] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    space: SpaceOpt = None,
+    trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """One row per trial: tid, state, status, loss, times, every parameter, scalar results."""
+    from .render.tables import to_csv, to_json, to_jsonl
+    from .resolve import resolve_space
+    from .study import study_table
+
+    if output_format not in ("csv", "jsonl", "json"):
+        raise InputError(f"--format {output_format}: use csv, jsonl or json")
+    study = _load(file, trust, strict, max_memory)
+    display: dict[str, dict] = {}
+    space_source = None
+    if space is not None:
+        search_space = resolve_space(space, study, trust=trust)
+        space_source = search_space.source
+        display = {
+            label: {i + p.randint_offset: p.option_text(i) for i in range(p.n_options)}
+            for label, p in search_space.params.items()
+            if p.is_categorical
+        }
+    columns, rows = study_table(study, display)
+    if output_format == "csv":
+        text = to_csv(columns, rows)
+    elif output_format == "jsonl":
+        text = to_jsonl(columns, rows)
+    else:
+        text = to_json(columns, rows, study.source.path, space_source)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from .render.files import atomic_write_text
+
+        atomic_write_text(output, text)
+
+
 @app.command("checks")
 def list_checks() -> None:
     """List every check: its code, name and what it looks for."""

@@ -190,6 +190,15 @@ class Study:
                 groups.setdefault(key, []).append(t.tid)
         return [tids for tids in groups.values() if len(tids) > 1]
 
+    def to_pandas(self, display: Mapping[str, Mapping[Any, str]] | None = None) -> Any:
+        """The trials as a pandas DataFrame (pandas is optional: install it to use this)."""
+        try:
+            import pandas as pd
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError("to_pandas needs pandas: pip install pandas") from exc
+        columns, rows = study_table(self, display)
+        return pd.DataFrame(rows, columns=columns)
+
     def best(self) -> Trial | None:
         """The status-ok trial with the smallest finite loss; ties go to the lowest tid."""
         best: Trial | None = None
@@ -338,3 +347,57 @@ def labels_in_order(trials: Iterable[Trial]) -> tuple[str, ...]:
         for label in t.params:
             seen.setdefault(label, None)
     return tuple(seen)
+
+
+TABLE_FIXED_COLUMNS = (
+    "tid",
+    "state",
+    "status",
+    "loss",
+    "book_time",
+    "refresh_time",
+    "duration_s",
+    "error",
+)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def study_table(
+    study: Study, display: Mapping[str, Mapping[Any, str]] | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """One row per trial: the fixed columns, one per parameter, then the scalar result keys.
+
+    ``display`` maps a label's stored value to the text to show (choice options by value).
+    Extra result keys whose values are not scalars (lists, dicts, objects) are left out.
+    """
+    display = display or {}
+    extra_keys: dict[str, None] = {}
+    for t in study.trials:
+        for key, value in t.extra.items():
+            if _scalar(value) and key not in study.labels:
+                extra_keys.setdefault(key, None)
+    columns = [*TABLE_FIXED_COLUMNS, *study.labels, *extra_keys]
+    rows = []
+    for t in study.trials:
+        row: list[Any] = [
+            t.tid,
+            t.state,
+            t.status,
+            t.loss,
+            t.book_time,
+            t.refresh_time,
+            t.duration,
+            t.error,
+        ]
+        for label in study.labels:
+            value = t.params.get(label)
+            shown = display.get(label, {}).get(value) if value is not None else None
+            row.append(shown if shown is not None else value)
+        for key in extra_keys:
+            value = t.extra.get(key)
+            row.append(value if _scalar(value) else None)
+        rows.append(row)
+    return columns, rows
