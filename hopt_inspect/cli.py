@@ -57,6 +57,12 @@ MaxMemOpt = Annotated[
         show_default=False,
     ),
 ]
+StudyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--study", help="Optuna storages (sqlite:///PATH.db): the study to read, by name."
+    ),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
 ]
@@ -78,13 +84,17 @@ SpaceOpt = Annotated[
 ]
 
 
-def _load(file: Path, trust: bool, strict: bool, max_memory: str | None):
+def _load(
+    file: Path, trust: bool, strict: bool, max_memory: str | None, study_name: str | None = None
+):
     """load_study, then move everything loaded out of the collector's way (a one-shot CLI)."""
     import gc
 
     from .loading import load_study
 
-    study = load_study(file, trust=trust, strict=strict, max_memory=_bytes(max_memory))
+    study = load_study(
+        file, trust=trust, strict=strict, max_memory=_bytes(max_memory), study_name=study_name
+    )
     gc.freeze()  # analysis creates many small objects; re-scanning the study costs seconds
     return study
 
@@ -153,18 +163,21 @@ def summary(
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """What happened in a study: counts, the best trial, sorted losses, time, failures."""
     from .summary import summarize
 
-    study = _load(file, trust, strict, max_memory)
+    study = _load(file, trust, strict, max_memory, study_name)
     search_space = None
-    if space is not None:
+    if space is not None or study.space is not None:  # a space that came with the file
         from .resolve import resolve_space
 
         search_space = resolve_space(space, study, trust=trust)
+        if search_space.inferred:
+            search_space = None
     result = summarize(study, top=top, space=search_space)
     if json_out:
         from .render.jsonout import dumps
@@ -212,6 +225,7 @@ def check(
     json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -221,7 +235,7 @@ def check(
     from .checks import SEVERITIES, run_checks, unknown_patterns
     from .config import load_config
     from .resolve import resolve_space
-    from .tpe import TPESettings
+    from .tpe import settings_for
 
     fmt = "json" if json_out else output_format
     if fmt not in ("text", "json", "github", "junit"):
@@ -235,10 +249,10 @@ def check(
     threshold = fail_on or cfg.fail_on
     if threshold not in SEVERITIES:
         raise InputError(f"--fail-on {threshold}: use info, warning or error")
-    settings = TPESettings(
-        n_startup_jobs=n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
+    study = _load(file, trust, strict, max_memory, study_name)
+    settings = settings_for(
+        study, n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
     )
-    study = _load(file, trust, strict, max_memory)
     search_space = resolve_space(space or cfg.space, study, trust=trust)
     report = run_checks(
         study,
@@ -308,6 +322,7 @@ def plot(
     ] = 20,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -322,7 +337,7 @@ def plot(
         raise InputError(f"--kind {unknown[0]}: use {', '.join(plotinfo.KINDS)} or all")
     if output.exists() and not output.is_dir():
         raise InputError(f"-o {output}: exists and is not a folder")
-    study = _load(file, trust, strict, max_memory)
+    study = _load(file, trust, strict, max_memory, study_name)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to plot")
     search_space = resolve_space(space, study, trust=trust)
@@ -406,6 +421,7 @@ def report(
     n_startup_jobs: Annotated[int, typer.Option(min=0, help="TPE's n_startup_jobs.")] = 20,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -423,7 +439,7 @@ def report(
     if output.exists() and not output.is_dir():
         raise InputError(f"-o {output}: exists and is not a folder")
     cfg = load_config()
-    study = _load(file, trust, strict, max_memory)
+    study = _load(file, trust, strict, max_memory, study_name)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
     search_space = resolve_space(space or cfg.space, study, trust=trust)
@@ -488,6 +504,7 @@ def export(
     space: SpaceOpt = None,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -498,16 +515,16 @@ def export(
 
     if output_format not in ("csv", "jsonl", "json"):
         raise InputError(f"--format {output_format}: use csv, jsonl or json")
-    study = _load(file, trust, strict, max_memory)
+    study = _load(file, trust, strict, max_memory, study_name)
     display: dict[str, dict] = {}
     space_source = None
-    if space is not None:
+    if space is not None or study.space is not None:  # a space that came with the file
         search_space = resolve_space(space, study, trust=trust)
-        space_source = search_space.source
+        space_source = None if search_space.inferred else search_space.source
         display = {
             label: {i + p.randint_offset: p.option_text(i) for i in range(p.n_options)}
             for label, p in search_space.params.items()
-            if p.is_categorical
+            if p.is_categorical and not p.inferred
         }
     columns, rows = study_table(study, display)
     if output_format == "csv":
@@ -618,6 +635,7 @@ def lpdf(
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -625,7 +643,12 @@ def lpdf(
     from .resolve import resolve_space
     from .tpe import TPESettings, tpe_curves
 
-    study = _load(file, trust, strict, max_memory)
+    study = _load(file, trust, strict, max_memory, study_name)
+    if study.source.format == "optuna-sqlite":
+        raise InputError(
+            f"{file}: an Optuna study; lpdf replays hyperopt's TPE, and Optuna's TPE differs"
+            " (its own priors, bandwidths and multivariate options): use summary, check, plot"
+        )
     search_space = resolve_space(space, study, trust=trust)
     labels = list(search_space.labels) if param == "all" else [param]
     unknown = [label for label in labels if label not in search_space.params]
@@ -718,6 +741,7 @@ class _progress:
 def main() -> None:
     """Console-script entry point: one-line errors, exit code 2, tracebacks only on --debug."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("HOPT_INSPECT_DEBUG") == "1"
+    sys.argv[1:] = [_sqlite_path(a) for a in sys.argv[1:]]
     try:
         code = app(prog_name="hopt-inspect", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
@@ -740,6 +764,12 @@ def main() -> None:
             " (rerun with --debug for the traceback, and please report it)\n"
         )
         sys.exit(2)
+
+
+def _sqlite_path(arg: str) -> str:
+    """``sqlite:///rel.db`` → ``rel.db``, ``sqlite:////abs.db`` → ``/abs.db`` (SQLAlchemy's
+    rule), before typer turns the argument into a Path and merges the slashes."""
+    return arg[len("sqlite:///") :] if arg.startswith("sqlite:///") else arg
 
 
 def _usage_error(exc: Exception) -> None:

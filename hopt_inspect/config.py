@@ -30,7 +30,7 @@ class Config:
     ignore: tuple[str, ...] = ()
     fail_on: str = "warning"
     space: str | None = None
-    n_startup_jobs: int = 20
+    n_startup_jobs: int | None = None  # None: hyperopt's 20, or Optuna's 10
     thresholds: Thresholds = field(default_factory=Thresholds)
     path: str | None = None  # where it came from, for messages
 

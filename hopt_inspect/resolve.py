@@ -60,8 +60,11 @@ def resolve_space(spec: str | None, study: Study, *, trust: bool = False) -> Sea
 
 def _space_from_file(study: Study, trust: bool) -> SearchSpace:
     stored = study.space
+    if isinstance(stored, SearchSpace):  # read with the file (an Optuna study's distributions)
+        return stored
     if stored is not None and trust:
-        return space_from_hp(stored, source="stored in the file")
+        expr = getattr(stored, "expr", stored)  # Ray stores a hyperopt Domain
+        return space_from_hp(expr, source="stored in the file")
     space = infer_space(study.observed_values())
     if stored is not None:
         note = "the file stores a space; pass --trust to use it (runs code from the file)"

@@ -332,7 +332,8 @@ def trial_from_doc(
         refresh_time=(
             doc.get("refresh_time") if isinstance(doc.get("refresh_time"), datetime) else None
         ),
-        error=_error_text(misc.get("error")),
+        # fmin puts errors in misc; a MongoWorker in the job's top-level "error" field
+        error=_error_text(misc.get("error") or doc.get("error")),
         extra=extra,
         from_tid=None if from_tid is None else int(from_tid),
         exp_key=doc.get("exp_key"),

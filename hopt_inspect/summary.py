@@ -12,7 +12,7 @@ from typing import Any
 from .checks import Finding, run_checks
 from .space import SearchSpace, infer_space
 from .study import STATE_NAMES, Study, Trial, Value
-from .tpe import TPESettings, n_below, snapshot
+from .tpe import TPESettings, n_below, settings_for, snapshot
 
 SCHEMA = "hopt-inspect/summary/1"
 
@@ -244,7 +244,7 @@ def summarize(
     With a ``space``, choice values are also shown by option, and TPE's model of each
     parameter at the end of the study is included.
     """
-    settings = settings or TPESettings()
+    settings = settings or settings_for(study)
     ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
     best = study.best()
     n_history = len(study.tpe_history())

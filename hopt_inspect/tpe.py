@@ -33,6 +33,16 @@ class TPESettings:
     lf: int = 25  # tpe.DEFAULT_LF; not an argument of suggest since 0.2.3
 
 
+OPTUNA_STARTUP = 10  # optuna.samplers.TPESampler's n_startup_trials
+
+
+def settings_for(study: Study, n_startup_jobs: int | None = None) -> TPESettings:
+    """Default settings for a study: hyperopt's, or Optuna's start-up for Optuna studies."""
+    if n_startup_jobs is None:
+        n_startup_jobs = OPTUNA_STARTUP if study.source.format == "optuna-sqlite" else 20
+    return TPESettings(n_startup_jobs=n_startup_jobs)
+
+
 def n_below(n_history: int, gamma: float = 0.25, cap: int = 25) -> int:
     """Size of TPE's "good" group: ``ap_split_trials``' ``min(ceil(gamma * sqrt(N)), 25)``."""
     return min(math.ceil(gamma * math.sqrt(n_history)), cap)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..space import SearchSpace
 from ..study import Study
-from ..tpe import TPESettings
+from ..tpe import TPESettings, settings_for
 from .base import SEVERITIES, Check, Context, Finding, Thresholds
 from .health import check_failures, check_non_finite, check_stuck
 from .progress import check_best_at_boundary, check_stagnation, check_startup_only
@@ -112,7 +112,7 @@ def run_checks(
     settings: TPESettings | None = None,
 ) -> CheckReport:
     """Run the selected checks; ``failed`` is true when a finding is at or above ``fail_on``."""
-    ctx = Context(study, space, settings or TPESettings(), thresholds or Thresholds())
+    ctx = Context(study, space, settings or settings_for(study), thresholds or Thresholds())
     findings: list[Finding] = []
     results: list[CheckResult] = []
     for check in selected(select, ignore):

@@ -16,7 +16,9 @@ from typing import Any
 
 from ..errors import InputError
 from ..study import Source, Study, labels_in_order, trial_from_doc
+from .bsondocs import docs_from_bson, looks_like_bson
 from .jsondocs import docs_from_json
+from .optuna_db import is_optuna_db, load_optuna
 from .plain import describe, to_plain, unbox
 from .safe_pickle import (
     BlockedGlobalError,
@@ -39,6 +41,7 @@ def load_study(
     trust: bool = False,
     strict: bool = False,
     max_memory: int | None = None,
+    study_name: str | None = None,
 ) -> Study:
     """Load a hyperopt study from ``path``.
 
@@ -49,10 +52,17 @@ def load_study(
     ``trust=True`` uses plain pickle (runs code from the file: only for your own files).
     ``strict=True`` refuses any class that is not on the allow-list instead of loading it
     as an inert placeholder. ``max_memory`` (bytes) bounds what unpickling may allocate.
+    An Optuna SQLite storage is read too (``study_name`` picks the study); its search space
+    comes with it (``study.space``).
     """
     path = Path(path)
     if trust and strict:
         raise InputError("--trust and --strict contradict each other: choose one")
+    if is_optuna_db(path):
+        study, space = load_optuna(path, study_name)
+        return replace(study, space=space)
+    if study_name is not None:
+        raise InputError(f"--study {study_name}: only Optuna storages hold several studies")
     with _collector_paused():
         return _load(path, trust=trust, strict=strict, max_memory=max_memory)
 
@@ -87,6 +97,18 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
             size_bytes=raw.size_bytes,
         )
         return _study_from_docs(docs, source, exp_key=None, attachments=(), placeholders={})
+    if kind == "unknown" and looks_like_bson(raw.data):
+        if not raw.complete:
+            raw = read_file(path, whole=True)
+        source = Source(
+            path=str(path),
+            format="bson",
+            container="mongodump BSON documents",
+            compression=raw.compression,
+            size_bytes=raw.size_bytes,
+        )
+        docs = docs_from_bson(path, raw.data)
+        return _study_from_docs(docs, source, exp_key=None, attachments=(), placeholders={})
     if kind != "pickle":
         what = "an unrecognised binary file" if kind == "unknown" else kind
         raise InputError(
@@ -101,6 +123,11 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
     del content
     docs, container, extras = _find_trial_docs(path, loaded.obj)
     hints = _writer_hints(loaded, protocol, docs, trusted=trust)
+    if extras.get("ray_mode") == "max":
+        hints.append(
+            "Ray Tune ran with mode='max': it stores losses negated (loss = -score),"
+            " so the best trial has the lowest loss here"
+        )
     warnings: list[str] = []
     if loaded.trailing_bytes:
         warnings.append(
@@ -193,6 +220,19 @@ def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, An
         extras["space"] = obj.get("space")
         outer = "dict['trials'] holding "
         obj = obj["trials"]
+    elif isinstance(obj, Mapping) and "_hpopt_trials" in obj:  # Ray Tune's HyperOptSearch
+        extras["space"] = obj.get("domain")
+        extras["ray_mode"] = obj.get("_mode")
+        outer = "Ray Tune HyperOptSearch checkpoint holding "
+        obj = obj["_hpopt_trials"]
+    elif isinstance(obj, Mapping) and "hyperopt_trials" in obj:  # older Ray: a dict
+        outer = "Ray Tune checkpoint (older dict layout) holding "
+        obj = obj["hyperopt_trials"]
+    elif (
+        isinstance(obj, tuple) and len(obj) == 2 and _trials_state(obj[0]) is not None
+    ):  # older Ray: (trials, rstate)
+        outer = "Ray Tune checkpoint (older tuple layout) holding "
+        obj = obj[0]
     state = _trials_state(obj)
     if state is not None:
         cls = getattr(obj, "class_name", None) or (
