@@ -471,11 +471,7 @@ def report(
         for (kind, info), png in zip(infos, pngs[: len(infos)], strict=True)
     ]
     lpdf = [(c.param, png) for c, png in zip(curves, pngs[len(infos) :], strict=True)]
-    options = {
-        label: {i + p.randint_offset: p.option_text(i) for i in range(p.n_options)}
-        for label, p in search_space.params.items()
-        if p.is_categorical and not p.inferred
-    }
+    options = search_space.option_display()
     page = build_report(
         summary=summary_result,
         check=check_report,
@@ -521,11 +517,7 @@ def export(
     if space is not None or study.space is not None:  # a space that came with the file
         search_space = resolve_space(space, study, trust=trust)
         space_source = None if search_space.inferred else search_space.source
-        display = {
-            label: {i + p.randint_offset: p.option_text(i) for i in range(p.n_options)}
-            for label, p in search_space.params.items()
-            if p.is_categorical and not p.inferred
-        }
+        display = search_space.option_display()
     columns, rows = study_table(study, display)
     if output_format == "csv":
         text = to_csv(columns, rows)

@@ -143,6 +143,14 @@ class SearchSpace:
     def __getitem__(self, label: str) -> Param:
         return self.params[label]
 
+    def option_display(self) -> dict[str, dict[int, str]]:
+        """For each choice-like label: stored value → option text (inferred ones left out)."""
+        return {
+            label: {i + p.randint_offset: p.option_text(i) for i in range(p.n_options)}
+            for label, p in self.params.items()
+            if p.is_categorical and not p.inferred
+        }
+
 
 def infer_space(observed: Mapping[str, list[Any]]) -> SearchSpace:
     """A space guessed from observed values, every parameter marked inferred.
