@@ -12,6 +12,27 @@ import typer
 from . import __version__
 from .errors import InputError
 
+# Short value names for the help: typer would print "<bool>" beside every flag and
+# "<int range> [x>=1]" beside numbers, which squeezes the descriptions at 80 columns.
+_METAVARS = {
+    "--trust": "", "--strict": "", "--debug": "", "--json": "", "--version": "",
+    "--top": "K", "--space": "SPACE", "--at": "N,N,..", "--every": "K", "--grid": "N",
+    "--output": "PATH", "--gamma": "G", "--prior-weight": "W", "--n-startup-jobs": "N",
+    "--lf": "N", "--select": "CODES", "--ignore": "CODES", "--fail-on": "LEVEL",
+    "--format": "FMT", "--config": "FILE", "--x": "PARAM", "--y": "PARAM",
+    "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE", "--study": "NAME",
+    "--param": "NAME",
+}  # fmt: skip
+
+
+def _option(*decls: str, **kwargs):
+    """typer.Option with a short metavar (see _METAVARS)."""
+    name = next((d for d in decls if d.startswith("--")), None)
+    if name is not None and "metavar" not in kwargs:
+        kwargs["metavar"] = _METAVARS.get(name)
+    return typer.Option(*decls, **kwargs)
+
+
 app = typer.Typer(
     name="hopt-inspect",
     help=(
@@ -28,21 +49,22 @@ app = typer.Typer(
 FileArg = Annotated[
     Path,
     typer.Argument(
-        help="A pickled hyperopt Trials (any protocol, gzip/bz2/xz ok), a dict holding one"
-        " under 'trials', a list of trial documents, or a JSON export.",
+        help="A pickled hyperopt Trials (any protocol; gzip/bz2/xz ok; fmin's"
+        " trials_save_file), a Ray Tune checkpoint, a JSON or BSON export of MongoTrials jobs,"
+        " or an Optuna SQLite storage (sqlite:///PATH.db).",
         show_default=True,
     ),
 ]
 TrustOpt = Annotated[
     bool,
-    typer.Option(
+    _option(
         "--trust",
         help="Load with plain pickle. RUNS CODE FROM THE FILE: only for files you made.",
     ),
 ]
 StrictOpt = Annotated[
     bool,
-    typer.Option(
+    _option(
         "--strict",
         help="Refuse files that name any class outside the allow-list, instead of loading"
         " such objects as inert placeholders.",
@@ -50,7 +72,7 @@ StrictOpt = Annotated[
 ]
 MaxMemOpt = Annotated[
     str | None,
-    typer.Option(
+    _option(
         "--max-memory",
         help="Refuse files whose unpickling needs more memory than this, e.g. 2G or 500M."
         " [default: 64 x the file size, at least 256M]",
@@ -59,21 +81,19 @@ MaxMemOpt = Annotated[
 ]
 StudyOpt = Annotated[
     str | None,
-    typer.Option(
-        "--study", help="Optuna storages (sqlite:///PATH.db): the study to read, by name."
-    ),
+    _option("--study", help="Optuna storages (sqlite:///PATH.db): the study to read, by name."),
 ]
 DebugOpt = Annotated[
-    bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
+    bool, _option("--debug", help="Show the full traceback when something goes wrong.")
 ]
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")
+    bool, _option("--json", help="Print one JSON document on stdout instead of text.")
 ]
 
 
 SpaceOpt = Annotated[
     str | None,
-    typer.Option(
+    _option(
         "--space",
         help="The search space: FILE.py:NAME or package.module:NAME (IMPORTS AND RUNS that"
         " file, as your tuner does), a TOML spec (space.toml), or a pickled hp graph"
@@ -124,9 +144,7 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Show the version."
-        ),
+        _option("--version", callback=_version_callback, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Diagnose hyperopt studies."""
@@ -156,9 +174,7 @@ def _console(stderr: bool = False):  # rich is imported only by commands that pr
 @app.command()
 def summary(
     file: FileArg = Path("hyperopt.p"),
-    top: Annotated[
-        int, typer.Option("--top", "-k", min=0, help="How many best trials to list.")
-    ] = 10,
+    top: Annotated[int, _option("--top", "-k", min=0, help="How many best trials to list.")] = 10,
     space: SpaceOpt = None,
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
@@ -195,14 +211,14 @@ def check(
     space: SpaceOpt = None,
     select: Annotated[
         str | None,
-        typer.Option(help="Only these checks: codes, prefixes or names, e.g. S,T003."),
+        _option("--select", help="Only these checks: codes, prefixes or names, e.g. S,T003."),
     ] = None,
     ignore: Annotated[
-        str | None, typer.Option(help="Skip these checks: codes, prefixes or names.")
+        str | None, _option("--ignore", help="Skip these checks: codes, prefixes or names.")
     ] = None,
     fail_on: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--fail-on",
             help="Exit 1 when a finding is at or above this severity: info, warning, error."
             " [default: warning]",
@@ -210,19 +226,22 @@ def check(
         ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="text, json, github (annotations) or junit (XML).")
+        str, _option("--format", help="text, json, github (annotations) or junit (XML).")
     ] = "text",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        Path | None, _option("--output", "-o", help="Write the report to this file.")
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="A TOML file with [tool.hopt-inspect]; default: nearest pyproject."),
+        _option(
+            "--config", help="A TOML file with [tool.hopt-inspect]; default: nearest pyproject."
+        ),
     ] = None,
     n_startup_jobs: Annotated[
-        int | None, typer.Option(min=0, help="TPE's n_startup_jobs, if not the default 20.")
+        int | None,
+        _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs, if not the default 20."),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    json_out: Annotated[bool, _option("--json", help="Same as --format json.")] = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
     study_name: StudyOpt = None,
@@ -302,23 +321,23 @@ def plot(
     file: FileArg = Path("hyperopt.p"),
     kind: Annotated[
         str,
-        typer.Option(help="history, params, scatter, hist, importance, or all."),
+        _option("--kind", help="history, params, scatter, hist, importance, or all."),
     ] = "all",
     space: SpaceOpt = None,
-    x: Annotated[str | None, typer.Option("--x", help="scatter: the x parameter.")] = None,
-    y: Annotated[str | None, typer.Option("--y", help="scatter: the y parameter.")] = None,
+    x: Annotated[str | None, _option("--x", help="scatter: the x parameter.")] = None,
+    y: Annotated[str | None, _option("--y", help="scatter: the y parameter.")] = None,
     objective: Annotated[
         str | None,
-        typer.Option(
+        _option(
             help="scatter: FILE.py:FN, a function of (x, y) returning the loss, drawn as"
             " contours (IMPORTS AND RUNS that file)."
         ),
     ] = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for the PNGs (KIND.png).")
+        Path, _option("--output", "-o", help="Folder for the PNGs (KIND.png).")
     ] = Path("plots"),
     n_startup_jobs: Annotated[
-        int, typer.Option(min=0, help="TPE's n_startup_jobs, to shade the start-up.")
+        int, _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs, to shade the start-up.")
     ] = 20,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
@@ -411,14 +430,18 @@ _CAPTIONS = {
 def report(
     file: FileArg = Path("hyperopt.p"),
     space: SpaceOpt = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for index.html.")] = Path(
+    output: Annotated[Path, _option("--output", "-o", help="Folder for index.html.")] = Path(
         "report"
     ),
     objective: Annotated[
         str | None,
-        typer.Option(help="FILE.py:FN of (x, y) for the scatter's contours (runs that file)."),
+        _option(
+            "--objective", help="FILE.py:FN of (x, y) for the scatter's contours (runs that file)."
+        ),
     ] = None,
-    n_startup_jobs: Annotated[int, typer.Option(min=0, help="TPE's n_startup_jobs.")] = 20,
+    n_startup_jobs: Annotated[
+        int, _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs.")
+    ] = 20,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
     study_name: StudyOpt = None,
@@ -492,10 +515,10 @@ def report(
 def export(
     file: FileArg = Path("hyperopt.p"),
     output_format: Annotated[
-        str, typer.Option("--format", help="csv, jsonl (one trial per line) or json.")
+        str, _option("--format", help="csv, jsonl (one trial per line) or json.")
     ] = "csv",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None, _option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     space: SpaceOpt = None,
     trust: TrustOpt = False,
@@ -596,34 +619,39 @@ def lpdf(
     file: FileArg = Path("hyperopt.p"),
     param: Annotated[
         str,
-        typer.Option("--param", "-p", help="The parameter label, or 'all' (one PNG each)."),
+        _option("--param", "-p", help="The parameter label, or 'all' (one PNG each)."),
     ] = ...,  # type: ignore[assignment]
     space: SpaceOpt = None,
     at: Annotated[
         str | None,
-        typer.Option(help="Snapshots after exactly these trial counts, e.g. 20,50,100."),
+        _option("--at", help="Snapshots after exactly these trial counts, e.g. 20,50,100."),
     ] = None,
     every: Annotated[
-        int | None, typer.Option(min=1, help="A snapshot every K trials (and the last).")
+        int | None, _option("--every", min=1, help="A snapshot every K trials (and the last).")
     ] = None,
-    grid: Annotated[int, typer.Option(min=2, max=100_000, help="Points per curve.")] = 400,
+    grid: Annotated[
+        int, _option("--grid", min=2, max=100_000, help="Points per curve (2 to 100000).")
+    ] = 400,
     output: Annotated[
         Path | None,
-        typer.Option(
+        _option(
             "--output",
             "-o",
             help="PNG path (one parameter) or folder (--param all). Default:"
             " lpdf-PARAM.png, or the folder lpdf/ for all; with --json only if given.",
         ),
     ] = None,
-    gamma: Annotated[float, typer.Option(min=0.001, max=1.0, help="TPE's gamma.")] = 0.25,
-    prior_weight: Annotated[float, typer.Option(min=1e-9, help="TPE's prior_weight.")] = 1.0,
+    gamma: Annotated[
+        float, _option("--gamma", min=0.001, max=1.0, help="TPE's gamma (0 to 1).")
+    ] = 0.25,
+    prior_weight: Annotated[
+        float, _option("--prior-weight", min=1e-9, help="TPE's prior_weight (> 0).")
+    ] = 1.0,
     n_startup_jobs: Annotated[
-        int, typer.Option(min=0, help="TPE's n_startup_jobs (random trials first).")
+        int,
+        _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs (random trials first)."),
     ] = 20,
-    lf: Annotated[
-        int, typer.Option("--lf", min=1, help="Linear forgetting (tpe.DEFAULT_LF).")
-    ] = 25,
+    lf: Annotated[int, _option("--lf", min=1, help="Linear forgetting (tpe.DEFAULT_LF).")] = 25,
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
