@@ -198,7 +198,9 @@ def mixture_lpdf(param: Param, mixture: Mixture, x: Sequence[float]) -> list[flo
     low, high = (param.low, param.high) if bounded else (None, None)
     q = param.q if kind.startswith("q") or kind == "uniformint" else None
     fn = hyperopt_tpe.LGMM1_lpdf if param.is_log else hyperopt_tpe.GMM1_lpdf
-    with np.errstate(divide="ignore"):
+    # log(0) and log of a rounding-negative mass far from every kernel: hyperopt gives
+    # -inf / NaN there too; no warning for it.
+    with np.errstate(divide="ignore", invalid="ignore"):
         if q is not None and len(mu) * len(samples) > BLOCKED_Q_THRESHOLD:
             values = quantised_lpdf_blocked(param.is_log, samples, w, mu, sigma, low, high, q)
         else:
