@@ -218,3 +218,18 @@ def test_inferred_bounds_are_said(tmp_path):
     study = load_study(path)
     report = run_checks(study, resolve_space(None, study))
     assert report.space_source == "inferred from the observed values"
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 5000])
+@pytest.mark.parametrize("p", [1e-3, 0.05, 0.5, 0.97])
+def test_binomial_and_poisson_tails_match_scipy(n, p):
+    from scipy.stats import binom, poisson
+
+    from hopt_inspect.checks.base import binomial_sf, poisson_sf
+
+    for k in sorted({0, 1, 2, int(n * p), int(n * p) + 3, n // 2, n}):
+        expected = binom.sf(k - 1, n, p) if k > 0 else 1.0
+        assert binomial_sf(k, n, p) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+        mean = n * p
+        expected = poisson.sf(k - 1, mean) if k > 0 else 1.0
+        assert poisson_sf(k, mean) == pytest.approx(expected, rel=1e-6, abs=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -91,14 +92,45 @@ class Context:
 
 
 def binomial_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p). (scipy.special: scipy.stats costs 0.7 s to import.)"""
-    from scipy.special import bdtrc
-
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space (no scipy import on this path)."""
     if k <= 0:
         return 1.0
     if k > n:
         return 0.0
-    return float(bdtrc(k - 1, n, min(max(p, 0.0), 1.0)))
+    p = min(max(p, 0.0), 1.0)
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    mode = int((n + 1) * p)
+    if k > mode:  # the upper tail: terms fall from k on
+        return min(1.0, _tail(k, n, p, range(k, n + 1)))
+    return max(0.0, 1.0 - _tail(k - 1, n, p, range(k - 1, -1, -1)))
+
+
+def _tail(start: int, n: int, p: float, js: range) -> float:
+    """Sum of Binomial(n, p) probabilities over js, stopping once terms are negligible."""
+    log_p, log_q = math.log(p), math.log1p(-p)
+    lg_n = math.lgamma(n + 1)
+    total = 0.0
+    for j in js:
+        term = math.exp(
+            lg_n - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * log_p + (n - j) * log_q
+        )
+        total += term
+        if term < 1e-17 * total and j != start:
+            break
+    return total
+
+
+def poisson_sf(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    below = sum(math.exp(j * math.log(mean) - mean - math.lgamma(j + 1)) for j in range(k))
+    return min(1.0, max(0.0, 1.0 - below))
 
 
 def bonferroni(p: float, n_tests: int) -> float:

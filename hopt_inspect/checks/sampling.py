@@ -20,6 +20,7 @@ from .base import (
     bonferroni,
     fmt_p,
     fmt_value,
+    poisson_sf,
 )
 
 PRIOR_DRAWS = 2000
@@ -433,9 +434,7 @@ def check_duplicates(ctx: Context) -> list[Finding]:
     pairs = sum(len(g) * (len(g) - 1) // 2 for g in dups)
     coll = _collision_probability(ctx, list(ctx.study.labels))
     expected = coll * n * (n - 1) / 2
-    from scipy.special import pdtrc
-
-    p = float(pdtrc(pairs - 1, expected)) if expected > 0 else 0.0  # P(Poisson >= pairs)
+    p = poisson_sf(pairs, expected) if expected > 0 else 0.0
     severity = "warning" if p < ctx.thresholds.alpha else "info"
     shown = "; ".join(" = ".join(map(str, g[:4])) for g in dups[:4])
     return [
