@@ -115,10 +115,10 @@ def _quantiles(losses: list[float]) -> dict[str, float]:
     return {"min": losses[0], "q25": q25, "median": median, "q75": q75, "max": losses[-1]}
 
 
-def _best_so_far(study: Study) -> list[tuple[int, float]]:
+def _best_so_far(ok_in_tid_order: list[Trial]) -> list[tuple[int, float]]:
     steps: list[tuple[int, float]] = []
-    for t in study.trials:
-        if t.is_ok and (not steps or t.loss < steps[-1][1]):  # type: ignore[operator]
+    for t in ok_in_tid_order:
+        if not steps or t.loss < steps[-1][1]:  # type: ignore[operator]
             steps.append((t.tid, t.loss))  # type: ignore[arg-type]
     return steps
 
@@ -245,8 +245,9 @@ def summarize(
     parameter at the end of the study is included.
     """
     settings = settings or settings_for(study)
-    ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
-    best = study.best()
+    ok_by_tid = [t for t in study.trials if t.is_ok]
+    ok = sorted(ok_by_tid, key=lambda t: (t.loss, t.tid))
+    best = ok[0] if ok else None  # = study.best(): smallest finite loss, ties to the lowest tid
     n_history = len(study.tpe_history())
     return Summary(
         source=source_dict(study),
@@ -256,7 +257,7 @@ def summarize(
         top=[_row(t) for t in ok[: max(top, 0)]],
         losses_sorted=[t.loss for t in ok],  # type: ignore[misc]
         quantiles=_quantiles([t.loss for t in ok]),  # type: ignore[misc]
-        best_so_far=_best_so_far(study),
+        best_so_far=_best_so_far(ok_by_tid),
         durations=_durations(study),
         failures=_failures(study),
         non_finite=[t.tid for t in study.trials if t.has_non_finite_loss],

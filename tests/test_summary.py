@@ -176,3 +176,39 @@ def test_duplicates_and_startup_only(write_pickle):
 def test_top_k(top):
     s = summarize(load_study(SAMPLES / "heart.p"), top=top)
     assert len(s.top) == top
+
+
+def test_duplicate_groups_big_study_path_equals_the_simple_one(write_pickle):
+    """Over 1000 trials duplicates are found with numpy; both ways must agree."""
+    import numpy as np
+    from hyperopt import JOB_STATE_DONE, Trials
+
+    rng = np.random.default_rng(0)
+    trials = Trials()
+    n = 1500
+    tids = trials.new_trial_ids(n)
+    a = rng.integers(0, 6, n)
+    b = np.round(rng.uniform(0, 1, n), 1)
+    miscs = [
+        {
+            "tid": tid,
+            "cmd": None,
+            "workdir": None,
+            "idxs": {"a": [tid], "b": [tid] if a[i] else []},
+            "vals": {"a": [a[i]], "b": [b[i]] if a[i] else []},  # b inactive when a == 0
+        }
+        for i, tid in enumerate(tids)
+    ]
+    results = [{"loss": float(i), "status": "ok"} for i in range(n)]
+    docs = trials.new_trial_docs(tids, [None] * n, results, miscs)
+    for doc in docs:
+        doc["state"] = JOB_STATE_DONE
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    study = load_study(write_pickle(trials))
+    fast = sorted(sorted(g) for g in study._find_duplicates_numpy(study._matrix))
+    groups: dict = {}
+    for t in study.trials:
+        groups.setdefault(tuple(map(t.params.get, study.labels)), []).append(t.tid)
+    slow = sorted(sorted(g) for g in groups.values() if len(g) > 1)
+    assert fast == slow and len(fast) == 1 + 5 * 11  # a=0 (b inactive) + 5 x 11 values of b
