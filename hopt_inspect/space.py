@@ -27,7 +27,6 @@ CONTINUOUS_KINDS = (
 CATEGORICAL_KINDS = ("randint", "choice", "pchoice")
 KINDS = CONTINUOUS_KINDS + CATEGORICAL_KINDS
 LOG_KINDS = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
-BOUNDED_KINDS = frozenset({"uniform", "quniform", "uniformint", "loguniform", "qloguniform"})
 
 
 @dataclass(frozen=True)

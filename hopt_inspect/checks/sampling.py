@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 from ..space import Param
-from ..study import Trial
 from . import scale
 from .base import (
     Context,
@@ -162,11 +161,6 @@ def check_clumping(ctx: Context) -> list[Finding]:
 
 
 # --------------------------------------------------------------------------- edge-sampling
-
-
-def _top_trials(ctx: Context, share: float = 0.25) -> list[Trial]:
-    ok = sorted(ctx.ok_trials, key=lambda t: (t.loss, t.tid))
-    return ok[: max(3, math.ceil(share * len(ok)))] if ok else []
 
 
 def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float, float, float]:

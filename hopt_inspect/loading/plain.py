@@ -8,7 +8,6 @@ visited once.
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any
 
 from .safe_pickle import ArrayBox, DTypeShim, ObjectIdStandIn, Placeholder, TrialsStandIn
@@ -105,13 +104,6 @@ def to_plain(value: Any) -> Any:
                 else:
                     stack.append((plain, target, i, depth + 1))
     return root[0]
-
-
-def json_safe_number(value: float | None) -> float | str | None:
-    """JSON has no NaN or infinity; spell them as strings."""
-    if value is None or math.isfinite(value):
-        return value
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
 def describe(obj: Any) -> str:
