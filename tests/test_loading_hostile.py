@@ -745,22 +745,17 @@ class _HostilePickler(pickle._Pickler):  # the pure-Python pickler: its save() i
         super().save(obj, save_persistent_id)
 
 
+def small_fmin_trials():
+    """5 trials of rand.suggest on one uniform parameter (also used by make_hostile.py)."""
+    from conftest import run_fmin
+    from hyperopt import hp
+
+    return run_fmin(lambda x: (x - 0.3) ** 2, hp.uniform("x", -1, 1), 5, seed=0)
+
+
 @pytest.fixture(scope="module")
 def fmin_trials():
-    import numpy as np
-    from hyperopt import Trials, fmin, hp, rand
-
-    trials = Trials()
-    fmin(
-        lambda x: (x - 0.3) ** 2,
-        hp.uniform("x", -1, 1),
-        algo=rand.suggest,
-        max_evals=5,
-        trials=trials,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
-    return trials
+    return small_fmin_trials()
 
 
 @pytest.fixture(scope="module")

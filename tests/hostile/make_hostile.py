@@ -64,20 +64,7 @@ def add(name: str, data: bytes, attacks: str, expect: dict, **extra) -> None:
 
 
 def fmin_trials():
-    import numpy as np
-    from hyperopt import Trials, fmin, hp, rand
-
-    trials = Trials()
-    fmin(
-        lambda x: (x - 0.3) ** 2,
-        hp.uniform("x", -1, 1),
-        algo=rand.suggest,
-        max_evals=5,
-        trials=trials,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
-    return trials
+    return th.small_fmin_trials()
 
 
 def hostile_dump(obj, protocol: int) -> bytes:
