@@ -119,6 +119,12 @@ def _load(
     return study
 
 
+def _need_folder(output: Path, why: str = "") -> None:
+    """-o must name a folder (new or existing), not a file."""
+    if output.exists() and not output.is_dir():
+        raise InputError(f"-o {output}: exists and is not a folder" + (f" ({why})" if why else ""))
+
+
 def _bytes(size: str | None) -> int | None:
     """'2G', '500M', '800k' or a number of bytes."""
     if size is None:
@@ -354,8 +360,7 @@ def plot(
     unknown = [k for k in kinds if k not in plotinfo.KINDS]
     if unknown:
         raise InputError(f"--kind {unknown[0]}: use {', '.join(plotinfo.KINDS)} or all")
-    if output.exists() and not output.is_dir():
-        raise InputError(f"-o {output}: exists and is not a folder")
+    _need_folder(output)
     study = _load(file, trust, strict, max_memory, study_name)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to plot")
@@ -393,7 +398,7 @@ def plot(
             if fn is not None and not callable(fn):
                 raise InputError(f"--objective {objective}: not a function")
             info = plotinfo.scatter_info(study, search_space, px, py, objective=fn)
-        jobs.append((k, info, output / f"{k}.png"))
+        jobs.append((output / f"{k}.png", k, info))
     from .render.plots import write_figure, write_many
 
     with _progress(len(jobs)) as advance:
@@ -459,8 +464,7 @@ def report(
     from .summary import summarize
     from .tpe import TPESettings, tpe_curves
 
-    if output.exists() and not output.is_dir():
-        raise InputError(f"-o {output}: exists and is not a folder")
+    _need_folder(output)
     cfg = load_config()
     study = _load(file, trust, strict, max_memory, study_name)
     if not study.trials:
@@ -485,8 +489,7 @@ def report(
     curves = [
         tpe_curves(study, search_space, label, settings=settings) for label in search_space.labels
     ]
-    jobs = [(kind, info) for kind, info in infos]
-    jobs += [("lpdf", c, file.name, len(study.trials)) for c in curves]
+    jobs = [*infos, *(("lpdf", c, file.name, len(study.trials)) for c in curves)]
     with _progress(len(jobs)) as advance:
         pngs = write_many(jobs, png_bytes, advance)
     figures = [
@@ -685,11 +688,8 @@ def lpdf(
     targets: list[Path | None] = [None] * len(labels)
     if output is not None:
         as_folder = param == "all" or output.is_dir() or str(output).endswith("/")
-        if as_folder and output.exists() and not output.is_dir():
-            raise InputError(
-                f"-o {output}: exists and is not a folder (--param all writes one"
-                " PNG per parameter into a folder)"
-            )
+        if as_folder:
+            _need_folder(output, "--param all writes one PNG per parameter into a folder")
         if not as_folder and output.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise InputError(f"-o {output}: the figure is written as .png, .pdf or .svg")
         targets = [output / _png_name(lab) if as_folder else output for lab in labels]
@@ -705,14 +705,16 @@ def lpdf(
         for label in labels
     ]
     jobs = [
-        (r, t, file.name, len(study.trials)) for r, t in zip(results, targets, strict=True) if t
+        (t, "lpdf", r, file.name, len(study.trials))
+        for r, t in zip(results, targets, strict=True)
+        if t
     ]
     written: list[str] = []
     if jobs:
-        from .render.plots import write_lpdf_png, write_many
+        from .render.plots import write_figure, write_many
 
         with _progress(len(jobs)) as advance:
-            written = write_many(jobs, write_lpdf_png, advance)
+            written = write_many(jobs, write_figure, advance)
     if json_out:
         from .render.jsonout import dumps
 

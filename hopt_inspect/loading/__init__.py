@@ -152,7 +152,7 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
         attachments=tuple(extras.get("attachments", ())),
         placeholders=loaded.placeholder_counts,
         space=extras.get("space"),
-        unbox_arrays=loaded.array_boxes > 0 or trust,
+        unbox_arrays=loaded.array_boxes > 0,  # under --trust arrays are real already
     )
 
 

@@ -332,16 +332,6 @@ def save_figure(fig: Any, stream: Any, fmt: str = "png") -> None:
     fig.savefig(stream, format=fmt)
 
 
-def write_lpdf_png(result: LpdfResult, target: Any, file_label: str, n_trials: int) -> str:
-    """Draw and atomically write one lpdf PNG; returns the path written."""
-    from .files import atomic_write
-
-    fig = lpdf_figure(result, file_label=file_label, n_trials=n_trials)
-    fmt = target.suffix.lstrip(".").lower()
-    atomic_write(target, lambda f: save_figure(fig, f, fmt if fmt in IMAGE_FORMATS else "png"))
-    return str(target)
-
-
 def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str]:
     """Run ``draw(*job)`` for each job, on every core when there are several jobs.
 
@@ -739,24 +729,28 @@ FIGURES = {
 }
 
 
-def write_figure(kind: str, info: Any, target: Any) -> str:
+def build_figure(kind: str, *payload: Any) -> Any:
+    """``("lpdf", result, file_label, n_trials)`` or a plot kind and its info → a Figure."""
+    if kind == "lpdf":
+        result, file_label, n_trials = payload
+        return lpdf_figure(result, file_label=file_label, n_trials=n_trials)
+    return FIGURES[kind](payload[0])
+
+
+def write_figure(target: Any, kind: str, *payload: Any) -> str:
+    """Draw and atomically write one figure (format from the suffix: png, pdf, svg)."""
     from .files import atomic_write
 
-    fig = FIGURES[kind](info)
+    fig = build_figure(kind, *payload)
     fmt = target.suffix.lstrip(".").lower()
     atomic_write(target, lambda f: save_figure(fig, f, fmt if fmt in IMAGE_FORMATS else "png"))
     return str(target)
 
 
 def png_bytes(kind: str, *payload: Any) -> bytes:
-    """A figure as PNG bytes: ``("lpdf", result, file_label, n_trials)`` or a plot kind + info."""
+    """One figure as PNG bytes (for the HTML report)."""
     import io
 
-    if kind == "lpdf":
-        result, file_label, n_trials = payload
-        fig = lpdf_figure(result, file_label=file_label, n_trials=n_trials)
-    else:
-        fig = FIGURES[kind](payload[0])
     buffer = io.BytesIO()
-    save_figure(fig, buffer)
+    save_figure(build_figure(kind, *payload), buffer)
     return buffer.getvalue()
