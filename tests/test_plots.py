@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import SAMPLES, run_cli, run_fmin
 
-from hopt_inspect import plotinfo
+from hopt_inspect import plotinfo, plotkinds
 from hopt_inspect.loading import load_study
 from hopt_inspect.render import plots
 from hopt_inspect.resolve import resolve_space, space_from_python
@@ -119,7 +119,7 @@ def test_plot_cli_writes_every_kind(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     names = sorted(p.name for p in (tmp_path / "p").iterdir())
-    assert names == sorted(f"{k}.png" for k in plotinfo.KINDS)
+    assert names == sorted(f"{k}.png" for k in plotkinds.KINDS)
     for name in names:
         assert (tmp_path / "p" / name).read_bytes()[:4] == b"\x89PNG"
 

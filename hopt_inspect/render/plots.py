@@ -350,13 +350,28 @@ def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str
             advance()
         return out
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+    try:
         futures = [pool.submit(draw, *job) for job in jobs]
         out = []
         for future in futures:
             out.append(future.result())
             advance()
+    except BaseException:  # Ctrl-C or a failed figure: stop the workers now, not after
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown()
     return out
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --------------------------------------------------------------------------- study plots
@@ -720,21 +735,12 @@ def importance_figure(info: Any) -> Any:
     return fig
 
 
-FIGURES = {
-    "history": history_figure,
-    "params": params_figure,
-    "scatter": scatter_figure,
-    "hist": hist_figure,
-    "importance": importance_figure,
-}
-
-
 def build_figure(kind: str, *payload: Any) -> Any:
     """``("lpdf", result, file_label, n_trials)`` or a plot kind and its info → a Figure."""
     if kind == "lpdf":
         result, file_label, n_trials = payload
         return lpdf_figure(result, file_label=file_label, n_trials=n_trials)
-    return FIGURES[kind](payload[0])
+    return globals()[f"{kind}_figure"](payload[0])  # plotkinds.KINDS names each kind
 
 
 def write_figure(target: Any, kind: str, *payload: Any) -> str:
