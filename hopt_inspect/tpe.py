@@ -119,6 +119,34 @@ def split(hist: Sequence[Trial], label: str, gamma: float) -> tuple[list[Any], l
     return list(below), list(above)
 
 
+def _split_cached(study: Study, n_trials: int, label: str, gamma: float) -> tuple[list, Any, Any]:
+    """``split`` for one label after the first ``n_trials``, sharing the work across labels.
+
+    The history and the loss order do not depend on the label: they are computed once per
+    (n_trials, gamma) and kept on the study. The steps are ``ap_split_trials``' own, on the
+    same arrays (so ``argsort`` breaks ties the same way); a history has one document per
+    loss key (``tpe_history`` groups them), as ``ap_split_trials`` assumes.
+    """
+    import numpy as np
+
+    cache = study.__dict__.setdefault("_tpe_split_cache", {})
+    key = (n_trials, gamma)
+    if key not in cache:
+        hist = study.tpe_history(n_trials)
+        l_idxs = np.asarray([t.tid if t.from_tid is None else t.from_tid for t in hist])
+        l_vals = np.asarray([t.tpe_loss for t in hist])
+        n_below_ = min(int(np.ceil(gamma * np.sqrt(len(l_vals)))), 25)  # gamma_cap=DEFAULT_LF
+        l_order = np.argsort(l_vals)
+        below_keys = set(l_idxs[l_order[:n_below_]].tolist())
+        above_keys = set(l_idxs[l_order[n_below_:]].tolist())
+        cache[key] = (hist, below_keys, above_keys)
+    hist, below_keys, above_keys = cache[key]
+    pairs = [(t.tid, v) for t in hist if (v := t.params.get(label)) is not None]
+    below = np.asarray([v for i, v in pairs if i in below_keys])
+    above = np.asarray([v for i, v in pairs if i in above_keys])
+    return hist, list(below), list(above)
+
+
 # --------------------------------------------------------------------------- continuous
 
 
@@ -398,8 +426,7 @@ def snapshot(
     study: Study, param: Param, n_trials: int, settings: TPESettings, grid: int = 400
 ) -> Snapshot:
     """TPE's below/above log-likelihoods of ``param`` after the first ``n_trials`` trials."""
-    hist = study.tpe_history(n_trials)
-    below, above = split(hist, param.label, settings.gamma)
+    hist, below, above = _split_cached(study, n_trials, param.label, settings.gamma)
     observed = [t.params[param.label] for t in hist if t.params.get(param.label) is not None]
     x = grid_for(param, grid, observed)
     sigma_min = sigma_max = None

@@ -358,3 +358,18 @@ def test_large_mixtures_equal_hyperopts_functions(kind):
         expected = fn(samples, np.tile(weights, 8), np.tile(mus, 8), np.tile(sigmas, 8),
                       low=lo, high=hi, q=q)  # fmt: skip
     np.testing.assert_allclose(mixture_lpdf(param, mix, samples), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["qlearn.p", "failures.p"])
+def test_split_shared_across_labels_equals_ap_split_trials(name):
+    """snapshot() splits once per history and reuses it for every label: same groups as
+    hyperopt's ap_split_trials on each label's own history."""
+    from hopt_inspect.tpe import _split_cached
+
+    study = load_study(SAMPLES / name)
+    for n in (5, 21, 40, len(study.trials)):
+        for label in study.labels:
+            hist, below, above = _split_cached(study, n, label, 0.25)
+            ref_below, ref_above = split(study.tpe_history(n), label, 0.25)
+            assert [t.tid for t in hist] == [t.tid for t in study.tpe_history(n)]
+            assert below == ref_below and above == ref_above
