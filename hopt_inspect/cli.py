@@ -21,7 +21,8 @@ _METAVARS = {
     "--lf": "N", "--select": "CODES", "--ignore": "CODES", "--fail-on": "LEVEL",
     "--format": "FMT", "--config": "FILE", "--x": "PARAM", "--y": "PARAM",
     "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE", "--study": "NAME",
-    "--param": "NAME",
+    "--param": "NAME", "--interval": "SECONDS", "--once": "", "--max-evals": "N",
+    "--until-trials": "N",
 }  # fmt: skip
 
 
@@ -557,6 +558,65 @@ def export(
         from .render.files import atomic_write_text
 
         atomic_write_text(output, text)
+
+
+@app.command()
+def watch(
+    file: FileArg = Path("hyperopt.p"),
+    interval: Annotated[
+        float, _option("--interval", help="Look at the file this often, in seconds (>= 0.1).")
+    ] = 2.0,
+    once: Annotated[bool, _option("--once", help="Print one refresh and exit.")] = False,
+    output_format: Annotated[
+        str | None,
+        _option(
+            "--format",
+            help="live (a view redrawn in place) or jsonl (one JSON object per event)."
+            " [default: live on a terminal, else jsonl]",
+            show_default=False,
+        ),
+    ] = None,
+    max_evals: Annotated[
+        int | None,
+        _option("--max-evals", min=1, help="fmin's max_evals: an ETA, and exit when reached."),
+    ] = None,
+    until_trials: Annotated[
+        int | None,
+        _option("--until-trials", min=1, help="Exit once this many trials have finished."),
+    ] = None,
+    space: SpaceOpt = None,
+    fail_on: Annotated[
+        str | None,
+        _option(
+            "--fail-on",
+            help="On exit by itself (--once, --until-trials, --max-evals): exit 1 when check"
+            " finds something at or above info, warning or error.",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[int, _option("--top", "-k", min=0, help="How many best trials to show.")] = 5,
+    config: Annotated[
+        Path | None,
+        _option(
+            "--config",
+            help="A TOML file with a tool.hopt-inspect table; default: the nearest pyproject.",
+        ),
+    ] = None,
+    trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Follow a study while fmin writes it: progress, the best so far, findings as they arise."""
+    from .watch import watch_command
+
+    code = watch_command(
+        file, interval=interval, once=once, output_format=output_format, max_evals=max_evals,
+        until_trials=until_trials, space=space, fail_on=fail_on, top=top, config=config,
+        trust=trust, strict=strict, max_memory=_bytes(max_memory), study_name=study_name,
+    )  # fmt: skip
+    raise typer.Exit(code)
 
 
 @app.command("checks")
