@@ -97,9 +97,19 @@ class Reader:
         self.last_stamp: tuple[Any, ...] | None = None  # of the last good read
         self.failed_stamp: tuple[Any, ...] | None = None  # a stable file that did not read
         self.problem: str | None = None  # why the latest read gave nothing (not an error)
+        self.problem_since: float | None = None  # monotonic: since when reads give nothing
         self.fatal: str | None = None  # a stable file that is no study at all
         self.reads = 0
         self.retries = 0
+
+    def lasting_problem(self, grace: float) -> str | None:
+        """The problem, once reads have given nothing for ``grace`` seconds (a missing
+        file at once): a file caught mid-write is read at the next change, unreported."""
+        if self.problem is None or self.problem_since is None:
+            return None
+        if "no such file" in self.problem or time.monotonic() - self.problem_since >= grace:
+            return self.problem
+        return None
 
     def changed(self) -> bool:
         """True if the file differs from the last read (stat only, no reading)."""
@@ -111,6 +121,7 @@ class Reader:
         before = stamp(self.path)
         if before is None:
             self.problem = "no such file yet: waiting for it to appear"
+            self.problem_since = self.problem_since or time.monotonic()
             return None
         if before in (self.last_stamp, self.failed_stamp):
             return None
@@ -126,7 +137,7 @@ class Reader:
             after = stamp(self.path)
             if study is not None and after == before:
                 self.last_stamp, self.failed_stamp = before, None
-                self.problem = self.fatal = None
+                self.problem = self.fatal = self.problem_since = None
                 return study
             if after is None:
                 self.problem = "the file disappeared: waiting for it to come back"
@@ -142,6 +153,8 @@ class Reader:
                 return None
         self.failed_stamp = before
         self.problem = _problem_text(self.path, error)
+        if self.problem_since is None:
+            self.problem_since = time.monotonic()
         quiet_for = time.time() - before[0][1] / 1e9
         if not any(w in error for w in _WAITING_PROBLEMS) and quiet_for > 3:
             self.fatal = error  # not being written, and not a study: the caller decides
@@ -780,6 +793,7 @@ def run_watch(
     state = WatchState(path, options, findings)
     events: list[dict[str, Any]] = [state.start_event()]
     waiting_said: str | None = None
+    grace = max(5.0, 2 * options.interval)  # how long a file may stay unreadable unreported
     try:
         while True:
             study = reader.read()
@@ -792,13 +806,12 @@ def run_watch(
                 if options.once and state.study is None:
                     raise InputError(f"{path}: {reader.problem or 'could not be read'}")
                 events += state.tick()
-                if reader.problem and reader.problem != waiting_said:
-                    events.append(state._event("waiting", reason=reader.problem))
-                waiting_said = reader.problem
-            if study is not None:
-                waiting_said = None
+            problem = reader.lasting_problem(grace)
+            if problem and problem != waiting_said:
+                events.append(state._event("waiting", reason=problem))
+            waiting_said = problem
             done = state.study is not None and (options.once or state.is_finished())
-            view = state.view(None if study is not None else reader.problem)
+            view = state.view(problem)
             if view is not None:
                 view.changes.extend(describe_changes(events))
             if done:

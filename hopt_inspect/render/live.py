@@ -88,10 +88,16 @@ def _top_table(view: View, width: int) -> Table | None:
     return table
 
 
-def render_view(view: View | None, width: int = 80, waiting: str | None = None) -> RenderableType:
+def render_view(
+    view: View | None, width: int = 80, waiting: str | None = None, path: str = ""
+) -> RenderableType:
     """The whole screen for one refresh; every line fits ``width`` columns."""
     if view is None:
-        return Text(f"waiting: {safe(waiting or 'no study read yet', 300)}", style="dim")
+        head = Text("hopt-inspect watch ", style="bold")
+        head.append(safe(path, 60))
+        head.truncate(width, overflow="ellipsis")
+        why = Text(f"waiting: {safe(waiting or 'no complete read yet', 300)}", style="dim")
+        return Group(head, why, Text("Ctrl-C to stop", style="dim"))
     head = Text()
     head.append("hopt-inspect watch ", style="bold")
     head.append(safe(view.path, 60))
@@ -174,13 +180,16 @@ class LiveSink:
         self.max_width = max_width
         self.live: Live | None = None
         self.waiting: str | None = None
+        self.path = ""
 
     def _render(self, view: View | None, events: list[dict[str, Any]]) -> RenderableType:
         for e in events:
             if e["event"] == "waiting":
                 self.waiting = e["reason"]
+            elif e["event"] == "start":
+                self.path = e["source"]
         width = min(self.console.width, self.max_width)
-        return render_view(view, width, self.waiting)
+        return render_view(view, width, self.waiting, self.path)
 
     def update(self, view: View | None, events: list[dict[str, Any]]) -> None:
         renderable = self._render(view, events)
