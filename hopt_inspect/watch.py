@@ -510,15 +510,22 @@ class WatchState:
     def _from_study(self, study: Study) -> list[LiveFinding]:
         out: list[LiveFinding] = []
         trials = study.trials
-        finished = [t for t in trials[-4 * self.options.recent :] if t.state in FINISHED_STATES]
+        finished = [t for t in trials[-2000:] if t.state in FINISHED_STATES]
         recent = finished[-self.options.recent :]
         k = sum(1 for t in recent if t.is_failed)
         if len(recent) >= 10 and k * 2 >= len(recent) and k >= 5:
-            before = len(trials) - len(recent)
-            failed_before = sum(1 for t in trials if t.is_failed) - k
+            # the onset: the earliest failed trial after which at least half have failed
+            failed_after, onset = 0, len(finished) - 1
+            for i in range(len(finished) - 1, -1, -1):
+                failed_after += finished[i].is_failed
+                if finished[i].is_failed and failed_after * 2 >= len(finished) - i:
+                    onset = i
+            after = finished[onset:]
+            n_failed_after = sum(1 for t in after if t.is_failed)
+            before = len(trials) - len(after)
+            failed_before = sum(1 for t in trials if t.is_failed) - n_failed_after
             rate_before = failed_before / before if before else 0.0
-            if rate_before < k / len(recent) / 2:  # at least twice the earlier failure rate
-                first = next(t.tid for t in recent if t.is_failed)
+            if rate_before < n_failed_after / len(after) / 2:  # at least twice as often now
                 reason = next((t.error for t in reversed(recent) if t.error), None) or (
                     "status fail"
                 )
@@ -528,8 +535,8 @@ class WatchState:
                         WATCH_CODES["W001"],
                         "error" if all(t.is_failed for t in recent[-10:]) else "warning",
                         (),
-                        f"{k} of the last {len(recent)} trials failed (from trial {first} on),"
-                        f" against {rate_before:.0%} before; latest: {_short(reason, 120)}",
+                        f"{n_failed_after} of {len(after)} trials failed from trial"
+                        f" {after[0].tid} on ({rate_before:.0%} before): {_short(reason, 160)}",
                     )
                 )
         startup = self.findings.settings(study).n_startup_jobs
@@ -685,7 +692,7 @@ class WatchState:
             return f"watch {reason} after {watched}: {self.path} was never readable"
         parts = [f"{len(self.study.trials)} trials"]
         if self.best is not None:
-            parts.append(f"best {self.best[1]:.6g} at trial {self.best[0]}")
+            parts.append(f"best {self.best[1]:.4g} at trial {self.best[0]}")
         counts: dict[str, int] = {}
         for f in self.live.values():
             counts[f.severity] = counts.get(f.severity, 0) + 1
@@ -693,7 +700,7 @@ class WatchState:
             ", ".join(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items())
             or "no findings"
         )
-        return f"watch {reason} after {watched}: {self.path}: " + " · ".join(parts)
+        return f"watch {reason} after {watched}: " + " · ".join(parts)
 
     def end_event(self, kind: str, reason: str) -> dict[str, Any]:
         study = self.study

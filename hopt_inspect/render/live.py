@@ -89,7 +89,11 @@ def _top_table(view: View, width: int) -> Table | None:
 
 
 def render_view(
-    view: View | None, width: int = 80, waiting: str | None = None, path: str = ""
+    view: View | None,
+    width: int = 80,
+    waiting: str | None = None,
+    path: str = "",
+    final: bool = False,
 ) -> RenderableType:
     """The whole screen for one refresh; every line fits ``width`` columns."""
     if view is None:
@@ -129,7 +133,7 @@ def render_view(
         if view.best_since_s is not None:
             since.append(fmt_seconds(view.best_since_s))
         if since:
-            best.append(f" · {', '.join(since)} since", style="")
+            best.append(f" · none better in {' / '.join(since)} since", style="")
         grid.add_row("Best", best)
         note = ""
         if view.spark_span is not None:
@@ -164,6 +168,8 @@ def render_view(
     changes.truncate(width - 10, overflow="ellipsis")
     grid.add_row("Changed", changes)
 
+    if final:
+        return Group(head, grid)
     foot = Text(style="dim")
     if view.problem:
         foot.append(f"waiting for a complete read: {safe(view.problem, 120)} · ", style="yellow")
@@ -182,14 +188,16 @@ class LiveSink:
         self.waiting: str | None = None
         self.path = ""
 
-    def _render(self, view: View | None, events: list[dict[str, Any]]) -> RenderableType:
+    def _render(
+        self, view: View | None, events: list[dict[str, Any]], final: bool = False
+    ) -> RenderableType:
         for e in events:
             if e["event"] == "waiting":
                 self.waiting = e["reason"]
             elif e["event"] == "start":
                 self.path = e["source"]
         width = min(self.console.width, self.max_width)
-        return render_view(view, width, self.waiting, self.path)
+        return render_view(view, width, self.waiting, self.path, final)
 
     def update(self, view: View | None, events: list[dict[str, Any]]) -> None:
         renderable = self._render(view, events)
@@ -206,7 +214,7 @@ class LiveSink:
             self.live.update(renderable, refresh=True)
 
     def close(self, view: View | None, events: list[dict[str, Any]], line: str) -> None:
-        renderable = self._render(view, events)
+        renderable = self._render(view, events, final=True)
         if self.live is not None:
             self.live.update(renderable, refresh=True)
             self.live.stop()
