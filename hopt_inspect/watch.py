@@ -143,7 +143,12 @@ class Reader:
                 self.problem = "the file disappeared: waiting for it to come back"
                 return None
             if after == before and attempt >= 2:
-                break  # the file is not changing: a read now would fail the same way
+                # the file is not changing: reading it again would fail the same way, so
+                # wait for the next change
+                self.failed_stamp = before
+                break
+            if attempt + 1 == self.attempts:
+                break  # still being written: the next poll tries again
             self.retries += 1
             self.sleep(wait)
             wait = min(wait * 2, 0.4)
@@ -151,7 +156,6 @@ class Reader:
             if before is None:
                 self.problem = "the file disappeared: waiting for it to come back"
                 return None
-        self.failed_stamp = before
         self.problem = _problem_text(self.path, error)
         if self.problem_since is None:
             self.problem_since = time.monotonic()

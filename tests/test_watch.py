@@ -126,6 +126,24 @@ def test_a_read_that_meets_a_write_is_discarded_and_retried(tmp_path):
     assert study is not None and len(calls) == 2 and reader.retries == 1
 
 
+def test_a_file_rewritten_through_every_retry_is_read_at_the_next_poll(tmp_path):
+    path, data = _half_then_whole(tmp_path)
+    path.write_bytes(data)
+    calls = []
+
+    def load(p):
+        study = load_study(p)
+        calls.append(1)
+        if len(calls) <= 8:  # a writer busy through all of the first poll's attempts
+            os.utime(path, ns=(time.time_ns(), time.time_ns() + len(calls)))
+        return study
+
+    reader = Reader(path, load, sleep=lambda s: None)
+    assert reader.read() is None and len(calls) == 8
+    study = reader.read()  # the writer has stopped: this poll reads it
+    assert study is not None and len(study.trials) == 62
+
+
 def test_a_file_that_is_no_study_is_fatal_only_when_it_is_not_being_written(tmp_path):
     path = tmp_path / "notes.p"
     path.write_text("just some notes\n")
