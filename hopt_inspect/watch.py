@@ -38,8 +38,9 @@ SCHEMA = "hopt-inspect/watch/1"
 MIN_INTERVAL = 0.1  # seconds; the CLI's --interval may not go below this
 
 # check codes cheap enough to run at every change, even at 10k trials (a few ms each);
-# the others (S001's nearest neighbours, the inferred space) are throttled
-FAST_CODES = ("F001", "F002", "T001", "T002", "S005")
+# the others (S001's nearest neighbours, S005's value matrix, the inferred space) are
+# throttled
+FAST_CODES = ("F001", "F002", "T001", "T002")
 # ``check`` flags every new or running trial (F003); while a study runs that is normal,
 # so the live view replaces it with W002 (running far longer than the trials take)
 LIVE_IGNORED = ("F003",)
@@ -516,8 +517,7 @@ class WatchState:
         trials = study.trials
         finished = [t for t in trials[-2000:] if t.state in FINISHED_STATES]
         recent = finished[-self.options.recent :]
-        k = sum(1 for t in recent if t.is_failed)
-        if len(recent) >= 10 and k * 2 >= len(recent) and k >= 5:
+        if finished:
             # the onset: the earliest failed trial after which at least half have failed
             failed_after, onset = 0, len(finished) - 1
             for i in range(len(finished) - 1, -1, -1):
@@ -529,7 +529,11 @@ class WatchState:
             before = len(trials) - len(after)
             failed_before = sum(1 for t in trials if t.is_failed) - n_failed_after
             rate_before = failed_before / before if before else 0.0
-            if rate_before < n_failed_after / len(after) / 2:  # at least twice as often now
+            if (
+                n_failed_after >= 5
+                and (len(after) >= 10 or n_failed_after == len(after))
+                and rate_before < n_failed_after / len(after) / 2  # twice as often now
+            ):
                 reason = next((t.error for t in reversed(recent) if t.error), None) or (
                     "status fail"
                 )
