@@ -52,6 +52,8 @@ WATCH_CODES = {
     "W004": "startup-over",
 }
 
+W001_ALPHA = 1e-4  # see benchmarks/calibrate_watch.py
+
 _WAITING_PROBLEMS = ("incomplete", "is empty", "no such file", "being written", "locked")
 
 
@@ -529,11 +531,12 @@ class WatchState:
             before = len(trials) - len(after)
             failed_before = sum(1 for t in trials if t.is_failed) - n_failed_after
             rate_before = failed_before / before if before else 0.0
-            if (
-                n_failed_after >= 5
-                and (len(after) >= 10 or n_failed_after == len(after))
-                and rate_before < n_failed_after / len(after) / 2  # twice as often now
-            ):
+            # how unlikely so many failures since the onset are at the earlier rate (add-one
+            # smoothed), times the number of places an onset could have been picked
+            from .checks.base import binomial_sf
+
+            chance = binomial_sf(n_failed_after, len(after), (failed_before + 1) / (before + 2))
+            if n_failed_after >= 5 and before >= 20 and chance * len(finished) < W001_ALPHA:
                 reason = next((t.error for t in reversed(recent) if t.error), None) or (
                     "status fail"
                 )
