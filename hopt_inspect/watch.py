@@ -185,10 +185,24 @@ class LiveFinding:
     severity: str
     params: tuple[str, ...]
     message: str
+    verdict: str = ""  # a finding with a verdict (T004's): a new verdict is a new finding
 
     @property
-    def key(self) -> tuple[str, tuple[str, ...], str]:
-        return (self.code, self.params, self.severity)
+    def key(self) -> tuple[str, tuple[str, ...], str, str]:
+        return (self.code, self.params, self.severity, self.verdict)
+
+
+def live_findings(findings: Sequence[Any]) -> list[LiveFinding]:
+    """``check``'s findings as the live view shows them: skipped checks left out, and a
+    verdict (TPE against random search, T004) only once it is decided."""
+    out = []
+    for f in findings:
+        verdict = f.evidence.get("verdict")
+        if f.evidence.get("skipped") or verdict == "inconclusive":
+            continue
+        verdict = verdict if isinstance(verdict, str) else ""
+        out.append(LiveFinding(f.code, f.name, f.severity, tuple(f.params), f.message, verdict))
+    return out
 
 
 @dataclass(frozen=True)
@@ -321,7 +335,7 @@ class Findings:
             select = [c for c in FAST_CODES if not o.select or _selected(c, o.select)]
             if select:
                 self.fast = self._run(study, select, o.ignore).findings
-        return [f for f in (*self.fast, *self.slow) if not f.evidence.get("skipped")]
+        return [*self.fast, *self.slow]
 
     def full_report(self, study: Study) -> Any:
         """What ``check`` itself would report now (for --fail-on's exit code)."""
@@ -440,10 +454,7 @@ class WatchState:
         self, study: Study, now: float, *, force: bool = False, checks: bool = True
     ) -> list[dict[str, Any]]:
         if checks:
-            self._check_findings = [
-                LiveFinding(f.code, f.name, f.severity, tuple(f.params), f.message)
-                for f in self.findings.update(study, now, force=force)
-            ]
+            self._check_findings = live_findings(self.findings.update(study, now, force=force))
         current = [*self._check_findings, *self._signals(study, now, changed=checks)]
         keyed = {f.key: f for f in current}
         events = []
@@ -465,6 +476,7 @@ class WatchState:
             severity=f.severity,
             params=list(f.params),
             message=f.message,
+            **({"verdict": f.verdict} if f.verdict else {}),
         )
 
     # ---------------------------------------------------------------- watch's own signals

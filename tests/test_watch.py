@@ -26,6 +26,7 @@ from hopt_inspect.watch import (
     WatchOptions,
     WatchState,
     describe_changes,
+    live_findings,
 )
 
 FMIN_SCRIPT = textwrap.dedent(
@@ -236,6 +237,20 @@ def test_stuck_and_failing_signals():
     message = raised["W001"]["message"]
     assert message.startswith("14 of 14 trials failed from trial 85 on (0% before)")
     assert message.endswith("RuntimeError: boom")
+
+
+def test_a_verdict_shows_once_decided_and_each_new_verdict_is_an_event():
+    from hopt_inspect.checks import Finding
+
+    def t004(verdict, severity="info"):
+        evidence = {"verdict": verdict}
+        return Finding("T004", "tpe-vs-random", severity, [], f"TPE: {verdict}", evidence)
+
+    skipped = Finding("T003", "best-at-boundary", "info", [], "skipped", {"skipped": True})
+    assert live_findings([t004("inconclusive"), skipped]) == []
+    better, worse = live_findings([t004("better")]), live_findings([t004("worse", "warning")])
+    assert better[0].verdict == "better" and better[0].key != worse[0].key
+    assert live_findings([t004("better")])[0].key == better[0].key  # same verdict: no event
 
 
 def test_changes_line():
