@@ -834,7 +834,10 @@ def run_watch(
                 if reader.fatal and state.study is None:
                     raise InputError(f"{path}: {_problem_text(path, reader.fatal)}")
                 if options.once and state.study is None:
-                    raise InputError(f"{path}: {reader.problem or 'could not be read'}")
+                    why = reader.problem or "could not be read"
+                    if why.startswith("no such file"):
+                        why = "no such file (pass the file fmin's trials_save_file writes)"
+                    raise InputError(f"{path}: {why}")
                 events += state.tick()
             problem = reader.lasting_problem(grace)
             if problem and problem != waiting_said:

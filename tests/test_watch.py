@@ -346,6 +346,21 @@ def test_a_growing_optuna_storage(tmp_path):
     assert events[-1]["best"]["loss"] == load_study(db).best().loss
 
 
+def test_a_mongodb_export_refreshed_in_place(tmp_path):
+    lines = (ROOT / "tests" / "fixtures" / "interop" / "mongo_jobs.json").read_text().splitlines()
+    path = tmp_path / "jobs.json"
+    path.write_text("\n".join(lines[:5]) + "\n")
+    options = WatchOptions(interval=0.0)
+    state = WatchState(path, options, Findings(options, _inferred))
+    reader = Reader(path, load_study, sleep=lambda s: None)
+    first = state.update(reader.read())
+    path.write_text("\n".join(lines) + "\n")  # mongoexport run again
+    second = state.update(reader.read())
+    tids = [[e["tid"] for e in events if e["event"] == "trial"] for events in (first, second)]
+    every = sorted(t.tid for t in load_study(path).trials if t.state != "running")
+    assert len(tids[0]) == 5 and sorted(tids[0] + tids[1]) == every and len(every) == 15
+
+
 def test_live_view_in_a_terminal_and_ctrl_c(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     path = tmp_path / "trials.p"
