@@ -939,9 +939,13 @@ def watch_command(
     if fmt == "jsonl":
         sink: Sink = JsonLinesSink()
     else:
+        import signal
+
         from .render.live import LiveSink
 
         sink = LiveSink()
+        # `kill` (SIGTERM) ends the view like Ctrl-C: the terminal is given back, cursor shown
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return run_watch(file, load, space_for, options, sink)
     except BrokenPipeError:  # `watch ... | head`: the reader has gone; so do we

@@ -7,6 +7,7 @@ through ``safe()``; renderables are ``Text`` objects, so nothing is read as mark
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -187,6 +188,7 @@ class LiveSink:
         self.live: Live | None = None
         self.waiting: str | None = None
         self.path = ""
+        self.last_changes: tuple[str, list[str]] | None = None
 
     def _render(
         self, view: View | None, events: list[dict[str, Any]], final: bool = False
@@ -197,6 +199,12 @@ class LiveSink:
             elif e["event"] == "start":
                 self.path = e["source"]
         width = min(self.console.width, self.max_width)
+        if view is not None:
+            if view.changes:
+                self.last_changes = (f"{view.refreshed:%H:%M:%S}", list(view.changes))
+            elif self.last_changes is not None:  # nothing new: say what came last, and when
+                at, changes = self.last_changes
+                view = replace(view, changes=[f"at {at}: {changes[0]}", *changes[1:]])
         return render_view(view, width, self.waiting, self.path, final)
 
     def update(self, view: View | None, events: list[dict[str, Any]]) -> None:
