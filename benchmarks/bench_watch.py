@@ -1,12 +1,14 @@
 """`watch` on a big study: one refresh, memory over many refreshes, CPU while idle.
 
-    python benchmarks/bench_watch.py [--trials 10000] [--refreshes 40] [--idle 10]
+    python benchmarks/bench_watch.py [--trials 10000] [--refreshes 40] [--idle 10] [--long 300]
 
 Targets (issue #16): one refresh of a 10k-trial file < 1 s; memory flat over a long run;
 near-zero CPU while the file does not change. The file is rewritten in place (plain
 open/write, as fmin does) alternately with studies of N and N+10 trials, so each refresh
 is a real change. Figures are printed beside what they replace: a bare safe load of the
-same file (`load_study`, the least a refresh must do) and a one-shot `check`.
+same file (`load_study`, the least a refresh must do) and a one-shot `check`. `--long`:
+that many refreshes of a 2000-trial file, drawn by the live sink, resident memory printed
+every 50 (a leak would grow it steadily).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--refreshes", type=int, default=40)
     parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument("--long", type=int, default=300)
     args = parser.parse_args()
 
     from io import StringIO
@@ -118,6 +121,9 @@ def main() -> None:
             f" last {k}: {min(rss[-k:]):.0f}-{max(rss[-k:]):.0f} MB"
         )
 
+        if args.long:
+            long_run(Path(tmp), args.long)
+
         cmd = [sys.executable, "-m", "hopt_inspect", "watch", str(target), "--format", "jsonl"]
         proc = subprocess.Popen(
             [*cmd, "--interval", "0.5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -132,6 +138,46 @@ def main() -> None:
             f"idle (file unchanged, --interval 0.5): {idle:.2f} CPU s over {args.idle:.0f} s"
             f" ({idle / args.idle:.1%} of one core)"
         )
+
+
+def long_run(tmp: Path, refreshes: int) -> None:
+    import gc
+    from io import StringIO
+
+    from rich.console import Console
+
+    from hopt_inspect.loading import load_study
+    from hopt_inspect.render.live import LiveSink
+    from hopt_inspect.resolve import resolve_space
+    from hopt_inspect.watch import Findings, Reader, WatchOptions, WatchState, describe_changes
+
+    versions = []
+    for n in (2000, 2010):
+        make_study(tmp / f"long{n}.p", n)
+        versions.append((tmp / f"long{n}.p").read_bytes())
+    target = tmp / "long.p"
+    target.write_bytes(versions[0])
+    options = WatchOptions(interval=0.0)
+    state = WatchState(target, options, Findings(options, lambda s: resolve_space(None, s)))
+    reader = Reader(target, load_study)
+
+    class Discard(StringIO):
+        def write(self, text: str) -> int:
+            return len(text)
+
+    sink = LiveSink(Console(file=Discard(), width=80, force_terminal=True))
+    figures = []
+    for i in range(refreshes + 1):
+        with open(target, "wb") as f:
+            f.write(versions[i % 2])
+        events = state.update(reader.read())
+        view = state.view()
+        view.changes.extend(describe_changes(events))
+        sink.update(view, events)
+        if i % 50 == 0:
+            gc.collect()
+            figures.append(f"{i}: {rss_mb():.1f}")
+    print(f"long run, 2000 trials, RSS (MB) after N refreshes: {' · '.join(figures)}")
 
 
 if __name__ == "__main__":
