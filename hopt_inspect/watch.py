@@ -143,8 +143,7 @@ class Reader:
                 self.problem = self.fatal = self.problem_since = None
                 return study
             if after is None:
-                self.problem = "the file disappeared: waiting for it to come back"
-                return None
+                return self._gone()
             if after == before and attempt >= 2:
                 # the file is not changing: reading it again would fail the same way, so
                 # wait for the next change
@@ -157,14 +156,18 @@ class Reader:
             wait = min(wait * 2, 0.4)
             before = stamp(self.path)
             if before is None:
-                self.problem = "the file disappeared: waiting for it to come back"
-                return None
+                return self._gone()
         self.problem = _problem_text(self.path, error)
         if self.problem_since is None:
             self.problem_since = time.monotonic()
         quiet_for = time.time() - before[0][1] / 1e9
         if not any(w in error for w in _WAITING_PROBLEMS) and quiet_for > 3:
             self.fatal = error  # not being written, and not a study: the caller decides
+        return None
+
+    def _gone(self) -> None:
+        self.problem = "the file disappeared: waiting for it to come back"
+        self.problem_since = self.problem_since or time.monotonic()
         return None
 
 
@@ -332,21 +335,18 @@ class Findings:
             self.slow = [f for f in report.findings if f.code not in FAST_CODES]
             self.fast = [f for f in report.findings if f.code in FAST_CODES]
         elif self.space is not None:
-            select = [c for c in FAST_CODES if not o.select or _selected(c, o.select)]
+            from .checks import selected
+
+            chosen = {c.code for c in selected(o.select, o.ignore)}
+            select = [c for c in FAST_CODES if c in chosen]
             if select:
-                self.fast = self._run(study, select, o.ignore).findings
+                self.fast = self._run(study, select, ()).findings
         return [*self.fast, *self.slow]
 
     def full_report(self, study: Study) -> Any:
         """What ``check`` itself would report now (for --fail-on's exit code)."""
         self.space = self.space_for(study)
         return self._run(study, self.options.select, self.options.ignore)
-
-
-def _selected(code: str, patterns: Sequence[str]) -> bool:
-    from .checks import REGISTRY, _matches
-
-    return any(c.code == code and _matches(c, patterns) for c in REGISTRY)
 
 
 class WatchState:
