@@ -67,17 +67,17 @@ def _top_table(view: View, width: int) -> Table | None:
     table.add_column("tid", justify="right", no_wrap=True)
     table.add_column("loss", justify="right", no_wrap=True)
     budget = width - 10 - 8 - 13
+    cap = 14 if width <= 90 else 20  # widest label column
     shown: list[str] = []
     for label in view.labels:
-        need = min(max(len(label), 9), 14) + 1
+        need = min(max(len(label), 9), cap) + 1
         if budget - need < 0:
             break
         budget -= need
         shown.append(label)
     for label in shown:
-        table.add_column(
-            Text(safe(label, 14)), justify="right", no_wrap=True, max_width=14, overflow="ellipsis"
-        )
+        header = Text(safe(label, cap))
+        table.add_column(header, justify="right", no_wrap=True, max_width=cap, overflow="ellipsis")
     if len(shown) < len(view.labels):
         table.add_column(Text(f"+{len(view.labels) - len(shown)}"), no_wrap=True)
     for t in view.top:
@@ -226,6 +226,14 @@ class LiveSink:
         if self.live is not None:
             self.live.update(renderable, refresh=True)
             self.live.stop()
-        else:
+        elif self.console.is_terminal:
             self.console.print(renderable)
+        else:  # --once into a file or a pipe: no colour, no padding at line ends
+            import io
+
+            buffer = io.StringIO()
+            width = min(self.console.width, self.max_width)
+            Console(file=buffer, width=width, no_color=True, highlight=False).print(renderable)
+            text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+            self.console.file.write(text + "\n")
         self.console.print(Text(safe(line, 400)))
