@@ -62,6 +62,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def now_for(study: Study) -> datetime:
+    """Now on the study's clock: hyperopt stores naive UTC, Optuna naive local time."""
+    return datetime.now() if study.source.format == "optuna-sqlite" else utcnow()
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -492,7 +497,7 @@ class WatchState:
             self._quiet_after = self._quiet_limit(study)
         out = list(self._study_signals)
         if self._running:
-            wall = utcnow()
+            wall = now_for(study)
             limit = self._stuck_after
             stuck = [t for t in self._running if (wall - t.book_time).total_seconds() > limit]  # type: ignore[operator]
             if stuck:
@@ -629,7 +634,7 @@ class WatchState:
         since_s = None
         if v.best is not None:
             if v.best.refresh_time is not None:
-                since_s = max(0.0, (utcnow() - v.best.refresh_time).total_seconds())
+                since_s = max(0.0, (now_for(study) - v.best.refresh_time).total_seconds())
             elif self.best_seen_at is not None:
                 since_s = time.monotonic() - self.best_seen_at
         findings = sorted(
