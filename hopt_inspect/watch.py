@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -790,6 +791,9 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
+_RAW_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
 class JsonLinesSink:
     """One JSON object per event, flushed at each refresh."""
 
@@ -802,6 +806,9 @@ class JsonLinesSink:
         text = "".join(
             json.dumps(_json_safe(e), ensure_ascii=False, allow_nan=False) + "\n" for e in events
         )
+        # JSON leaves DEL, the C1 controls (a lone \x9b is a terminal's CSI) and the Unicode
+        # line separators raw; CI logs show these lines, so they are escaped too
+        text = _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         self.stream.write(text)
         self.stream.flush()
 

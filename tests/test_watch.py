@@ -253,6 +253,18 @@ def test_a_verdict_shows_once_decided_and_each_new_verdict_is_an_event():
     assert live_findings([t004("better")])[0].key == better[0].key  # same verdict: no event
 
 
+def test_json_lines_escape_every_control_character():
+    from hopt_inspect.watch import JsonLinesSink
+
+    buffer = io.StringIO()
+    message = "a\x9b31m\u2028b\x1b[2J\x07±"
+    JsonLinesSink(buffer).update(None, [{"event": "finding", "message": message}])
+    text = buffer.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", text[:-1])
+    assert json.loads(text)["message"] == message
+
+
 def test_changes_line():
     events = [
         {"event": "trial", "tid": 7, "state": "done", "status": "ok"},
