@@ -34,7 +34,8 @@ _METAVARS = {
     "--n-startup-jobs": "N", "--lf": "N", "--select": "CODES", "--ignore": "CODES",
     "--fail-on": "LEVEL", "--format": "FMT", "--config": "FILE", "--x": "PARAM",
     "--y": "PARAM", "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE",
-    "--study": "KEY", "--param": "NAME", "--algo": "ALGO",
+    "--study": "KEY", "--param": "NAME", "--algo": "ALGO", "--interval": "SECONDS",
+    "--once": "", "--max-evals": "N", "--until-trials": "N",
 }  # fmt: skip
 
 
@@ -237,7 +238,9 @@ class _State:
     debug = os.environ.get("HOPT_INSPECT_DEBUG") == "1"
 
 
-def _format_options(formats: Sequence[str], default: str) -> dict[str, tuple[Any, Any]]:
+def _format_options(
+    formats: Sequence[str], default: str, alias: str = "json"
+) -> dict[str, tuple[Any, Any]]:
     return {
         "output_format": (
             Annotated[
@@ -251,7 +254,7 @@ def _format_options(formats: Sequence[str], default: str) -> dict[str, tuple[Any
             None,
         ),
         "json_out": (
-            Annotated[bool, _option("--json", help="Same as --format json.")],
+            Annotated[bool, _option("--json", help=f"Same as --format {alias}.")],
             False,
         ),
     }
@@ -261,10 +264,14 @@ def _alternatives(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def _chosen_format(given: str | None, json_out: bool, formats: Sequence[str], default: str) -> str:
-    if json_out and given is not None and given != "json":
+def _chosen_format(
+    given: str | None, json_out: bool, formats: Sequence[str], default: str, alias: str = "json"
+) -> str:
+    if json_out and given is not None and given != alias:
         raise InputError(f"--json and --format {given} disagree: use one of them")
-    fmt = "json" if json_out else (given or default)
+    if given is None and not json_out:
+        return default
+    fmt = alias if json_out else given
     if fmt not in formats:
         raise InputError(f"--format {fmt}: use {_alternatives(formats)}")
     return fmt
@@ -275,6 +282,7 @@ def command(
     *,
     formats: Sequence[str] = ("text", "json"),
     default_format: str | None = None,
+    json_alias: str = "json",
     study_options: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a command whose shared options arrive as ``inputs: Inputs`` and ``fmt``.
@@ -290,7 +298,7 @@ def command(
         shared = dict(_SHARED) if study_options else {"debug": _SHARED["debug"]}
         default = default_format or formats[0]
         if formats:
-            shared.update(_format_options(formats, default))
+            shared.update(_format_options(formats, default, json_alias))
         extra = [
             inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
             for n, (a, d) in shared.items()
@@ -303,7 +311,11 @@ def command(
             fmt = None
             if formats:
                 fmt = _chosen_format(
-                    kwargs.pop("output_format"), kwargs.pop("json_out"), formats, default
+                    kwargs.pop("output_format"),
+                    kwargs.pop("json_out"),
+                    formats,
+                    default,
+                    json_alias,
                 )
             values = {k: kwargs.pop(k) for k in _INPUT_NAMES if k in kwargs}
             call: dict[str, Any] = dict(kwargs)
@@ -680,6 +692,53 @@ def export(
             columns, rows, session.study.source.path, space.source if space is not None else None
         )
     _write_text(output, text)
+
+
+@command(formats=("live", "jsonl"), default_format="auto", json_alias="jsonl")
+def watch(
+    file: FileArg = DEFAULT_FILE,
+    interval: Annotated[
+        float, _option("--interval", help="Look at the file this often, in seconds (>= 0.1).")
+    ] = 2.0,
+    once: Annotated[bool, _option("--once", help="Print one refresh and exit.")] = False,
+    max_evals: Annotated[
+        int | None,
+        _option("--max-evals", min=1, help="fmin's max_evals: an ETA, and exit when reached."),
+    ] = None,
+    until_trials: Annotated[
+        int | None,
+        _option("--until-trials", min=1, help="Exit once this many trials have finished."),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        _option(
+            "--fail-on",
+            help="On exit by itself (--once, --until-trials, --max-evals): exit 1 when check"
+            " finds something at or above info, warning or error.",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[int, _option("--top", "-k", min=0, help="How many best trials to show.")] = 5,
+    *,
+    inputs: Inputs,
+    fmt: str,
+) -> None:
+    """Follow a study while fmin writes it: progress, the best so far, findings as they arise.
+
+    --format live (a view redrawn in place; the default on a terminal) or jsonl (one JSON
+    object per event; the default otherwise, and what --json means here).
+    """
+    from .session import parse_size, plan
+    from .watch import watch_command
+
+    plan(inputs)  # options and config checked before the first look at the file
+    code = watch_command(
+        file, interval=interval, once=once, output_format=None if fmt == "auto" else fmt,
+        max_evals=max_evals, until_trials=until_trials, space=inputs.space, fail_on=fail_on,
+        top=top, config=inputs.config, trust=inputs.trust, strict=inputs.strict,
+        max_memory=parse_size(inputs.max_memory), study_name=inputs.study,
+    )  # fmt: skip
+    raise typer.Exit(code)
 
 
 @command("checks", formats=("text", "json"), study_options=False)
