@@ -725,8 +725,7 @@ def watch(
 ) -> None:
     """Follow a study while fmin writes it: progress, the best so far, findings as they arise.
 
-    --format live (a view redrawn in place; the default on a terminal) or jsonl (one JSON
-    object per event; the default otherwise, and what --json means here).
+    Output: a live view on a terminal, else JSON lines (one object per event).
     """
     from .session import parse_size, plan
     from .watch import watch_command
