@@ -327,7 +327,7 @@ def plot(
     file: FileArg = Path("hyperopt.p"),
     kind: Annotated[
         str,
-        _option("--kind", help="history, params, scatter, hist, importance, or all."),
+        _option("--kind", help="history, params, scatter, hist, importance, efficiency, or all."),
     ] = "all",
     space: SpaceOpt = None,
     x: Annotated[str | None, _option("--x", help="scatter: the x parameter.")] = None,
@@ -376,6 +376,8 @@ def plot(
             info = plotinfo.hist_info(study, search_space, settings)
         elif k == "importance":
             info = plotinfo.importance_info(study, search_space)
+        elif k == "efficiency":
+            info = plotinfo.efficiency_info(study, settings)
         else:
             if len(search_space.labels) < 2:
                 if kind != "all":
@@ -428,6 +430,9 @@ _CAPTIONS = {
     " draw: edge-hugging and clumping show as bars far above the dashed line.",
     "importance": "PED-ANOVA (Watanabe et al., IJCAI 2023): how different the top 10% of"
     " trials look from all trials, per parameter.",
+    "efficiency": "Is TPE working? The study's best so far against the band random search would"
+    " reach (median and 5-95%, from the start-up's own losses and an exponential lower tail"
+    " beyond them); green: trials after the start-up that beat the start-up median.",
 }
 
 
@@ -481,6 +486,7 @@ def report(
         ("params", plotinfo.params_info(study, search_space, settings)),
         ("hist", plotinfo.hist_info(study, search_space, settings)),
         ("importance", plotinfo.importance_info(study, search_space)),
+        ("efficiency", plotinfo.efficiency_info(study, settings)),
     ]
     if len(search_space.labels) >= 2:
         px, py = plotinfo.most_important_pair(study, search_space)

@@ -1,0 +1,421 @@
+"""Is TPE working? Its proposals against random search, on the study's own losses.
+
+The first ``n_startup_jobs`` trials of a TPE study are independent draws from the prior:
+they are a sample of what random search gets. Two quantities compare the rest with them.
+
+1. The share of post-start-up trials whose loss beats the start-up median. Random search:
+   50%. Under "random search throughout" every finished trial's loss is exchangeable, so
+   the exact null law follows from ranks alone (the start-up median is itself estimated:
+   that is what makes the law wider than a binomial with p = 1/2).
+2. How many random trials would be needed to reach the study's best loss: a geometric
+   waiting time with success probability q = P(loss <= best) under the prior. Below the
+   lowest start-up loss q needs a model: an exponential lower tail fitted to the lowest
+   start-up losses (peaks over a threshold), with the exact laws of its two estimates
+   (chi-square for the scale, beta for the threshold's probability) for the interval.
+
+The verdict rule is in ``verdict()``. Pure analysis: numpy only, no printing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .study import Study
+from .tpe import TPESettings, settings_for
+
+VERDICTS = ("better", "no-better", "worse", "inconclusive")
+ALPHA = 0.05  # one-sided, per direction
+MEANINGFUL = 0.10  # "better" needs a share >= 60%, "worse" <= 40%
+MIN_TRIALS = 10  # finished trials needed before and after the start-up
+LEVEL = 0.90  # the interval of random_trials_to_best: 5% to 95%
+DRAWS = 4000  # parameter draws for the interval and the band (fixed seed)
+SEED = 13
+
+HEADLINES = {
+    "better": "better than random search",
+    "no-better": "no better than random search",
+    "worse": "worse than random search",
+    "inconclusive": "not enough evidence",
+}
+
+
+@dataclass(frozen=True)
+class TpeVsRandom:
+    """``summary --json``'s ``tpe_vs_random`` (the contract), plus the evidence behind it."""
+
+    verdict: str  # one of VERDICTS
+    random_trials_to_best: dict[str, int] | None  # {"median", "low", "high"}
+    share_beating_startup_median: float | None
+    p_value: float | None  # one-sided, in the direction of the observed share
+    method: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TailModel:
+    """The loss distribution under the prior, from prior draws: empirical above the
+    threshold, an exponential lower tail below it."""
+
+    draws: Any  # sorted finite losses of the prior draws (numpy array)
+    ok_share: float  # finished trials per prior draw (failures make random search slower)
+    r: int  # draws below the threshold
+    threshold: float  # u, the (r+1)-th smallest draw
+    sigma: float  # mean excess u - x of the r lowest draws
+    f_u: Any  # draws of F(u) ~ Beta(r + 1, m - r)
+    sigmas: Any  # draws of sigma from 2 r sigma_hat / sigma ~ chi2(2 r)
+
+    def cdf_draws(self, x: float) -> Any:
+        """P(a random trial finishes with loss <= x), one value per parameter draw."""
+        import numpy as np
+
+        m = len(self.draws)
+        if x >= self.threshold:
+            c = int(np.searchsorted(self.draws, x, side="right"))
+            return np.full(len(self.sigmas), self.ok_share * c / m)
+        if x >= self.draws[0]:  # among the draws: the exact law of F at an order statistic
+            c = int(np.searchsorted(self.draws, x, side="right"))
+            rng = np.random.default_rng(SEED + 1)
+            return self.ok_share * rng.beta(c, m - c + 1, len(self.sigmas))
+        return self.ok_share * self.f_u * np.exp(-(self.threshold - x) / self.sigmas)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the verdict, the check and the plot need."""
+
+    result: TpeVsRandom
+    startup: int  # trials (positions in tid order) drawn at random
+    model: TailModel | None
+    startup_median: float | None
+
+
+# --------------------------------------------------------------------------- exact test
+
+
+def _log_comb_table(r: int, n: int) -> Any:
+    """log C(r + i, i) for i = 0..n."""
+    import numpy as np
+
+    i = np.arange(1, n + 1, dtype=float)
+    return np.concatenate([[0.0], np.cumsum(np.log((r + i) / i))])
+
+
+def _logsumexp(values: Any) -> float:
+    import numpy as np
+
+    if len(values) == 0:
+        return -math.inf
+    top = float(np.max(values))
+    return top + math.log(float(np.sum(np.exp(values - top))))
+
+
+def median_tail(t: float, m: int, k: int) -> float:
+    """P(T >= t) when m start-up and k later losses are exchangeable (random search).
+
+    T = 2 x (later losses below the start-up median); for even m, those between the two
+    middle start-up losses count 1 instead of 2. Only the ranks matter: every way of
+    interleaving the two groups is equally likely, C(m + k, k) of them. T's law is
+    symmetric about k, so P(T <= t) = median_tail(2k - t, m, k).
+    """
+    import numpy as np
+
+    if t <= 0:
+        return 1.0
+    if t > 2 * k:
+        return 0.0
+    log_z = _log_comb_table(m, k)[k]
+    a = np.arange(k + 1)
+    if m % 2:  # the median is the j-th start-up loss: T = 2a
+        j = (m + 1) // 2
+        logp = _log_comb_table(j - 1, k)[a] + _log_comb_table(m - j, k)[k - a] - log_z
+        keep = 2 * a >= t
+        return min(1.0, math.exp(_logsumexp(logp[keep])))
+    # a below the j-th, b between j-th and (j+1)-th, c = k - a - b above: T = k + a - c.
+    # Arrangements: C(j-1+a, a) * 1 * C(m-j-1+c, c); summed over c <= U: C(m-j+U, U).
+    j = m // 2
+    upper = np.minimum(k - a, k + a - math.ceil(t))
+    keep = upper >= 0
+    log_g = _log_comb_table(m - j, k)
+    logp = _log_comb_table(j - 1, k)[a[keep]] + log_g[upper[keep]] - log_z
+    return min(1.0, math.exp(_logsumexp(logp)))
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def startup_count(study: Study, n_startup: int) -> int:
+    """How many trials (tid order) tpe.suggest drew at random: trial i is random while
+    fewer than n_startup documents are in its history (error trials are not)."""
+    n = len(study.trials)
+    lo = min(n_startup, n)
+    if lo >= n or len(study.tpe_history(lo)) >= n_startup:
+        return lo
+    hi = n  # history length is non-decreasing in the prefix: binary search
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(study.tpe_history(mid)) >= n_startup:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def tail_size(m: int) -> int:
+    """Prior draws used for the lower tail: half of 20, a fifth of 100 or more."""
+    return min(m // 2, max(10, round(0.2 * m)))
+
+
+def fit_tail(losses: Any, ok_share: float) -> TailModel | None:
+    """The exponential lower-tail model of the prior's losses, or None (too few, or ties)."""
+    import numpy as np
+
+    draws = np.sort(np.asarray(losses, dtype=float))
+    m = len(draws)
+    if m < MIN_TRIALS:
+        return None
+    r = tail_size(m)
+    u = float(draws[r])
+    sigma = float(np.mean(u - draws[:r]))
+    if not sigma > 0 or not math.isfinite(sigma):
+        return None
+    rng = np.random.default_rng(SEED)
+    f_u = rng.beta(r + 1, m - r, DRAWS)
+    sigmas = 2 * r * sigma / rng.chisquare(2 * r, DRAWS)
+    return TailModel(draws, ok_share, r, u, sigma, f_u, sigmas)
+
+
+def trials_to_reach(q: Any) -> Any:
+    """The median number of independent trials until one succeeds, success probability q."""
+    import numpy as np
+
+    q = np.clip(np.asarray(q, dtype=float), 1e-300, 1.0)
+    with np.errstate(divide="ignore"):
+        n = np.ceil(math.log(0.5) / np.log1p(-q))
+    return np.where(q >= 1.0, 1.0, np.maximum(n, 1.0))
+
+
+def random_trials_to(model: TailModel, loss: float) -> dict[str, int]:
+    import numpy as np
+
+    n = trials_to_reach(model.cdf_draws(loss))
+    lo, mid, hi = np.quantile(n, [(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2])
+    cap = 10**15
+    return {"median": int(min(mid, cap)), "low": int(min(lo, cap)), "high": int(min(hi, cap))}
+
+
+def random_search_band(
+    model: TailModel, ns: Any, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)
+) -> list[Any]:
+    """Quantiles of random search's best-so-far after n trials, for each n in ``ns``.
+
+    P(best of n <= x) = 1 - (1 - F(x))^n, averaged over the tail model's parameter draws
+    (so the band carries the fit's uncertainty too), inverted on a grid of x. NaN where
+    random search may have no finished trial yet.
+    """
+    import numpy as np
+
+    ns = np.asarray(ns, dtype=float)
+    d = model.draws
+    m = len(d)
+    u = model.threshold
+    sub = np.random.default_rng(SEED + 2).choice(len(model.sigmas), 400, replace=False)
+    f_u, sigmas = model.f_u[sub], model.sigmas[sub]
+    reach = float(np.quantile(sigmas * np.log(np.maximum(f_u * ns.max() * 1e3, 1.0)), 0.995))
+    below = u - np.linspace(reach, 0.0, 300)[:-1]
+    above = d[model.r :]
+    xs = np.concatenate([below, above])
+    cdf = np.empty((len(sub), len(xs)))
+    cdf[:, : len(below)] = f_u[:, None] * np.exp(-(u - below)[None, :] / sigmas[:, None])
+    counts = np.searchsorted(d, above, side="right")
+    cdf[:, len(below) :] = (counts / m)[None, :]
+    cdf *= model.ok_share
+    out = [np.full(len(ns), np.nan) for _ in quantiles]
+    log_miss = np.log1p(-np.clip(cdf, 0.0, 1.0 - 1e-16))  # draws x grid
+    for i, n in enumerate(ns):
+        reached = 1.0 - np.exp(n * log_miss).mean(axis=0)  # non-decreasing in x
+        reached = np.maximum.accumulate(reached)
+        for qi, p in enumerate(quantiles):
+            if reached[-1] < p:
+                continue
+            out[qi][i] = float(np.interp(p, reached, xs))
+    return out
+
+
+# --------------------------------------------------------------------------- verdict
+
+
+def verdict(share: float, p_better: float, p_worse: float) -> str:
+    """better: p < 0.05 and a share >= 60%; worse: p < 0.05 and <= 40%; a share between
+    40% and 60% without significance is no-better; a share >= 60% without it, inconclusive."""
+    if p_better < ALPHA and share >= 0.5 + MEANINGFUL:
+        return "better"
+    if p_worse < ALPHA and share <= 0.5 - MEANINGFUL:
+        return "worse"
+    if share >= 0.5 + MEANINGFUL:
+        return "inconclusive"
+    return "no-better"
+
+
+def analyse(
+    study: Study,
+    settings: TPESettings | None = None,
+    *,
+    n_startup: int | None = None,
+    sampler_kind: str | None = None,
+) -> Analysis:
+    """The verdict on ``study``; ``n_startup``/``sampler_kind`` from sampler detection win
+    over ``settings`` (default: TPE with hyperopt's n_startup_jobs=20)."""
+    import numpy as np
+
+    settings = settings or settings_for(study)
+    n_start = settings.n_startup_jobs if n_startup is None else n_startup
+    random_throughout = sampler_kind == "random"
+    trials = study.trials
+    start = startup_count(study, n_start)
+    first = [t for t in trials[:start]]
+    later = [t for t in trials[start:]]
+    s = np.sort(np.array([t.loss for t in first if t.is_ok], dtype=float))
+    after = np.array([t.loss for t in later if t.is_ok], dtype=float)
+    m, k = len(s), len(after)
+    best = study.best()
+    evidence: dict[str, Any] = {
+        "n_startup_jobs": n_start,
+        "startup_trials": start,
+        "startup_finished": m,
+        "after_finished": k,
+        "sampler": sampler_kind or "tpe (assumed)",
+        "rule": "better: p < 0.05 and share >= 60%; worse: p < 0.05 and share <= 40%;"
+        " no-better: a share below 60% otherwise; inconclusive: a share >= 60% with p >= 0.05,"
+        f" or fewer than {MIN_TRIALS} finished trials before or after the start-up",
+    }
+    # Prior draws for the tail: the start-up, or every trial when random search ran throughout.
+    prior = trials if random_throughout else first
+    prior_ok = [t.loss for t in prior if t.is_ok]
+    ok_share = len(prior_ok) / len(prior) if prior else 1.0
+    model = fit_tail(prior_ok, ok_share)
+    to_best = None
+    if model is not None and best is not None:
+        to_best = random_trials_to(model, float(best.loss))
+        position = next(i for i, t in enumerate(trials) if t.tid == best.tid)
+        evidence.update(
+            best_loss=float(best.loss),
+            best_tid=best.tid,
+            best_trial_number=position + 1,
+            tail={
+                "draws": len(model.draws),
+                "lowest_used": model.r,
+                "threshold": model.threshold,
+                "scale": model.sigma,
+                "finished_share": round(model.ok_share, 4),
+                "extrapolated": bool(best.loss < model.draws[0]),
+            },
+        )
+    tail_text = (
+        f"trials to the best: exponential lower tail of the {model.r} lowest of"
+        f" {len(model.draws)} {'trials' if random_throughout else 'start-up losses'}"
+        if model is not None
+        else "trials to the best: not estimated (too few distinct start-up losses)"
+    )
+    test_text = (
+        f"median test: the {k} later trials against the median of the {m} start-up"
+        " trials, exact law of ranks"
+    )
+    method = f"{test_text}; {tail_text}"
+    if m < MIN_TRIALS or k < MIN_TRIALS:
+        reason = (
+            f"only {m} finished start-up trials"
+            if m < MIN_TRIALS
+            else f"only {k} finished trials after the start-up"
+        )
+        evidence["reason"] = f"{reason} (at least {MIN_TRIALS} each are needed)"
+        result = TpeVsRandom("inconclusive", to_best, None, None, method, evidence)
+        return Analysis(result, start, model, float(np.median(s)) if m else None)
+    j = (m + 1) // 2 if m % 2 else m // 2
+    low, high = s[j - 1], s[j] if m % 2 == 0 else s[j - 1]
+    # Ties count against the direction being tested (conservative both ways).
+    t_better = 2 * int(np.sum(after < low)) + (
+        int(np.sum((after >= low) & (after < high))) if m % 2 == 0 else 0
+    )
+    t_worse = 2 * int(np.sum(after <= low)) + (
+        int(np.sum((after > low) & (after <= high))) if m % 2 == 0 else 0
+    )
+    p_better = median_tail(t_better, m, k)
+    p_worse = median_tail(2 * k - t_worse, m, k)
+    share = t_better / (2 * k)
+    decided = verdict(share, p_better, p_worse)
+    evidence.update(
+        startup_median=float(np.median(s)),
+        beating=t_better / 2,
+        p_better=p_better,
+        p_worse=p_worse,
+    )
+    p = p_better if share >= 0.5 else p_worse
+    result = TpeVsRandom(decided, to_best, round(share, 4), p, method, evidence)
+    return Analysis(result, start, model, float(np.median(s)))
+
+
+def tpe_vs_random(
+    study: Study,
+    settings: TPESettings | None = None,
+    *,
+    n_startup: int | None = None,
+    sampler_kind: str | None = None,
+) -> TpeVsRandom:
+    return analyse(study, settings, n_startup=n_startup, sampler_kind=sampler_kind).result
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def fmt_count(n: int) -> str:
+    if n >= 10**6:
+        return f"{n:.1e}".replace("e+0", "e").replace("e+", "e")
+    return f"{n:,}"
+
+
+def fmt_p(p: float) -> str:
+    return "p < 1e-12" if p < 1e-12 else f"p = {p:.2g}"
+
+
+def headline(result: TpeVsRandom) -> str:
+    return HEADLINES[result.verdict]
+
+
+def share_sentence(result: TpeVsRandom) -> str:
+    ev = result.evidence
+    if result.share_beating_startup_median is None:
+        return ev.get("reason", "not enough trials")
+    return (
+        f"{result.share_beating_startup_median:.0%} of the {ev['after_finished']} trials after"
+        f" the start-up beat the start-up median {ev['startup_median']:.4g} (random search: 50%;"
+        f" exact test {fmt_p(result.p_value or 1.0)})"
+    )
+
+
+def best_sentence(result: TpeVsRandom) -> str | None:
+    to_best = result.random_trials_to_best
+    if to_best is None:
+        return None
+    ev = result.evidence
+    interval = f"90% interval {fmt_count(to_best['low'])} to {fmt_count(to_best['high'])}"
+    if not ev["tail"]["extrapolated"]:
+        return (
+            f"random search would need about {fmt_count(to_best['median'])} trials ({interval})"
+            f" to reach the best loss {ev['best_loss']:.4g}, a start-up trial's"
+        )
+    return (
+        f"to reach the best loss {ev['best_loss']:.4g} (trial {ev['best_trial_number']}),"
+        f" random search would need at least about {fmt_count(to_best['median'])} trials"
+        f" ({interval}, from an exponential tail: lighter tails, usual for smooth losses,"
+        " need more)"
+    )
+
+
+def sentences(result: TpeVsRandom) -> list[str]:
+    out = [f"{headline(result)}: {share_sentence(result)}"]
+    best = best_sentence(result)
+    if best:
+        out.append(best)
+    return out
