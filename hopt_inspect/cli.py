@@ -501,7 +501,9 @@ def report(
     figures = [
         (info.title, _CAPTIONS[kind], png)
         for (kind, info), png in zip(infos, pngs[: len(infos)], strict=True)
+        if kind != "efficiency"  # drawn in the verdict's panel
     ]
+    efficiency_png = pngs[[kind for kind, _ in infos].index("efficiency")]
     lpdf = [(c.param, png) for c, png in zip(curves, pngs[len(infos) :], strict=True)]
     options = search_space.option_display()
     page = build_report(
@@ -512,6 +514,7 @@ def report(
         lpdf=lpdf,
         option_text=options,
         generated_by=f"hopt-inspect {__version__}",
+        efficiency_png=efficiency_png,
     )
     target = output / "index.html"
     atomic_write_text(target, page)

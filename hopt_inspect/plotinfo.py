@@ -96,6 +96,7 @@ class EfficiencyInfo:
     points: list[tuple[int, float]]  # (trial number, loss) of finished trials, 1-based
     startup: int  # trials drawn at random (TPE's start-up)
     startup_median: float | None
+    startup_lowest: float | None  # below it, the band is the tail model's extrapolation
     best_so_far: list[tuple[int, float]]  # (trial number, loss) where the best improved
     band_n: list[int]  # trials so far
     band_low: list[float]  # random search's best-so-far: 5%, median, 95% (NaN: no value)
@@ -386,6 +387,7 @@ def efficiency_info(
         points=points,
         startup=analysis.startup,
         startup_median=analysis.startup_median,
+        startup_lowest=float(analysis.model.draws[0]) if analysis.model is not None else None,
         best_so_far=best,
         band_n=[int(n) for n in ns],
         band_low=low,

@@ -724,9 +724,9 @@ def efficiency_figure(info: Any) -> Any:
     """Best so far against the band random search would reach; the start-up shaded."""
     import textwrap
 
-    fig = _figure(10.0, 5.4)
+    fig = _figure(10.0, 6.0)
     ax = fig.subplots()
-    fig.subplots_adjust(left=0.09, right=0.97, top=0.78, bottom=0.12)
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.8, bottom=0.24)
     if info.startup:
         ax.axvspan(
             0.5, info.startup + 0.5, color=STARTUP_SHADE, zorder=0,
@@ -767,6 +767,11 @@ def efficiency_figure(info: Any) -> Any:
                 median, info.startup + 0.5, max(xs), colors="black", linestyles=":", lw=1.1,
                 zorder=3, label=f"start-up median {median:.4g}",
             )  # fmt: skip
+        if info.startup_lowest is not None:
+            ax.axhline(
+                info.startup_lowest, color="#555555", ls="-.", lw=0.9, zorder=3,
+                label="lowest start-up loss: the band below it is the tail model's",
+            )  # fmt: skip
         finite_band = [v for v in info.band_low if math.isfinite(v)]
         bottom = min([*ys, *finite_band])
         ordered = sorted(ys)
@@ -785,7 +790,7 @@ def efficiency_figure(info: Any) -> Any:
     ax.text(0.0, 1.02, "\n".join(wrapped), transform=ax.transAxes, fontsize=7.5,
             va="bottom", ha="left", color="#333333")  # fmt: skip
     ax.grid(alpha=0.25, lw=0.5)
-    ax.legend(fontsize=7.5, loc="upper right", framealpha=0.9)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     return fig
 
 
