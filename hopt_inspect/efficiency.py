@@ -28,7 +28,7 @@ from .study import Study
 from .tpe import TPESettings, settings_for
 
 VERDICTS = ("better", "no-better", "worse", "inconclusive")
-ALPHA = 0.025  # one-sided, per direction: a two-sided 5% test
+ALPHA = 0.01  # one-sided, per direction: a false 'better' at most 1% of the time
 MEANINGFUL = 0.10  # "better" needs a share >= 60%, "worse" <= 40%
 MIN_TRIALS = 10  # finished trials needed before and after the start-up
 LEVEL = 0.90  # the interval of random_trials_to_best: 5% to 95%
@@ -294,9 +294,9 @@ def random_search_band(
 
 
 def verdict(share: float, p_better: float, p_worse: float) -> str:
-    """better: one-sided p < 0.025 and a share >= 60%; worse: p < 0.025 and <= 40%
-    (two one-sided tests: a two-sided 5% test); otherwise a share below 60% is no-better and
-    a share of 60% or more, not significant, is inconclusive."""
+    """better: one-sided p < 0.01 and a share >= 60%; worse: p < 0.01 and <= 40%;
+    otherwise a share below 60% is no-better and a share of 60% or more, not significant,
+    is inconclusive. A verdict users act on: a false "better" at most 1% of the time."""
     if p_better < ALPHA and share >= 0.5 + MEANINGFUL:
         return "better"
     if p_worse < ALPHA and share <= 0.5 - MEANINGFUL:
@@ -333,9 +333,9 @@ def analyse(
         "startup_finished": m,
         "after_finished": k,
         "sampler": sampler_kind or "tpe (assumed)",
-        "rule": "better: p < 0.025 and share >= 60%; worse: p < 0.025 and share <= 40%"
-        " (one-sided p, a two-sided 5% test); no-better: a share below 60% otherwise;"
-        " inconclusive: a share >= 60% with p >= 0.025,"
+        "rule": "better: p < 0.01 and share >= 60%; worse: p < 0.01 and share <= 40%"
+        " (one-sided p); no-better: a share below 60% otherwise;"
+        " inconclusive: a share >= 60% with p >= 0.01,"
         f" or fewer than {MIN_TRIALS} finished trials before or after the start-up",
     }
     # Prior draws for the tail: the start-up, or every trial when random search ran throughout.
