@@ -453,7 +453,9 @@ def best_sentence(result: TpeVsRandom) -> str | None:
     if not ev["tail"]["extrapolated"]:
         return (
             f"random search would need about {fmt_count(to_best['median'])} trials ({interval})"
-            f" to reach the best loss {ev['best_loss']:.4g}, a start-up trial's"
+            f" to reach the best loss {ev['best_loss']:.4g}, which a start-up trial found"
+            f" (trial {ev['best_trial_number']}; the exact law of the lowest of"
+            f" {ev['tail']['draws']} draws, no model)"
         )
     tail = ev["tail"]
     return (

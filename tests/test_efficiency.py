@@ -177,3 +177,21 @@ def test_efficiency_plot_info_and_png(tmp_path):
     assert to_jsonable(info.result)["verdict"] == "better"
     out = run_cli("plot", SAMPLES / "heart.p", "--kind", "efficiency", "-o", tmp_path)
     assert out.returncode == 0 and (tmp_path / "efficiency.png").stat().st_size > 10_000
+
+
+def test_constant_and_failed_losses_do_not_break_it(tpe_and_random):
+    from dataclasses import replace
+
+    study = load_study(tpe_and_random["random"])
+    flat = replace(study, trials=tuple(replace(t, loss=1.0) for t in study.trials))
+    result = efficiency.tpe_vs_random(flat)
+    assert result.verdict == "no-better" and result.random_trials_to_best is None
+    failed = replace(study, trials=tuple(replace(t, status="fail") for t in study.trials))
+    result = efficiency.tpe_vs_random(failed)
+    assert result.verdict == "inconclusive" and result.random_trials_to_best is None
+    assert "only 0 finished start-up trials" in result.evidence["reason"]
+    from hopt_inspect.plotinfo import efficiency_info
+    from hopt_inspect.render.plots import png_bytes
+
+    for broken in (flat, failed):
+        assert png_bytes("efficiency", efficiency_info(broken))[:4] == b"\x89PNG"
