@@ -130,6 +130,8 @@ def prior_losses(problem: str) -> np.ndarray:
 def calibrate(tpe_seeds: int, random_seeds: int, sizes: tuple[int, ...]) -> dict:
     names = list(problems())
     out: dict = {"tpe": {}, "random": {}, "coverage": {"in": 0, "below": 0, "above": 0}}
+    by_problem: dict = {}
+    out["by_problem"] = by_problem
     for arm, seeds in (("random", random_seeds), ("tpe", tpe_seeds)):
         for problem in names:
             truth = prior_losses(problem) if arm == "tpe" else None
@@ -138,6 +140,8 @@ def calibrate(tpe_seeds: int, random_seeds: int, sizes: tuple[int, ...]) -> dict
                     study = run(problem, arm, n, 1000 * n + seed)
                     result = analyse(study).result
                     out[arm][result.verdict] = out[arm].get(result.verdict, 0) + 1
+                    tally = by_problem.setdefault((arm, problem), {})
+                    tally[result.verdict] = tally.get(result.verdict, 0) + 1
                     if truth is not None and result.random_trials_to_best is not None:
                         best = result.evidence["best_loss"]
                         q = np.searchsorted(truth, best, side="right") / len(truth)
@@ -175,6 +179,8 @@ def main() -> None:
     print(f"5 smooth objectives x sizes {sizes}; {took:.0f} s (studies cached in {CACHE})")
     print(f"rand.suggest: {_rates(out['random'])}  (target: better <= 5%)")
     print(f"tpe.suggest:  {_rates(out['tpe'])}")
+    for (arm, problem), tally in sorted(out["by_problem"].items()):
+        print(f"    {arm:6} {problem:6} {_rates(tally)}")
     cov = out["coverage"]
     total = sum(cov.values()) or 1
     print(
