@@ -734,9 +734,17 @@ def efficiency_figure(info: Any) -> Any:
         )  # fmt: skip
     ns = info.band_n
     if any(math.isfinite(v) for v in info.band_mid):
+        floor = info.startup_lowest if info.startup_lowest is not None else -math.inf
+        data_low = [max(v, floor) for v in info.band_low]
+        data_high = [max(v, floor) for v in info.band_high]
         ax.fill_between(
-            ns, info.band_low, info.band_high, color=NEXT, alpha=0.15, lw=0, step="post",
+            ns, data_low, data_high, color=NEXT, alpha=0.18, lw=0, step="post",
             label="random search's best so far: 5-95%", zorder=1,
+        )  # fmt: skip
+        ax.fill_between(  # below the lowest start-up loss: the tail model, not data
+            ns, [min(v, floor) for v in info.band_low], [min(v, floor) for v in info.band_high],
+            facecolor="none", edgecolor=NEXT, alpha=0.35, hatch="///", lw=0, step="post",
+            label="the same, below the lowest start-up loss: tail model", zorder=1,
         )  # fmt: skip
         ax.step(
             ns, info.band_mid, where="post", color=NEXT, ls="--", lw=1.3, zorder=2,
@@ -770,7 +778,7 @@ def efficiency_figure(info: Any) -> Any:
         if info.startup_lowest is not None:
             ax.axhline(
                 info.startup_lowest, color="#555555", ls="-.", lw=0.9, zorder=3,
-                label="lowest start-up loss: the band below it is the tail model's",
+                label=f"lowest start-up loss {info.startup_lowest:.4g}",
             )  # fmt: skip
         finite_band = [v for v in info.band_low if math.isfinite(v)]
         bottom = min([*ys, *finite_band])
