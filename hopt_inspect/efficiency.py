@@ -364,15 +364,12 @@ def analyse(
             },
         )
     tail_text = (
-        f"trials to the best: generalized Pareto lower tail of the {model.r} lowest of"
-        f" {len(model.draws)} {'trials' if random_throughout else 'start-up losses'}"
+        f"random trials to the best: generalized Pareto tail of the {model.r} lowest of"
+        f" {len(model.draws)} {'trial' if random_throughout else 'start-up'} losses"
         if model is not None
-        else "trials to the best: not estimated (too few distinct start-up losses)"
+        else "random trials to the best: not estimated (too few distinct start-up losses)"
     )
-    test_text = (
-        f"median test: the {k} later trials against the median of the {m} start-up"
-        " trials, exact law of ranks"
-    )
+    test_text = f"exact rank test of {k} later trials against the median of {m} start-up trials"
     method = f"{test_text}; {tail_text}"
     if m < MIN_TRIALS or k < MIN_TRIALS:
         reason = (

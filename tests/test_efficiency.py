@@ -130,12 +130,12 @@ def test_summary_json_contract():
     assert set(to_best) == {"median", "low", "high"}
     assert all(isinstance(v, int) for v in to_best.values())
     assert to_best["low"] <= to_best["median"] <= to_best["high"]
-    assert "median test" in doc["method"] and "Pareto" in doc["method"]
+    assert "exact rank test" in doc["method"] and "Pareto" in doc["method"]
 
 
 def test_heart_says_what_the_numbers_support():
     out = run_cli("summary", SAMPLES / "heart.p")
-    assert "TPE vs random" in out.stdout and "not enough evidence" in out.stdout
+    assert "\nTPE " in out.stdout and "not enough evidence" in out.stdout
     assert "exact test p = 0.21" in out.stdout
 
 

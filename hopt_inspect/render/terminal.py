@@ -254,7 +254,7 @@ def render_summary(summary: Summary) -> RenderableType:
     if summary.best_so_far:
         table.add_row("Progress", _improvements_line(summary))
     if summary.tpe_vs_random is not None:
-        table.add_row("TPE vs random", _tpe_vs_random_block(summary))
+        table.add_row("TPE", _tpe_vs_random_block(summary))  # "TPE: better than random search"
     time_line = _time_line(summary)
     if time_line is not None:
         table.add_row("Time", time_line)
