@@ -88,9 +88,9 @@ def study_of(docs: list, name: str) -> Study:
     )
 
 
-def run(problem: str, algo_name: str, n: int, seed: int) -> Study:
+def run(problem: str, algo_name: str, n: int, seed: int, cache: Path = CACHE) -> Study:
     """One fmin study, from the cache when it is there."""
-    path = CACHE / f"{problem}-{algo_name}-{n}-{seed}.p"
+    path = cache / f"{problem}-{algo_name}-{n}-{seed}.p"
     if path.exists():
         return study_of(pickle.loads(path.read_bytes()), path.stem)
     from hyperopt import Trials, fmin, rand, tpe
@@ -107,7 +107,7 @@ def run(problem: str, algo_name: str, n: int, seed: int) -> Study:
         show_progressbar=False,
     )
     docs = trials._dynamic_trials
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(docs))
     return study_of(docs, path.stem)
 
