@@ -393,6 +393,9 @@ def analyse(
     p_worse = median_tail(2 * k - t_worse, m, k)
     share = t_better / (2 * k)
     decided = verdict(share, p_better, p_worse)
+    if random_throughout:  # sampler detection: TPE never modelled, whatever the test says
+        decided = "no-better"
+        evidence["reason"] = "the sampler was random search throughout (detected)"
     evidence.update(
         startup_median=float(np.median(s)),
         beating=t_better / 2,
@@ -437,7 +440,8 @@ def share_sentence(result: TpeVsRandom) -> str:
     ev = result.evidence
     if result.share_beating_startup_median is None:
         return ev.get("reason", "not enough trials")
-    return (
+    detected = f"{ev['reason']}; " if "reason" in ev else ""
+    return detected + (
         f"{result.share_beating_startup_median:.0%} of the {ev['after_finished']} trials after"
         f" the start-up beat the start-up median {ev['startup_median']:.4g} (random search: 50%;"
         f" exact test {fmt_p(result.p_value or 1.0)})"
@@ -453,9 +457,9 @@ def best_sentence(result: TpeVsRandom) -> str | None:
     if not ev["tail"]["extrapolated"]:
         return (
             f"random search would need about {fmt_count(to_best['median'])} trials ({interval})"
-            f" to reach the best loss {ev['best_loss']:.4g}, which a start-up trial found"
-            f" (trial {ev['best_trial_number']}; the exact law of the lowest of"
-            f" {ev['tail']['draws']} draws, no model)"
+            f" to reach the best loss {ev['best_loss']:.4g}, found at trial"
+            f" {ev['best_trial_number']} among the {ev['tail']['draws']} prior draws (the exact"
+            " law of their lowest, no model)"
         )
     tail = ev["tail"]
     return (
