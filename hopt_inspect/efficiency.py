@@ -34,6 +34,7 @@ MIN_TRIALS = 10  # finished trials needed before and after the start-up
 LEVEL = 0.90  # the interval of random_trials_to_best: 5% to 95%
 DRAWS = 4000  # parameter draws for the interval and the band (fixed seed)
 CAP = 10**12  # random_trials_to_best beyond this is reported as this
+SHAPES = (-1.0, 0.0)  # the generalized Pareto shapes allowed: uniform to exponential
 SEED = 13
 
 HEADLINES = {
@@ -209,7 +210,7 @@ def fit_tail(losses: Any, ok_share: float, reached: float | None = None) -> Tail
     if not float(np.mean(excess)) > 0:
         return None
     longest = max(float(excess.max()), u - reached if reached is not None else 0.0)
-    xis = np.linspace(-1.0, 0.0, 41)
+    xis = np.linspace(SHAPES[0], SHAPES[1], 41)
     log_sigmas = np.linspace(math.log(float(np.mean(excess)) / 20), math.log(longest * 200), 240)
     xi, sigma = xis[:, None, None], np.exp(log_sigmas)[None, :, None]
     z = 1.0 + xi * excess[None, None, :] / sigma
