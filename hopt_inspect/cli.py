@@ -639,7 +639,10 @@ def report(
     figures = [
         (info.title, KINDS[kind].caption, png)
         for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)
+        if kind != "efficiency"  # drawn in the verdict's panel
     ]
+    kinds_drawn = [kind for kind, _ in chosen]
+    efficiency_png = pngs[kinds_drawn.index("efficiency")] if "efficiency" in kinds_drawn else None
     lpdf_pngs = [(c.param, png) for c, png in zip(curves, pngs[len(chosen) :], strict=True)]
     page = build_report(
         summary=summary_result,
@@ -649,6 +652,7 @@ def report(
         lpdf=lpdf_pngs,
         option_text=space.option_display(),
         generated_by=f"hopt-inspect {__version__}",
+        efficiency_png=efficiency_png,
     )
     target = output / "index.html"
     atomic_write_text(target, page)

@@ -84,6 +84,26 @@ class ImportanceInfo:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class EfficiencyInfo:
+    """Best-so-far against the band random search would reach, and the verdict."""
+
+    title: str
+    verdict: str
+    lines: list[str]  # the evidence, in words (efficiency.sentences)
+    points: list[tuple[int, float]]  # (trial number, loss) of finished trials, 1-based
+    startup: int  # trials drawn at random (TPE's start-up)
+    startup_median: float | None
+    startup_lowest: float | None  # below it, the band is the tail model's extrapolation
+    best_so_far: list[tuple[int, float]]  # (trial number, loss) where the best improved
+    band_n: list[int]  # trials so far
+    band_low: list[float]  # random search's best-so-far: 5%, median, 95% (NaN: no value)
+    band_mid: list[float]
+    band_high: list[float]
+    symlog: bool
+    result: Any = None  # efficiency.TpeVsRandom
+
+
 def _title(study: Study, what: str) -> str:
     name = study.source.path.rsplit("/", 1)[-1]
     return f"{what} · {name}, {study.n_trials} trials"
@@ -326,3 +346,51 @@ def most_important_pair(study: Study, space: SearchSpace) -> tuple[str, str]:
     if len(chosen) < 2:
         raise ValueError("a scatter plot needs two parameters")
     return chosen[0], chosen[1]
+
+
+def efficiency_info(
+    study: Study,
+    settings: TPESettings | None = None,
+    *,
+    n_startup: int | None = None,
+    sampler_kind: str | None = None,
+) -> EfficiencyInfo:
+    """The study's best so far against random search's, from its own start-up draws."""
+    import numpy as np
+
+    from . import efficiency
+
+    analysis = efficiency.analyse(study, settings, n_startup=n_startup, sampler_kind=sampler_kind)
+    result = analysis.result
+    points = [(i + 1, float(t.loss)) for i, t in enumerate(study.trials) if t.is_ok]
+    best: list[tuple[int, float]] = []
+    for n, loss in points:
+        if not best or loss < best[-1][1]:
+            best.append((n, loss))
+    total = len(study.trials)
+    if total <= 400:
+        ns = np.arange(1, total + 1)
+    else:
+        ns = np.unique(np.round(np.geomspace(1, total, 300)).astype(int))
+    low = mid = high = [math.nan] * len(ns)
+    if analysis.model is not None:
+        low, mid, high = (
+            list(map(float, b)) for b in efficiency.random_search_band(analysis.model, ns)
+        )
+    return EfficiencyInfo(
+        title=_title(study, f"TPE against random search: {efficiency.headline(result)}"),
+        verdict=result.verdict,
+        lines=[efficiency.share_sentence(result)]
+        + [x for x in [efficiency.best_sentence(result)] if x],
+        points=points,
+        startup=analysis.startup,
+        startup_median=analysis.startup_median,
+        startup_lowest=float(analysis.model.draws[0]) if analysis.model is not None else None,
+        best_so_far=best,
+        band_n=[int(n) for n in ns],
+        band_low=low,
+        band_mid=mid,
+        band_high=high,
+        symlog=_spans_orders([loss for _, loss in points]),
+        result=result,
+    )

@@ -89,6 +89,12 @@ def _importance(session: Session, opts: PlotOptions) -> Any:
     return importance_info(session.study, session.space)
 
 
+def _efficiency(session: Session, opts: PlotOptions) -> Any:
+    from .plotinfo import efficiency_info
+
+    return efficiency_info(session.study, session.settings)
+
+
 KINDS: dict[str, PlotKind] = {
     k.name: k
     for k in (
@@ -124,6 +130,15 @@ KINDS: dict[str, PlotKind] = {
             "PED-ANOVA (Watanabe et al., IJCAI 2023): how different the top 10% of"
             " trials look from all trials, per parameter.",
             _importance,
+        ),
+        PlotKind(
+            "efficiency",
+            "is TPE working? best so far against random search's band",
+            "Is TPE working? The study's best so far against the band random search would"
+            " reach (median and 5-95%, from the start-up's own losses and a generalized Pareto"
+            " lower tail beyond them: hatched, and biased low); green: trials after the"
+            " start-up that beat the start-up median.",
+            _efficiency,
         ),
     )
 }

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .checks import CheckReport, Finding, run_checks
+from .efficiency import TpeVsRandom, tpe_vs_random
 from .space import SearchSpace, infer_space
 from .study import STATE_NAMES, Study, Trial, Value
 from .tpe import TPESettings, n_below, settings_for, snapshot
@@ -83,6 +84,7 @@ class Summary:
     top_display: list[dict[str, str]] = field(default_factory=list)
     tpe_state: list[ParamState] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # `check` with its defaults
+    tpe_vs_random: TpeVsRandom | None = None  # "Is TPE working?" (efficiency.py)
     schema: str = SCHEMA
 
 
@@ -239,6 +241,8 @@ def summarize(
     settings: TPESettings | None = None,
     space: SearchSpace | None = None,
     checks: CheckReport | None = None,
+    n_startup: int | None = None,
+    sampler_kind: str | None = None,
 ) -> Summary:
     """Everything ``hopt-inspect summary`` shows about ``study``.
 
@@ -246,7 +250,8 @@ def summarize(
     once, with the config's select/ignore); otherwise they run here with their defaults.
 
     With a ``space``, choice values are also shown by option, and TPE's model of each
-    parameter at the end of the study is included.
+    parameter at the end of the study is included. ``n_startup``/``sampler_kind`` (from
+    sampler detection) feed the TPE-against-random-search verdict.
     """
     settings = settings or settings_for(study)
     ok_by_tid = [t for t in study.trials if t.is_ok]
@@ -275,6 +280,9 @@ def summarize(
         top_display=[_display(space, t.params) for t in ok[: max(top, 0)]] if space else [],
         tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
         findings=_findings(study, space, settings, checks),
+        tpe_vs_random=tpe_vs_random(study, settings, n_startup=n_startup, sampler_kind=sampler_kind)
+        if study.trials
+        else None,
     )
 
 

@@ -31,11 +31,11 @@ def _report(name, space, **kwargs):
 
 def test_codes_are_unique_and_stable():
     codes = [c.code for c in REGISTRY]
-    assert len(set(codes)) == len(codes) == 11
+    assert len(set(codes)) == len(codes) == 12
     assert {c.name for c in REGISTRY} == {
         "startup-only", "clumping", "edge-sampling", "best-at-boundary", "stagnation",
         "failures", "non-finite-loss", "duplicates", "unexplored-choice", "stuck-trials",
-        "collapsed",
+        "collapsed", "tpe-vs-random",
     }  # fmt: skip
 
 
@@ -130,7 +130,9 @@ def test_cli_exit_codes_and_formats(tmp_path):
     assert out.returncode == 1 and "T003" in out.stdout
     out = run_cli("check", SAMPLES / "heart.p", "--space", HEART_SPACE, "--fail-on", "error")
     assert out.returncode == 0
-    out = run_cli("check", SAMPLES / "heart.p", "--space", HEART_SPACE, "--ignore", "T003,S002")
+    out = run_cli(
+        "check", SAMPLES / "heart.p", "--space", HEART_SPACE, "--ignore", "T003,S002,T004"
+    )
     assert out.returncode == 0 and "no findings" in out.stdout
     out = run_cli("check", SAMPLES / "heart.p", "--space", HEART_SPACE, "--json")
     doc = json.loads(out.stdout)
@@ -138,7 +140,7 @@ def test_cli_exit_codes_and_formats(tmp_path):
     assert set(doc["findings"][0]) == {
         "code", "name", "severity", "params", "message", "evidence", "advice",
     }  # fmt: skip
-    assert doc["counts"] == {"info": 1, "warning": 2, "error": 0}
+    assert doc["counts"] == {"info": 2, "warning": 2, "error": 0}  # S002, T004 tpe-vs-random
     out = run_cli("check", SAMPLES / "heart.p", "--space", HEART_SPACE, "--format", "github")
     lines = out.stdout.splitlines()
     assert lines[0].startswith("::warning file=") and "title=T003 best-at-boundary" in lines[0]
@@ -147,7 +149,7 @@ def test_cli_exit_codes_and_formats(tmp_path):
                   "-o", junit)  # fmt: skip
     assert out.returncode == 1 and out.stdout == ""
     suite = ET.parse(junit).getroot()
-    assert suite.tag == "testsuite" and suite.get("tests") == "11" and suite.get("failures") == "1"
+    assert suite.tag == "testsuite" and suite.get("tests") == "12" and suite.get("failures") == "1"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["T003 best-at-boundary: the best trials sit at a bound"]
 

@@ -39,7 +39,8 @@ def test_report_is_self_contained(heart_report):
     parser.feed(page)
     parser.close()
     images = [attrs for tag, attrs in parser.tags if tag == "img"]
-    assert len(images) == 5 + 2  # history, params, scatter, hist, importance + 2 lpdf
+    # history, params, scatter, hist, importance + 2 lpdf + efficiency (the verdict's panel)
+    assert len(images) == 5 + 2 + 1
     assert all(img["src"].startswith("data:image/png;base64,") for img in images)
     for tag, attrs in parser.tags:
         for key in ("src", "href"):
@@ -49,6 +50,7 @@ def test_report_is_self_contained(heart_report):
     text = " ".join(parser.text)
     assert "best-at-boundary" in text and "T003" in text  # the findings, with advice
     assert "Widen the range" in text
+    assert "Is TPE working?" in text and "not enough evidence" in text  # the verdict's panel
     rows = [t for t, _ in parser.tags if t == "tr"]
     assert len(rows) >= 100  # the trials table (plus the best trial's parameters)
 

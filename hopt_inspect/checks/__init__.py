@@ -13,6 +13,7 @@ from ..space import SearchSpace
 from ..study import Study
 from ..tpe import TPESettings, settings_for
 from .base import SEVERITIES, Check, Context, Finding, Thresholds
+from .efficiency import check_tpe_vs_random
 from .health import check_failures, check_non_finite, check_stuck
 from .progress import check_best_at_boundary, check_stagnation, check_startup_only
 from .sampling import (
@@ -41,6 +42,7 @@ REGISTRY: tuple[Check, ...] = (
     Check("T001", "startup-only", "every trial was TPE's random start-up", check_startup_only),
     Check("T002", "stagnation", "no improvement over the last trials", check_stagnation),
     Check("T003", "best-at-boundary", "the best trials sit at a bound", check_best_at_boundary),
+    Check("T004", "tpe-vs-random", "TPE's proposals against random search", check_tpe_vs_random),
     Check("F001", "failures", "too many failed or error trials", check_failures),
     Check("F002", "non-finite-loss", "NaN or inf losses", check_non_finite),
     Check("F003", "stuck-trials", "trials left new or running", check_stuck),

@@ -850,6 +850,88 @@ def importance_figure(info: Any) -> Any:
     return fig
 
 
+def efficiency_figure(info: Any) -> Any:
+    """Best so far against the band random search would reach; the start-up shaded."""
+    import textwrap
+
+    fig = _figure(10.0, 6.0)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.8, bottom=0.24)
+    if info.startup:
+        ax.axvspan(
+            0.5, info.startup + 0.5, color=STARTUP_SHADE, zorder=0,
+            label=f"start-up: {info.startup} random trials",
+        )  # fmt: skip
+    ns = info.band_n
+    if any(math.isfinite(v) for v in info.band_mid):
+        floor = info.startup_lowest if info.startup_lowest is not None else -math.inf
+        data_low = [max(v, floor) for v in info.band_low]
+        data_high = [max(v, floor) for v in info.band_high]
+        ax.fill_between(
+            ns, data_low, data_high, color=NEXT, alpha=0.18, lw=0, step="post",
+            label="random search's best so far: 5-95%", zorder=1,
+        )  # fmt: skip
+        ax.fill_between(  # below the lowest start-up loss: the tail model, not data
+            ns, [min(v, floor) for v in info.band_low], [min(v, floor) for v in info.band_high],
+            facecolor="none", edgecolor=NEXT, alpha=0.35, hatch="///", lw=0, step="post",
+            label="the same, below the lowest start-up loss: tail model", zorder=1,
+        )  # fmt: skip
+        ax.step(
+            ns, info.band_mid, where="post", color=NEXT, ls="--", lw=1.3, zorder=2,
+            label="random search's best so far: median",
+        )  # fmt: skip
+    median = info.startup_median
+    if info.points:
+        xs = [n for n, _ in info.points]
+        ys = [v for _, v in info.points]
+        beat = [n > info.startup and median is not None and v < median for n, v in info.points]
+        ax.scatter(
+            [x for x, b in zip(xs, beat, strict=True) if not b],
+            [y for y, b in zip(ys, beat, strict=True) if not b],
+            s=10, color=FAILED, alpha=0.5, lw=0, zorder=2, label="a trial's loss",
+        )  # fmt: skip
+        ax.scatter(
+            [x for x, b in zip(xs, beat, strict=True) if b],
+            [y for y, b in zip(ys, beat, strict=True) if b],
+            s=12, color=BELOW, alpha=0.8, lw=0, zorder=2,
+            label="after start-up, below the start-up median",
+        )  # fmt: skip
+        steps_n = [n for n, _ in info.best_so_far] + [max(max(xs), ns[-1] if ns else 0)]
+        steps_v = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
+        ax.step(steps_n, steps_v, where="post", color=BEST, lw=2.2, zorder=4,
+                label="this study's best so far")  # fmt: skip
+        if median is not None and info.startup < max(xs):
+            ax.hlines(
+                median, info.startup + 0.5, max(xs), colors="black", linestyles=":", lw=1.1,
+                zorder=3, label=f"start-up median {median:.4g}",
+            )  # fmt: skip
+        if info.startup_lowest is not None:
+            ax.axhline(
+                info.startup_lowest, color="#555555", ls="-.", lw=0.9, zorder=3,
+                label=f"lowest start-up loss {info.startup_lowest:.4g}",
+            )  # fmt: skip
+        finite_band = [v for v in info.band_low if math.isfinite(v)]
+        bottom = min([*ys, *finite_band])
+        ordered = sorted(ys)
+        top = max(ordered[int(0.9 * (len(ordered) - 1))], median if median is not None else bottom)
+        span = (top - bottom) or 1.0
+        if not info.symlog:
+            ax.set_ylim(bottom - 0.05 * span, top + 0.08 * span)
+    if info.symlog:
+        ax.set_yscale("symlog", linthresh=_linthresh(info))
+    ax.set_xscale("log" if len(info.points) > 400 else "linear")
+    ax.set_xlabel("trials so far")
+    ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
+    wrapped = [textwrap.fill(line, 125) for line in info.lines]
+    ax.set_title(info.title, loc="left", fontsize=11, y=1.0, pad=14 + 11 * sum(
+        w.count("\n") + 1 for w in wrapped))  # fmt: skip
+    ax.text(0.0, 1.02, "\n".join(wrapped), transform=ax.transAxes, fontsize=7.5,
+            va="bottom", ha="left", color="#333333")  # fmt: skip
+    ax.grid(alpha=0.25, lw=0.5)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
+    return fig
+
+
 def build_figure(kind: str, *payload: Any) -> Any:
     """``("lpdf", result, file_label, n_trials)`` or a plot kind and its info → a Figure."""
     if kind == "lpdf":

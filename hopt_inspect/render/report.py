@@ -92,6 +92,31 @@ def _summary_block(summary: Summary) -> str:
     return f'<div class="kv">{kv}</div>{params}<h3>Notes</h3><ul>{notes}</ul>'
 
 
+def _verdict_block(summary: Summary, png: bytes | None) -> str:
+    """Is TPE working? The verdict, its evidence, the method, and the efficiency figure."""
+    from ..efficiency import best_sentence, headline, share_sentence
+
+    result = summary.tpe_vs_random
+    if result is None:
+        return "<p>No trials.</p>"
+    colour = {"better": "info", "worse": "error", "no-better": "warning"}.get(result.verdict, "")
+    lines = [share_sentence(result), best_sentence(result)]
+    body = "<br>".join(_e(line) for line in lines if line)
+    figure = (
+        f"<figure>{_img(png, 'TPE against random search')}<figcaption>The study's best so far"
+        " against the band random search would reach (median and 5-95%), from the start-up's"
+        " own losses and a tail model below the lowest of them; green: trials after the"
+        " start-up that beat the start-up median.</figcaption></figure>"
+        if png
+        else ""
+    )
+    return (
+        f'<div class="finding {colour}"><span class=sev>{_e(result.verdict)}</span>'
+        f" <b>{_e(headline(result))}</b><br>{body}<br><span class=muted>method:"
+        f" {_e(result.method)}. Rule: {_e(result.evidence.get('rule', ''))}</span></div>" + figure
+    )
+
+
 def _findings_block(report: CheckReport) -> str:
     if not report.findings:
         return "<p>No findings.</p>"
@@ -146,6 +171,7 @@ def build_report(
     lpdf: list[tuple[str, bytes]],  # (label, png)
     option_text: dict[str, dict[Any, str]],
     generated_by: str,
+    efficiency_png: bytes | None = None,
 ) -> str:
     name = study.source.path.rsplit("/", 1)[-1]
     figs = "".join(
@@ -166,9 +192,12 @@ def build_report(
 <body>
 <h1>hopt-inspect report · {_e(name)}</h1>
 <p class=muted>{_e(study.source.path)} · {study.n_trials} trials · {_e(generated_by)}</p>
-<nav><a href="#summary">Summary</a><a href="#findings">Findings</a><a href="#plots">Plots</a>
+<nav><a href="#summary">Summary</a><a href="#tpe-vs-random">TPE vs random</a>
+<a href="#findings">Findings</a><a href="#plots">Plots</a>
 <a href="#tpe">TPE curves</a><a href="#trials">Trials</a></nav>
 <h2 id="summary">Summary</h2>{_summary_block(summary)}
+<h2 id="tpe-vs-random">Is TPE working? TPE against random search</h2>
+{_verdict_block(summary, efficiency_png)}
 <h2 id="findings">Findings</h2>{_findings_block(check)}
 <h2 id="plots">Plots</h2>{figs}
 <h2 id="tpe">TPE's curves, per parameter</h2>{curves}

@@ -223,6 +223,29 @@ def _tpe_state_block(summary: Summary) -> RenderableType:
     return Group(title, table, caption)
 
 
+_VERDICT_STYLE = {
+    "better": "bold green",
+    "no-better": "bold yellow",
+    "worse": "bold red",
+    "inconclusive": "bold",
+}
+
+
+def _tpe_vs_random_block(summary: Summary) -> Text:
+    """The verdict, its evidence and the method (efficiency.py builds the sentences)."""
+    from ..efficiency import best_sentence, headline, share_sentence
+
+    result = summary.tpe_vs_random
+    text = Text(headline(result), style=_VERDICT_STYLE[result.verdict])  # type: ignore[arg-type]
+    text.append(f" ({result.verdict})", "dim")  # type: ignore[union-attr]
+    text.append("\n" + share_sentence(result))  # type: ignore[arg-type]
+    best = best_sentence(result)  # type: ignore[arg-type]
+    if best:
+        text.append("\n" + best)
+    text.append("\nmethod: " + result.method, "dim")  # type: ignore[union-attr]
+    return text
+
+
 def _clip(text: str, limit: int) -> str:
     """At most ``limit`` characters, an ellipsis in place of the rest (never split a word
     across lines)."""
@@ -239,6 +262,8 @@ def render_summary(summary: Summary, width: int = 80) -> RenderableType:
     table.add_row("Losses", _losses_block(summary, budget=max(width - 34, 20)))
     if summary.best_so_far:
         table.add_row("Progress", _improvements_line(summary))
+    if summary.tpe_vs_random is not None:
+        table.add_row("TPE", _tpe_vs_random_block(summary))  # "TPE: better than random search"
     time_line = _time_line(summary)
     if time_line is not None:
         table.add_row("Time", time_line)
