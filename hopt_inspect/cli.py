@@ -21,7 +21,9 @@ _METAVARS = {
     "--lf": "N", "--select": "CODES", "--ignore": "CODES", "--fail-on": "LEVEL",
     "--format": "FMT", "--config": "FILE", "--x": "PARAM", "--y": "PARAM",
     "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE", "--study": "NAME",
-    "--param": "NAME",
+    "--param": "NAME", "--storage": "URL", "--space-a": "SPACE", "--space-b": "SPACE",
+    "--n-startup-jobs-a": "N", "--n-startup-jobs-b": "N", "--study-a": "NAME", "--study-b": "NAME",
+    "--study-name": "NAME", "--overwrite": "",
 }  # fmt: skip
 
 
@@ -518,25 +520,52 @@ def report(
 def export(
     file: FileArg = Path("hyperopt.p"),
     output_format: Annotated[
-        str, _option("--format", help="csv, jsonl (one trial per line) or json.")
+        str,
+        _option(
+            "--format",
+            help="csv, jsonl (one trial per line), json, or optuna (a study in --storage).",
+        ),
     ] = "csv",
     output: Annotated[
         Path | None, _option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     space: SpaceOpt = None,
+    storage: Annotated[
+        str | None,
+        _option("--storage", help="--format optuna: the SQLite storage, sqlite:///PATH.db."),
+    ] = None,
+    optuna_study: Annotated[
+        str | None,
+        _option(
+            "--study-name", help="--format optuna: the study's name [default: the file's stem]."
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        _option("--overwrite", help="--format optuna: replace a study of that name."),
+    ] = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
     study_name: StudyOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """One row per trial: tid, state, status, loss, times, every parameter, scalar results."""
+    """One row per trial: tid, state, status, loss, times, every parameter, scalar results;
+    or, with --format optuna, the study as an Optuna study."""
     from .render.tables import to_csv, to_json, to_jsonl
     from .resolve import resolve_space
     from .study import study_table
 
+    if output_format == "optuna":
+        _export_optuna(
+            file, space, storage, optuna_study, overwrite, output,
+            trust, strict, max_memory, study_name,
+        )  # fmt: skip
+        return
+    if storage is not None or optuna_study is not None or overwrite:
+        raise InputError("--storage, --study-name and --overwrite go with --format optuna")
     if output_format not in ("csv", "jsonl", "json"):
-        raise InputError(f"--format {output_format}: use csv, jsonl or json")
+        raise InputError(f"--format {output_format}: use csv, jsonl, json or optuna")
     study = _load(file, trust, strict, max_memory, study_name)
     display: dict[str, dict] = {}
     space_source = None
@@ -557,6 +586,104 @@ def export(
         from .render.files import atomic_write_text
 
         atomic_write_text(output, text)
+
+
+@app.command()
+def compare(
+    file_a: Annotated[Path, typer.Argument(help="Study A (the before): any file summary reads.")],
+    file_b: Annotated[Path, typer.Argument(help="Study B (the after): any file summary reads.")],
+    space_a: Annotated[
+        str | None, _option("--space-a", help="A's search space (as --space elsewhere).")
+    ] = None,
+    space_b: Annotated[
+        str | None, _option("--space-b", help="B's search space (as --space elsewhere).")
+    ] = None,
+    startup_a: Annotated[
+        int | None,
+        _option("--n-startup-jobs-a", min=0, help="A's start-up, if not its sampler's default."),
+    ] = None,
+    startup_b: Annotated[
+        int | None,
+        _option("--n-startup-jobs-b", min=0, help="B's start-up, if not its sampler's default."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        _option("--output", "-o", help="Folder for compare.png (best so far, both studies)."),
+    ] = None,
+    output_format: Annotated[str, _option("--format", help="text or json.")] = "text",
+    study_a: Annotated[
+        str | None, _option("--study-a", help="A's study, when A is an Optuna storage.")
+    ] = None,
+    study_b: Annotated[
+        str | None, _option("--study-b", help="B's study, when B is an Optuna storage.")
+    ] = None,
+    trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Two studies side by side: spaces, settings, losses, best, findings, and which did better."""
+    from .compare import compare as compare_studies
+    from .resolve import resolve_space
+    from .tpe import settings_for
+
+    if output_format not in ("text", "json"):
+        raise InputError(f"--format {output_format}: use text or json")
+    if output is not None:
+        _need_folder(output, "compare writes compare.png into a folder")
+    sa = _load(file_a, trust, strict, max_memory, study_a)
+    sb = _load(file_b, trust, strict, max_memory, study_b)
+    result = compare_studies(
+        sa, sb,
+        resolve_space(space_a, sa, trust=trust), resolve_space(space_b, sb, trust=trust),
+        settings_for(sa, startup_a), settings_for(sb, startup_b),
+        startup_given=(startup_a is not None, startup_b is not None),
+    )  # fmt: skip
+    figure = None
+    if output is not None:
+        from .render.compare_plot import write_compare_figure
+
+        figure = write_compare_figure(result, output / "compare.png")
+    if output_format == "json":
+        from .render.jsonout import dumps
+
+        sys.stdout.write(dumps(result) + "\n")
+        return
+    from .render.compare import render_compare
+
+    _emit(render_compare(result, figure))
+
+
+def _export_optuna(
+    file: Path,
+    space: str | None,
+    storage: str | None,
+    name: str | None,
+    overwrite: bool,
+    output: Path | None,
+    trust: bool,
+    strict: bool,
+    max_memory: str | None,
+    study_name: str | None,
+) -> None:
+    """Glue for ``export --format optuna``: the work is in export_optuna.py."""
+    from .export_optuna import check_target, export_to_optuna, require_optuna
+    from .resolve import resolve_space
+
+    if output is not None:
+        raise InputError("--format optuna writes to --storage sqlite:///PATH.db, not -o")
+    if storage is None:
+        raise InputError("--format optuna needs --storage sqlite:///PATH.db")
+    name = name or file.stem
+    check_target(storage, name, overwrite)  # before loading anything: refuse early
+    require_optuna()
+    study = _load(file, trust, strict, max_memory, study_name)
+    result = export_to_optuna(
+        study, resolve_space(space, study, trust=trust), storage, name, overwrite=overwrite
+    )
+    from .render.export_optuna import render_export
+
+    _emit(render_export(result))
 
 
 @app.command("checks")
