@@ -631,8 +631,13 @@ def compare(
         raise InputError(f"--format {output_format}: use text or json")
     if output is not None:
         _need_folder(output, "compare writes compare.png into a folder")
-    sa = _load(file_a, trust, strict, max_memory, study_a)
-    sb = _load(file_b, trust, strict, max_memory, study_b)
+    studies = []
+    for side, file, name in (("a", file_a, study_a), ("b", file_b, study_b)):
+        try:
+            studies.append(_load(file, trust, strict, max_memory, name))
+        except InputError as exc:  # the loader names --study; here it is --study-a/-b
+            raise InputError(str(exc).replace("--study ", f"--study-{side} ")) from exc
+    sa, sb = studies
     result = compare_studies(
         sa, sb,
         resolve_space(space_a, sa, trust=trust), resolve_space(space_b, sb, trust=trust),

@@ -54,7 +54,7 @@ class Side:
 @dataclass(frozen=True)
 class SpaceChange:
     label: str
-    change: str  # "same", "added", "removed", "kind", "bounds" (inferred spaces: labels only)
+    change: str  # same, added, removed, kind, options, bounds (inferred spaces: labels only)
     a: str | None
     b: str | None
 
@@ -208,7 +208,9 @@ def space_changes(a: SearchSpace, b: SearchSpace) -> list[SpaceChange]:
             change = "same"
         elif pa.kind != pb.kind:
             change = "kind"
-        elif pa.describe() != pb.describe() or pa.options != pb.options:
+        elif pa.options != pb.options:
+            change = "options"
+        elif pa.describe() != pb.describe():
             change = "bounds"
         else:
             change = "same"
@@ -412,20 +414,27 @@ def _best_sentence(d: dict[str, Any]) -> str:
     lower = "B" if d["difference"] < 0 else "A"
     text = f"best loss: A {_g(d['a'])}, B {_g(d['b'])}; {lower}'s is lower by"
     text += f" {_g(abs(d['difference']))}"
-    if d["relative"] is not None:
-        text += f" ({abs(d['relative']):.0%} of |A's best|)"
+    if d["relative"] is not None and abs(d["relative"]) < 1:
+        text += f" ({_pct(abs(d['relative']))} of |A's best|)"
     return text + " (one trial each: no test)"
+
+
+def _pct(share: float) -> str:
+    return f"{share:.0%}" if share < 0.995 else f"{share:.1%}"
 
 
 def _best_clause(d: dict[str, Any], winner: str, loser: str) -> str:
     diff = d["difference"] if winner == "B" else -d["difference"]  # winner - loser
     if diff == 0:
         return "both found the same best"
-    base = abs(d["a"] if winner == "B" else d["b"])
-    amount = f"{abs(diff) / base:.0%}" if base else _g(abs(diff))
+    base = abs(d["a"] if winner == "B" else d["b"])  # the other study's best
+    if base and abs(diff) / base < 1:  # a share of the other's best, while that reads sensibly
+        amount = f"{_pct(abs(diff) / base)} lower"
+    else:
+        amount = f"lower by {_g(abs(diff))}"
     if diff < 0:
-        return f"its best is {amount} lower"
-    return f"but {loser}'s best is {amount} lower"
+        return f"its best is {amount}"
+    return f"but {loser}'s best is {amount}"
 
 
 def compare(

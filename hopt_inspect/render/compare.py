@@ -49,7 +49,7 @@ def _bullets(lines: list[str]) -> Table:
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     for line in lines:
-        table.add_row("•", line)
+        table.add_row("•", Text(line))  # Text: file data is never read as rich markup
     return table
 
 
@@ -69,7 +69,9 @@ def _space_table(result: Comparison) -> RenderableType:
     table.add_column("A", overflow="fold")
     table.add_column("B", overflow="fold")
     for c in changed:
-        table.add_row(safe(c.label, 60), c.change, safe(c.a or "—", 80), safe(c.b or "—", 80))
+        table.add_row(
+            *(Text(x) for x in (safe(c.label, 60), c.change, safe(c.a or "—"), safe(c.b or "—")))
+        )
     if same:
         table.add_row(Text(f"unchanged: {', '.join(safe(s, 40) for s in same)}"), "", "", "")
     return table
@@ -107,10 +109,10 @@ def render_compare(result: Comparison, figure: str | None = None) -> RenderableT
     a, b = result.a, result.b
     style = {"a_better": "bold green", "b_better": "bold green"}.get(result.verdict, "bold")
     head = _kv()
-    head.add_row("A", _side_line(a))
-    head.add_row("B", _side_line(b))
-    head.add_row("Trials", f"A: {_counts(a)}\nB: {_counts(b)}")
-    head.add_row("Best", f"A: {_best(a)}\nB: {_best(b)}")
+    head.add_row("A", Text(_side_line(a)))
+    head.add_row("B", Text(_side_line(b)))
+    head.add_row("Trials", Text(f"A: {_counts(a)}\nB: {_counts(b)}"))
+    head.add_row("Best", Text(f"A: {_best(a)}\nB: {_best(b)}"))
     blocks: list[Any] = [
         Text(safe(result.verdict_text, 400), style=style),
         Text(""),
