@@ -537,7 +537,7 @@ def export(
     optuna_study: Annotated[
         str | None,
         _option(
-            "--study-name", help="--format optuna: the study's name [default: the file's stem]."
+            "--study-name", help="--format optuna: the study's name (default: the file's stem)."
         ),
     ] = None,
     overwrite: Annotated[

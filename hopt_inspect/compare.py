@@ -386,6 +386,9 @@ def verdict(
     )
     if best_diff is not None:
         evidence.append(_best_sentence(best_diff))
+        reach = _reach(a, b)
+        if reach:
+            evidence.append(reach)
     if test.p_value >= alpha or test.median_a == test.median_b:
         why = (
             f"medians after start-up {_g(test.median_a)} (A) and {_g(test.median_b)} (B),"
@@ -406,6 +409,27 @@ def verdict(
     if best_diff is not None:
         line += "; " + _best_clause(best_diff, winner, loser)
     return ("b_better" if winner == "B" else "a_better"), line, evidence, best_diff
+
+
+def first_reaching(s: Side, target: float) -> int | None:
+    """The first trial number whose best so far is at or below ``target``."""
+    return next((x for x, loss in s.best_so_far if loss <= target), None)
+
+
+def _reach(a: Side, b: Side) -> str | None:
+    """How soon each study reached the worse of the two final bests (one run each)."""
+    if not a.best_so_far or not b.best_so_far:
+        return None
+    target = max(a.best_so_far[-1][1], b.best_so_far[-1][1])
+    ra, rb = first_reaching(a, target), first_reaching(b, target)
+    if ra is None or rb is None or ra == rb:
+        return None
+    first, n_first, n_other = ("A", ra, rb) if ra < rb else ("B", rb, ra)
+    other = "B" if first == "A" else "A"
+    return (
+        f"{first} reached {_g(target)} (the worse of the two final bests) at trial {n_first},"
+        f" {other} at trial {n_other} (one run each: no test)"
+    )
 
 
 def _best_sentence(d: dict[str, Any]) -> str:

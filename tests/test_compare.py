@@ -164,6 +164,7 @@ def test_cli_heart_against_heart_startup1(tmp_path):
     assert first.startswith("no clear difference: medians after start-up")
     text = " ".join(out.stdout.split())
     assert "B's best is 9% lower, but that is one trial each" in text
+    assert "B reached -326.3 (the worse of the two final bests) at trial 17, A at trial 76" in text
     assert "start-up 1 (given)" in text and "start-up 20 (assumed: tpe.suggest default)" in text
     assert "same labels and distributions (2)" in text
     assert "Findings that appeared in B" in text and "T002" in text

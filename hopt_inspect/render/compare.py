@@ -98,11 +98,11 @@ def _region(r: RegionShift) -> str:
 def _findings(title: str, items: list[FindingDiff]) -> list[RenderableType]:
     if not items:
         return []
-    lines = []
+    lines = []  # (a blank line before each group)
     for f in items:
         where = f" [{', '.join(safe(p, 40) for p in f.params)}]" if f.params else ""
         lines.append(f"{f.code} {f.severity} {f.name}{where}: {safe(f.message, 600)}")
-    return [Text(title, style="bold"), _bullets(lines)]
+    return [Text(""), Text(title, style="bold"), _bullets(lines)]
 
 
 def render_compare(result: Comparison, figure: str | None = None) -> RenderableType:
@@ -137,10 +137,9 @@ def render_compare(result: Comparison, figure: str | None = None) -> RenderableT
     diff = [
         *_findings("Findings that appeared in B", result.findings_appeared),
         *_findings("Findings that cleared (in A, not in B)", result.findings_cleared),
-        *_findings("Findings in both", result.findings_kept),
+        *_findings("Findings in both (as B states them)", result.findings_kept),
     ]
-    if diff:
-        blocks += [Text(""), *diff]
+    blocks += diff
     notes = [f"A: {n}" for n in a.notes] + [f"B: {n}" for n in b.notes]
     if notes:
         blocks += [Text(""), Text("Notes", style="bold")]
