@@ -445,12 +445,14 @@ def export_to_optuna(
     try:
         with py_warnings.catch_warnings():
             py_warnings.simplefilter("ignore")  # ours say what was lost, in our words
-            return _export(optuna, study, space, path, study_name)
+            return _export(optuna, study, space, path, study_name, overwrite)
     finally:
         optuna.logging.set_verbosity(verbosity)
 
 
-def _export(optuna: Any, study: Study, space: SearchSpace, path: Path, name: str) -> ExportResult:
+def _export(
+    optuna: Any, study: Study, space: SearchSpace, path: Path, name: str, overwrite: bool
+) -> ExportResult:
     study_name = name
     trials, warnings = build_trials(optuna, study, space)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
@@ -471,6 +473,11 @@ def _export(optuna: Any, study: Study, space: SearchSpace, path: Path, name: str
         )
         try:
             if study_name in existing_studies(tmp):
+                if not overwrite:  # made by someone else since check_target looked
+                    raise InputError(
+                        f"--storage {path}: a study named {study_name!r} appeared while"
+                        " exporting; nothing was written (pass --overwrite to replace it)"
+                    )
                 optuna.delete_study(study_name=study_name, storage=rdb)
                 replaced = True
             created = optuna.create_study(storage=rdb, study_name=study_name, direction="minimize")
