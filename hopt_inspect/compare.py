@@ -478,7 +478,13 @@ def compare(
     test = loss_test(_after_startup(study_a, settings_a), _after_startup(study_b, settings_b))
     code, line, evidence, best_diff = verdict(test, a, b, alpha)
     changes = space_changes(space_a, space_b)
-    if any(c.change in ("added", "removed") for c in changes):
+    if not set(space_a.labels) & set(space_b.labels) and space_a.labels and space_b.labels:
+        code = "not_comparable"
+        line = (
+            "not comparable: the studies share no parameter, so their losses are probably of"
+            " different objectives (the numbers below are shown, not judged)"
+        )
+    elif any(c.change in ("added", "removed") for c in changes):
         evidence.append(
             "the spaces have different labels: if the objective changed too, its losses may"
             " not be comparable"

@@ -399,6 +399,9 @@ def build_trials(optuna: Any, study: Study, space: SearchSpace) -> tuple[list[An
     for why, tids in changed.items():
         warnings.append(f"{len(tids)} trial(s) with status ok but {why} exported as FAIL"
                         f" (Optuna's COMPLETE needs a value): tids {_tids(tids)}")  # fmt: skip
+    for hint in study.source.writer_hints:
+        if "negated" in hint:  # a study that maximised: its losses are its values negated
+            warnings.append(f"the source: {hint}; exported as values to minimize")
     for label, tids in unknown.items():
         warnings.append(
             f"{label}: stored option indices beyond the space's options were left out: tids"

@@ -101,6 +101,21 @@ def test_start_up_is_left_out_of_the_test():
     assert everything.losses.n_b == 60 and everything.losses.p_value < result.losses.p_value
 
 
+def test_studies_without_a_shared_parameter_are_not_judged():
+    rng = random.Random(5)
+    a = make_study([rng.gauss(10, 1) for _ in range(40)])
+    b = make_study([rng.gauss(0, 1) for _ in range(40)])
+    other = SearchSpace({"y": Param("y", "uniform", low=0, high=1)}, "t")
+    b = Study(
+        tuple(Trial(t.tid, t.state, t.status, t.loss, {"y": t.params["x"]}) for t in b.trials),
+        ("y",),
+        b.source,
+    )
+    result = compare(a, b, space(), other, S0, S0, with_findings=False)
+    assert result.verdict == "not_comparable" and "share no parameter" in result.verdict_text
+    assert result.losses.p_value < 1e-6  # the numbers are still there
+
+
 def test_too_few_trials_is_not_comparable():
     a, b = make_study([1.0, 2.0, 3.0]), make_study([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     result = compare(a, b, space(), space(), S0, S0, with_findings=False)

@@ -73,7 +73,8 @@ def _space_table(result: Comparison) -> RenderableType:
             *(Text(x) for x in (safe(c.label, 60), c.change, safe(c.a or "—"), safe(c.b or "—")))
         )
     if same:
-        table.add_row(Text(f"unchanged: {', '.join(safe(s, 40) for s in same)}"), "", "", "")
+        word = "in both" if inferred else "unchanged"
+        table.add_row(Text(f"{word}: {', '.join(safe(s, 40) for s in same)}"), "", "", "")
     return table
 
 
