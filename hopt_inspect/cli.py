@@ -35,7 +35,10 @@ _METAVARS = {
     "--fail-on": "LEVEL", "--format": "FMT", "--config": "FILE", "--x": "PARAM",
     "--y": "PARAM", "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE",
     "--study": "KEY", "--param": "NAME", "--algo": "ALGO", "--interval": "SECONDS",
-    "--once": "", "--max-evals": "N", "--until-trials": "N",
+    "--once": "", "--max-evals": "N", "--until-trials": "N", "--storage": "URL",
+    "--space-a": "SPACE", "--space-b": "SPACE", "--n-startup-jobs-a": "N",
+    "--n-startup-jobs-b": "N", "--study-a": "KEY", "--study-b": "KEY", "--study-name": "NAME",
+    "--overwrite": "",
 }  # fmt: skip
 
 
@@ -665,19 +668,39 @@ def report(
     _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(jobs)} figures)", style="green"))
 
 
-@command(formats=("csv", "jsonl", "json"))
+@command(formats=("csv", "jsonl", "json", "optuna"))
 def export(
     file: FileArg = DEFAULT_FILE,
     output: OutputFile = None,
+    storage: Annotated[
+        str | None,
+        _option("--storage", help="--format optuna: the SQLite storage, sqlite:///PATH.db."),
+    ] = None,
+    optuna_study: Annotated[
+        str | None,
+        _option(
+            "--study-name", help="--format optuna: the study's name (default: the file's stem)."
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        _option("--overwrite", help="--format optuna: replace a study of that name."),
+    ] = False,
     *,
     inputs: Inputs,
     fmt: str,
 ) -> None:
-    """One row per trial: tid, state, status, loss, times, every parameter, scalar results."""
+    """One row per trial: tid, state, status, loss, times, every parameter, scalar results;
+    or, with --format optuna, the study as an Optuna study."""
     from .render.tables import to_csv, to_json, to_jsonl
     from .session import plan
     from .study import study_table
 
+    if fmt == "optuna":
+        _export_optuna(inputs, storage, optuna_study, overwrite, output)
+        return
+    if storage is not None or optuna_study is not None or overwrite:
+        raise InputError("--storage, --study-name and --overwrite go with --format optuna")
     planned = plan(inputs)
     if output is not None:
         from .outputs import check_file
@@ -742,6 +765,109 @@ def watch(
         max_memory=parse_size(inputs.max_memory), study_name=inputs.study,
     )  # fmt: skip
     raise typer.Exit(code)
+
+
+@command(formats=("text", "json"))
+def compare(
+    file_a: Annotated[Path, typer.Argument(help="Study A (the before): any file summary reads.")],
+    file_b: Annotated[Path, typer.Argument(help="Study B (the after): any file summary reads.")],
+    space_a: Annotated[
+        str | None, _option("--space-a", help="A's search space (default: --space).")
+    ] = None,
+    space_b: Annotated[
+        str | None, _option("--space-b", help="B's search space (default: --space).")
+    ] = None,
+    startup_a: Annotated[
+        int | None,
+        _option("--n-startup-jobs-a", min=0, help="A's start-up (default: --n-startup-jobs)."),
+    ] = None,
+    startup_b: Annotated[
+        int | None,
+        _option("--n-startup-jobs-b", min=0, help="B's start-up (default: --n-startup-jobs)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        _option("--output", "-o", help="Folder for compare.png (best so far, both studies)."),
+    ] = None,
+    study_a: Annotated[
+        str | None, _option("--study-a", help="A's study, when A holds several (default: --study).")
+    ] = None,
+    study_b: Annotated[
+        str | None, _option("--study-b", help="B's study, when B holds several (default: --study).")
+    ] = None,
+    *,
+    inputs: Inputs,
+    fmt: str,
+) -> None:
+    """Two studies side by side: spaces, settings, losses, best, findings, and which did better.
+
+    Options without -a/-b (--space, --study, --n-startup-jobs, ...) apply to both studies.
+    """
+    from dataclasses import replace
+
+    from .compare import compare as compare_studies
+    from .outputs import check_folder
+    from .session import open_session, plan
+
+    planned = plan(inputs)
+    if output is not None:
+        check_folder(output, why="compare writes compare.png into a folder")
+    sessions = []
+    sides = (("a", file_a, study_a, space_a, startup_a), ("b", file_b, study_b, space_b, startup_b))
+    for side, file, name, space, startup in sides:
+        side_inputs = replace(
+            inputs,
+            file=file,
+            study=name or inputs.study,
+            space=space or inputs.space,
+            n_startup_jobs=startup if startup is not None else inputs.n_startup_jobs,
+        )
+        try:
+            sessions.append(open_session(side_inputs, planned=planned))
+        except InputError as exc:  # the loader names --study; here it is --study-a/-b
+            raise InputError(str(exc).replace("--study ", f"--study-{side} ")) from exc
+    sa, sb = sessions
+    result = compare_studies(
+        sa.study, sb.study, sa.space, sb.space, sa.settings, sb.settings,
+        startup_given=(sa.inputs.n_startup_jobs is not None, sb.inputs.n_startup_jobs is not None),
+    )  # fmt: skip
+    figure = None
+    if output is not None:
+        from .render.compare_plot import write_compare_figure
+
+        figure = write_compare_figure(result, output / "compare.png")
+    if fmt == "json":
+        sys.stdout.write(_json(result))
+        return
+    from .render.compare import render_compare
+
+    _emit(render_compare(result, figure))
+
+
+def _export_optuna(
+    inputs: Inputs,
+    storage: str | None,
+    name: str | None,
+    overwrite: bool,
+    output: Path | None,
+) -> None:
+    """Glue for ``export --format optuna``: the work is in export_optuna.py."""
+    from .export_optuna import check_target, export_to_optuna, require_optuna
+    from .session import plan
+
+    planned = plan(inputs)
+    if output is not None:
+        raise InputError("--format optuna writes to --storage sqlite:///PATH.db, not -o")
+    if storage is None:
+        raise InputError("--format optuna needs --storage sqlite:///PATH.db")
+    name = name or Path(inputs.file).stem
+    check_target(storage, name, overwrite)  # before loading anything: refuse early
+    require_optuna()
+    session = _open(inputs, planned)
+    result = export_to_optuna(session.study, session.space, storage, name, overwrite=overwrite)
+    from .render.export_optuna import render_export
+
+    _emit(render_export(result))
 
 
 @command("checks", formats=("text", "json"), study_options=False)

@@ -55,4 +55,4 @@ def test_to_pandas():
 
 def test_bad_format():
     out = run_cli("export", SAMPLES / "heart.p", "--format", "xlsx")
-    assert out.returncode == 2 and "use csv, jsonl or json" in out.stderr
+    assert out.returncode == 2 and "use csv, jsonl, json or optuna" in out.stderr
