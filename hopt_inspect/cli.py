@@ -15,7 +15,7 @@ from .errors import InputError
 # Short value names for the help: typer would print "<bool>" beside every flag and
 # "<int range> [x>=1]" beside numbers, which squeezes the descriptions at 80 columns.
 _METAVARS = {
-    "--trust": "", "--strict": "", "--debug": "", "--json": "", "--version": "",
+    "--trust": "", "--run-space": "", "--strict": "", "--debug": "", "--json": "", "--version": "",
     "--top": "K", "--space": "SPACE", "--at": "N,N,..", "--every": "K", "--grid": "N",
     "--output": "PATH", "--gamma": "G", "--prior-weight": "W", "--n-startup-jobs": "N",
     "--lf": "N", "--select": "CODES", "--ignore": "CODES", "--fail-on": "LEVEL",
@@ -95,13 +95,38 @@ SpaceOpt = Annotated[
     str | None,
     _option(
         "--space",
-        help="The search space: FILE.py:NAME or package.module:NAME (IMPORTS AND RUNS that"
-        " file, as your tuner does), a TOML spec (space.toml), or a pickled hp graph"
-        " (--trust). Default: a space stored in the file (--trust), else inferred from the"
-        " observed values.",
+        help="The search space: your tuning script FILE.py (the space passed to fmin) or"
+        " FILE.py:NAME / package.module:NAME, READ WITHOUT RUNNING IT; a TOML spec"
+        " (space.toml); or a pickled hp space. Default: a space stored in the file, else"
+        " one inferred from the observed values.",
         show_default=False,
     ),
 ]
+
+RunSpaceOpt = Annotated[
+    bool,
+    _option(
+        "--run-space",
+        help="Import the --space script instead of reading it: RUNS ITS MODULE-LEVEL CODE"
+        " (a script that calls fmin at import re-runs the study). Only when the static"
+        " reader cannot evaluate the space.",
+    ),
+]
+
+
+def _run_space_warning(run_space: bool) -> None:
+    if run_space:
+        sys.stderr.write(
+            "hopt-inspect: --run-space imports the --space script: its module-level code runs\n"
+        )
+
+
+def _run(run_space: bool, space: str | None) -> bool:
+    """--run-space applies to --space given on the command line, never to a config's space."""
+    if run_space and space is None:
+        raise InputError("--run-space needs --space FILE.py:NAME on the command line")
+    _run_space_warning(run_space)
+    return run_space
 
 
 def _load(
@@ -182,6 +207,7 @@ def summary(
     file: FileArg = Path("hyperopt.p"),
     top: Annotated[int, _option("--top", "-k", min=0, help="How many best trials to list.")] = 10,
     space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
     json_out: JsonOpt = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
@@ -197,7 +223,7 @@ def summary(
     if space is not None or study.space is not None:  # a space that came with the file
         from .resolve import resolve_space
 
-        search_space = resolve_space(space, study, trust=trust)
+        search_space = resolve_space(space, study, trust=trust, run_space=_run(run_space, space))
         if search_space.inferred:
             search_space = None
     result = summarize(study, top=top, space=search_space)
@@ -215,6 +241,7 @@ def summary(
 def check(
     file: FileArg = Path("hyperopt.p"),
     space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
     select: Annotated[
         str | None,
         _option("--select", help="Only these checks: codes, prefixes or names, e.g. S,T003."),
@@ -278,7 +305,9 @@ def check(
     settings = settings_for(
         study, n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
     )
-    search_space = resolve_space(space or cfg.space, study, trust=trust)
+    search_space = resolve_space(
+        space or cfg.space, study, trust=trust, run_space=_run(run_space, space)
+    )
     report = run_checks(
         study,
         search_space,
@@ -330,6 +359,7 @@ def plot(
         _option("--kind", help="history, params, scatter, hist, importance, or all."),
     ] = "all",
     space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
     x: Annotated[str | None, _option("--x", help="scatter: the x parameter.")] = None,
     y: Annotated[str | None, _option("--y", help="scatter: the y parameter.")] = None,
     objective: Annotated[
@@ -364,7 +394,7 @@ def plot(
     study = _load(file, trust, strict, max_memory, study_name)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to plot")
-    search_space = resolve_space(space, study, trust=trust)
+    search_space = resolve_space(space, study, trust=trust, run_space=_run(run_space, space))
     settings = TPESettings(n_startup_jobs=n_startup_jobs)
     jobs = []
     for k in kinds:
@@ -435,6 +465,7 @@ _CAPTIONS = {
 def report(
     file: FileArg = Path("hyperopt.p"),
     space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
     output: Annotated[Path, _option("--output", "-o", help="Folder for index.html.")] = Path(
         "report"
     ),
@@ -469,7 +500,9 @@ def report(
     study = _load(file, trust, strict, max_memory, study_name)
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
-    search_space = resolve_space(space or cfg.space, study, trust=trust)
+    search_space = resolve_space(
+        space or cfg.space, study, trust=trust, run_space=_run(run_space, space)
+    )
     settings = TPESettings(n_startup_jobs=n_startup_jobs)
     summary_result = summarize(study, space=search_space, settings=settings)
     check_report = run_checks(
@@ -524,6 +557,7 @@ def export(
         Path | None, _option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
     trust: TrustOpt = False,
     max_memory: MaxMemOpt = None,
     study_name: StudyOpt = None,
@@ -541,7 +575,7 @@ def export(
     display: dict[str, dict] = {}
     space_source = None
     if space is not None or study.space is not None:  # a space that came with the file
-        search_space = resolve_space(space, study, trust=trust)
+        search_space = resolve_space(space, study, trust=trust, run_space=_run(run_space, space))
         space_source = None if search_space.inferred else search_space.source
         display = search_space.option_display()
     columns, rows = study_table(study, display)
@@ -625,6 +659,7 @@ def lpdf(
         _option("--param", "-p", help="The parameter label, or 'all' (one PNG each)."),
     ] = ...,  # type: ignore[assignment]
     space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
     at: Annotated[
         str | None,
         _option("--at", help="Snapshots after exactly these trial counts, e.g. 20,50,100."),
@@ -672,7 +707,7 @@ def lpdf(
             f"{file}: an Optuna study; lpdf replays hyperopt's TPE, and Optuna's TPE differs"
             " (its own priors, bandwidths and multivariate options): use summary, check, plot"
         )
-    search_space = resolve_space(space, study, trust=trust)
+    search_space = resolve_space(space, study, trust=trust, run_space=_run(run_space, space))
     labels = list(search_space.labels) if param == "all" else [param]
     unknown = [label for label in labels if label not in search_space.params]
     if unknown:

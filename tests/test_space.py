@@ -113,6 +113,26 @@ def test_toml_space_equals_python_space():
     assert toml["use_double_q_learning"].options == ("True", "False")
 
 
+@pytest.mark.parametrize("name", ["heart_space", "qlearn_space", "failures_space"])
+def test_sample_tuner_read_statically_equals_import(name):
+    from hopt_inspect.resolve import space_from_spec
+
+    spec = f"{SAMPLES / 'tuner.py'}:{name}"
+    static = space_from_spec(spec)
+    assert static.origin == "script"
+    assert dict(static.params) == dict(space_from_python(spec).params)
+    assert dict(space_from_spec(spec, run_space=True).params) == dict(static.params)
+
+
+def test_module_spec_is_located_not_imported(monkeypatch):
+    monkeypatch.syspath_prepend(str(SAMPLES))
+    from hopt_inspect.resolve import space_from_spec
+
+    assert space_from_spec("tuner:heart_space").origin == "script"
+    with pytest.raises(InputError, match="no file for module"):
+        space_from_spec("no_such_module_xyz:space")
+
+
 def test_python_space_by_module_name(monkeypatch):
     monkeypatch.syspath_prepend(str(SAMPLES))
     sp = space_from_python("tuner:heart_space")
@@ -151,7 +171,7 @@ def test_inferred_space_is_marked():
     assert (lo, hi) == (min(values), max(values))
 
 
-def test_space_stored_beside_trials_needs_trust(tmp_path):
+def test_space_stored_beside_trials_is_read_without_trust(tmp_path):
     import sys
 
     sys.path.insert(0, str(SAMPLES))
@@ -162,13 +182,14 @@ def test_space_stored_beside_trials_needs_trust(tmp_path):
     path = tmp_path / "with_space.p"
     path.write_bytes(pickle.dumps({"trials": trials, "space": tuner.heart_space}))
     safe = resolve_space(None, load_study(path))
-    assert safe.inferred and "--trust" in safe.notes[0]
+    assert safe.origin == "stored" and not safe.inferred
     trusted = resolve_space(None, load_study(path, trust=True), trust=True)
     assert trusted.source == "stored in the file" and not trusted.inferred
     assert trusted["learning_rate"].low == -2
+    assert dict(safe.params) == dict(trusted.params)
 
 
-def test_pickled_hp_graph_needs_trust(tmp_path):
+def test_pickled_hp_graph_is_read_as_data(tmp_path):
     import sys
 
     sys.path.insert(0, str(SAMPLES))
@@ -177,9 +198,9 @@ def test_pickled_hp_graph_needs_trust(tmp_path):
     path = tmp_path / "space.pkl"
     path.write_bytes(pickle.dumps(tuner.heart_space))
     study = load_study(SAMPLES / "heart.p")
-    with pytest.raises(InputError, match="--trust"):
-        resolve_space(str(path), study)
-    assert resolve_space(str(path), study, trust=True)["learning_rate"].kind == "uniform"
+    safe = resolve_space(str(path), study)
+    assert safe.origin == "pickle" and safe["learning_rate"].kind == "uniform"
+    assert dict(safe.params) == dict(resolve_space(str(path), study, trust=True).params)
 
 
 def test_conditional_labels_are_active_only_in_their_branch(tmp_path):

@@ -1,0 +1,233 @@
+"""The static script reader: every hp spelling, fmin discovery, errors; nothing ever runs.
+
+Each script starts by creating a marker file: if any read ever executed it, the marker
+would appear. The spaces read statically must equal what hyperopt itself builds (through
+``resolve.space_from_hp`` on the same space built here).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pytest
+from hyperopt import hp
+from hyperopt.pyll import scope
+
+from hopt_inspect.errors import InputError
+from hopt_inspect.resolve import space_from_hp
+from hopt_inspect.scriptspace import read_script_space
+
+MARK = 'open({marker!r}, "w").write("this script ran")\n'
+
+SCRIPTS = {
+    # module-level fmin, keyword space=, pickles over the user's file
+    "plain": (
+        """
+import pickle
+from hyperopt import fmin, hp, tpe, Trials
+import numpy as np
+
+def objective(p):
+    return p["x"] ** 2
+
+space = {
+    "x": hp.uniform("x", -5, 5),
+    "lr": hp.loguniform("lr", np.log(1e-5), np.log(1e-1)),
+    "units": hp.quniform("units", 16, 512, 16),
+    "act": hp.choice("act", ["relu", "tanh"]),
+}
+trials = Trials()
+best = fmin(objective, space=space, algo=tpe.suggest, max_evals=100, trials=trials)
+pickle.dump(trials, open("hyperopt.p", "wb"))
+""",
+        lambda: {
+            "x": hp.uniform("x", -5, 5),
+            "lr": hp.loguniform("lr", math.log(1e-5), math.log(1e-1)),
+            "units": hp.quniform("units", 16, 512, 16),
+            "act": hp.choice("act", ["relu", "tanh"]),
+        },
+    ),
+    # import hyperopt.hp as H; hyperopt.fmin(fn, SPACE) positional
+    "alias_module": (
+        """
+import math
+import hyperopt
+import hyperopt.hp as H
+LOW = -10
+sp = [H.loguniform("c", LOW, -2), H.normal("n", 0, 2.5), H.qnormal("qn", 10, 3, 1)]
+hyperopt.fmin(lambda p: 0, sp, algo=hyperopt.rand.suggest, max_evals=10)
+""",
+        lambda: [hp.loguniform("c", -10, -2), hp.normal("n", 0, 2.5), hp.qnormal("qn", 10, 3, 1)],
+    ),
+    # from hyperopt.hp import ...; fmin renamed; inside main() behind a __main__ guard
+    "functions": (
+        """
+from hyperopt.hp import uniform, choice, lognormal, qlognormal, randint
+from hyperopt import fmin as minimize, tpe
+
+def main(n_evals=50):
+    depth = range(2, 12, 2)
+    space = {
+        "depth": choice("depth", [d for d in depth]),
+        "gamma": lognormal("gamma", 0, 1),
+        "mcw": qlognormal("mcw", 1, 0.5, 1),
+        "seed": randint("seed", 3, 11),
+        "sub": uniform("sub", 0.5, 1.0),
+    }
+    return minimize(fn=print, space=space, algo=tpe.suggest, max_evals=n_evals)
+
+if __name__ == "__main__":
+    main()
+""",
+        lambda: {
+            "depth": hp.choice("depth", list(range(2, 12, 2))),
+            "gamma": hp.lognormal("gamma", 0, 1),
+            "mcw": hp.qlognormal("mcw", 1, 0.5, 1),
+            "seed": hp.randint("seed", 3, 11),
+            "sub": hp.uniform("sub", 0.5, 1.0),
+        },
+    ),
+    # import hyperopt; hyperopt.hp.choice; conditional space; scope.int; dict(); pchoice
+    "conditional": (
+        """
+import hyperopt
+from hyperopt import hp as anything
+from hyperopt.pyll import scope
+
+svm = dict(kind="svm", C=anything.loguniform("C", -3, 3), kernel=anything.pchoice(
+    "kernel", [(0.7, "rbf"), (0.3, "linear")]))
+forest = {
+    "kind": "forest",
+    "n_estimators": scope.int(anything.quniform("n_estimators", 50, 500, 50)),
+    "max_depth": anything.uniformint("max_depth", 2, 16),
+}
+space = hyperopt.hp.choice("model", [svm, forest])
+if __name__ == "__main__":
+    trials = hyperopt.Trials()
+    hyperopt.fmin(print, space, hyperopt.tpe.suggest, 200, trials=trials)
+""",
+        lambda: hp.choice(
+            "model",
+            [
+                {
+                    "kind": "svm",
+                    "C": hp.loguniform("C", -3, 3),
+                    "kernel": hp.pchoice("kernel", [(0.7, "rbf"), (0.3, "linear")]),
+                },
+                {
+                    "kind": "forest",
+                    "n_estimators": scope.int(hp.quniform("n_estimators", 50, 500, 50)),
+                    "max_depth": hp.uniformint("max_depth", 2, 16),
+                },
+            ],
+        ),
+    ),
+    # comprehension with f-string labels, space built by a function, np.power, ** merge
+    "builder": (
+        """
+import numpy
+from hyperopt import fmin, hp, STATUS_OK
+
+BASE = {"dropout": hp.uniform("dropout", 0.0, 0.5)}
+
+def get_space(n_layers=3):
+    layers = {f"units_{i}": hp.qloguniform(f"units_{i}", numpy.log(8), numpy.log(512), 8)
+              for i in range(n_layers)}
+    return {**BASE, **layers, "lr": hp.loguniform("lr", numpy.log(numpy.power(10.0, -4)), 0)}
+
+best = fmin(lambda p: {"loss": 0, "status": STATUS_OK}, get_space(), max_evals=5)
+""",
+        lambda: {
+            "dropout": hp.uniform("dropout", 0.0, 0.5),
+            **{
+                f"units_{i}": hp.qloguniform(f"units_{i}", math.log(8), math.log(512), 8)
+                for i in range(3)
+            },
+            "lr": hp.loguniform("lr", math.log(1e-4), 0),
+        },
+    ),
+}
+
+
+def _write(tmp_path: Path, name: str, body: str) -> tuple[Path, Path]:
+    marker = tmp_path / f"{name}.RAN"
+    script = tmp_path / f"{name}.py"
+    script.write_text(MARK.format(marker=str(marker)) + body)
+    return script, marker
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_static_read_equals_hyperopts_space_and_runs_nothing(tmp_path, name):
+    body, expected = SCRIPTS[name]
+    script, marker = _write(tmp_path, name, body)
+    start = time.perf_counter()
+    got = read_script_space(script)
+    elapsed = time.perf_counter() - start
+    want = space_from_hp(expected(), source="expected")
+    assert dict(got.params) == dict(want.params)
+    assert got.origin == "script" and not got.inferred
+    assert not marker.exists()
+    assert elapsed < 1.0  # the real figure (<50 ms) is measured by the benchmark
+
+
+def test_named_variable_and_several_candidates(tmp_path):
+    script, marker = _write(
+        tmp_path,
+        "two",
+        """
+from hyperopt import hp
+small = {"x": hp.uniform("x", 0, 1)}
+large = {"x": hp.uniform("x", 0, 10), "y": hp.normal("y", 0, 1)}
+""",
+    )
+    assert read_script_space(script, "large")["x"].high == 10
+    with pytest.raises(InputError, match=r"several module-level names.*small, large"):
+        read_script_space(script)
+    with pytest.raises(InputError, match="no module-level name 'medium'"):
+        read_script_space(script, "medium")
+    assert not marker.exists()
+
+
+def test_unreadable_expression_names_line_and_opt_in(tmp_path):
+    script, marker = _write(
+        tmp_path,
+        "cfg",
+        """
+import json
+from hyperopt import fmin, hp
+cfg = json.load(open("config.json"))
+space = {"lr": hp.loguniform("lr", cfg["low"], 0)}
+fmin(print, space)
+""",
+    )
+    with pytest.raises(InputError) as info:
+        read_script_space(script)
+    message = str(info.value)
+    assert "line 5" in message and "json.load" in message and "--run-space" in message
+    assert "\n" not in message
+    assert not marker.exists()
+
+
+def test_no_space_found(tmp_path):
+    script, _ = _write(tmp_path, "empty", "x = 1\n")
+    with pytest.raises(InputError, match="no fmin"):
+        read_script_space(script)
+
+
+def test_syntax_error_is_one_line(tmp_path):
+    script = tmp_path / "bad.py"
+    script.write_text("space = {\n")
+    with pytest.raises(InputError, match="line 1 is not valid Python"):
+        read_script_space(script)
+
+
+def test_huge_range_is_refused_not_run(tmp_path):
+    script, _ = _write(
+        tmp_path,
+        "huge",
+        "from hyperopt import hp\nspace = hp.choice('a', list(range(10**12)))\n",
+    )
+    with pytest.raises(InputError, match="--run-space"):
+        read_script_space(script)
