@@ -166,9 +166,10 @@ def test_inferred_space_is_marked():
     assert sp["learning_rate"].kind == "loguniform"
     assert sp["use_double_q_learning"].kind == "randint"
     assert sp["future_discount_max"].kind == "uniform"
-    lo, hi = sp["future_discount_max"].natural_bounds()
-    values = [t.params["future_discount_max"] for t in study.trials]
-    assert (lo, hi) == (min(values), max(values))
+    # the bounds the tuner wrote (0.5, 0.99), not the observed range
+    assert sp["future_discount_max"].natural_bounds() == (0.5, 0.99)
+    assert sp.origin == "inferred"
+    assert all(p.evidence and 0 <= p.confidence <= 1 for p in sp.params.values())
 
 
 def test_space_stored_beside_trials_is_read_without_trust(tmp_path):
@@ -218,3 +219,35 @@ def test_conditional_labels_are_active_only_in_their_branch(tmp_path):
     for t in study.trials:
         assert (t.params["C"] is None) != (t.params["depth"] is None)
     assert set(sp.labels) == {"model", "C", "depth"}
+
+
+def test_ray_checkpoint_domain_is_read_without_trust():
+    study = load_study(FIXTURES / "interop" / "ray_searcher_state_min.pkl")
+    sp = resolve_space(None, study)
+    assert sp.origin == "stored" and not sp.inferred
+    assert sp["x"].kind == "uniform" and (sp["x"].low, sp["x"].high) == (-2, 2)
+    assert sp["lr"].kind == "loguniform" and sp["lr"].low == pytest.approx(math.log(1e-4))
+    assert sp["act"].kind == "choice" and sp["act"].options == ("relu", "tanh")
+
+
+def _objective(params):
+    return 0.0
+
+
+def test_mongo_domain_attachment_is_read_without_trust(tmp_path):
+    from hyperopt import hp
+    from hyperopt.base import Domain
+
+    space = {"x": hp.uniform("x", -3, 3), "k": hp.choice("k", ["a", "b"])}
+    trials = run_fmin(lambda p: 1.0, space, 5, seed=2)
+    trials.attachments["FMinIter_Domain"] = pickle.dumps(Domain(_objective, space))
+    path = tmp_path / "mongo_like.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    sp = resolve_space(None, study)
+    assert sp.origin == "stored" and sp["x"].high == 3 and sp["k"].options == ("a", "b")
+    # the objective inside the Domain stays a placeholder: its module is never imported
+    from hopt_inspect.loading.safe_pickle import safe_loads
+
+    nested = safe_loads(trials.attachments["FMinIter_Domain"])
+    assert any(name.endswith("._objective") for name in nested.placeholder_counts)
