@@ -441,8 +441,8 @@ def plot(
         lines.insert(
             0,
             Text(
-                "space INFERRED from observed values: bounds are the observed"
-                " range; pass --space for the real ones",
+                "space INFERRED from the trials (hopt-inspect space shows how sure);"
+                " pass --space for the real one",
                 style="yellow",
             ),
         )
@@ -793,6 +793,58 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+@app.command("space")
+def space_command(
+    file: FileArg = Path("hyperopt.p"),
+    space: SpaceOpt = None,
+    run_space: RunSpaceOpt = False,
+    output_format: Annotated[
+        str,
+        _option("--format", help="text, toml (a spec to edit and pass back), python or json."),
+    ] = "text",
+    output: Annotated[
+        Path | None, _option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        _option(
+            "--config", help="A TOML file with [tool.hopt-inspect]; default: nearest pyproject."
+        ),
+    ] = None,
+    trust: TrustOpt = False,
+    max_memory: MaxMemOpt = None,
+    study_name: StudyOpt = None,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """The search space as the tool sees it: where it came from, kinds, confidence."""
+    from .config import load_config
+    from .render.spacefmt import FORMATS, render_space
+    from .resolve import resolve_space, space_from_spec
+
+    if output_format not in FORMATS:
+        raise InputError(f"--format {output_format}: use {', '.join(FORMATS)}")
+    spec = space or load_config(config).space
+    if spec is not None and not file.exists() and file == Path("hyperopt.p"):
+        search_space = space_from_spec(spec, trust=trust, run_space=_run(run_space, space))
+    else:
+        study = _load(file, trust, strict, max_memory, study_name)
+        search_space = resolve_space(spec, study, trust=trust, run_space=_run(run_space, space))
+    text = render_space(search_space, output_format)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from .render.files import atomic_write_text
+
+    _need_file(output)
+    atomic_write_text(output, text)
+
+
+def _need_file(output: Path) -> None:
+    if output.is_dir():
+        raise InputError(f"-o {output}: is a folder; name a file")
 
 
 def main() -> None:

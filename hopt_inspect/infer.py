@@ -496,6 +496,8 @@ def _fit_family(label: str, family: str, values: Any, prior: Any, q: float | Non
         pos = values
         x_all, x_prior, jacobian = values, sample, 0.0
     n = x_prior.size
+    if n < 3:
+        return None
     if family in ("uniform", "loguniform"):
         lo_cell, hi_cell = _cells(pos, q, log, zero=bool(np.any(values == 0)))
         pair = pick_bounds(

@@ -7,7 +7,9 @@ would appear. The spaces read statically must equal what hyperopt itself builds 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -231,3 +233,99 @@ def test_huge_range_is_refused_not_run(tmp_path):
     )
     with pytest.raises(InputError, match="--run-space"):
         read_script_space(script)
+
+
+# --------------------------------------------------------------------------- the CLI
+
+TUNER = """
+import pickle
+from hyperopt import Trials, fmin, hp, tpe
+
+space = {"learning_rate": hp.uniform("learning_rate", -2, 2),
+         "size_of_hidden_layer": hp.uniform("size_of_hidden_layer", -2, 2)}
+trials = Trials()
+fmin(lambda p: 0.0, space, algo=tpe.suggest, max_evals=3, trials=trials)
+pickle.dump(trials, open("hyperopt.p", "wb"))
+"""
+
+
+def _folder_with_tuner(tmp_path):
+    from conftest import SAMPLES
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "hyperopt.p").write_bytes((SAMPLES / "heart.p").read_bytes())
+    script, marker = _write(folder, "tuner", TUNER)
+    return folder, script, marker
+
+
+def test_space_option_on_a_module_level_fmin_script_runs_nothing(tmp_path):
+    from conftest import run_cli
+
+    folder, script, marker = _folder_with_tuner(tmp_path)
+    before = (folder / "hyperopt.p").read_bytes()
+    start = time.perf_counter()
+    out = run_cli("lpdf", "--param", "learning_rate", "--space", script.name, cwd=folder)
+    assert out.returncode == 0, out.stderr
+    assert time.perf_counter() - start < 60
+    assert not marker.exists()
+    assert (folder / "hyperopt.p").read_bytes() == before  # the user's pickle untouched
+    assert "INFERRED" not in out.stdout
+
+
+def test_config_space_is_read_statically_and_cannot_enable_running(tmp_path):
+    from conftest import run_cli
+
+    folder, script, marker = _folder_with_tuner(tmp_path)
+    (folder / "pyproject.toml").write_text(f'[tool.hopt-inspect]\nspace = "{script.name}:space"\n')
+    out = run_cli("check", cwd=folder)
+    assert out.returncode in (0, 1), out.stderr
+    assert not marker.exists()
+    out = run_cli("check", "--run-space", cwd=folder)
+    assert out.returncode == 2 and "--run-space needs --space" in out.stderr
+    assert not marker.exists()
+
+
+def test_run_space_imports_only_when_asked_and_warns(tmp_path):
+    from conftest import run_cli
+
+    folder, script, marker = _folder_with_tuner(tmp_path)
+    (folder / "tuner.py").write_text(script.read_text().split("trials = Trials()")[0])
+    out = run_cli("space", "--space", "tuner.py:space", "--run-space", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    assert "module-level code runs" in out.stderr
+    assert marker.exists()  # this time the script was imported, as asked
+
+
+def test_space_command_formats_round_trip(tmp_path):
+    from conftest import SAMPLES, run_cli
+
+    from hopt_inspect.loading import load_study
+    from hopt_inspect.resolve import resolve_space
+
+    study = load_study(SAMPLES / "qlearn.p")
+    inferred = resolve_space(None, study)
+    toml = tmp_path / "space.toml"
+    out = run_cli("space", SAMPLES / "qlearn.p", "--format", "toml", "-o", toml)
+    assert out.returncode == 0, out.stderr
+    back = resolve_space(str(toml), study)
+    for label, param in inferred.params.items():
+        other = back[label]
+        assert (other.kind, other.low, other.high, other.q) == (
+            param.kind,
+            param.low,
+            param.high,
+            param.q,
+        )
+    python = tmp_path / "space.py"
+    out = run_cli("space", SAMPLES / "qlearn.p", "--format", "python", "-o", python)
+    assert out.returncode == 0, out.stderr
+    again = resolve_space(str(python), study)
+    assert {k: (p.kind, p.low, p.high, p.q) for k, p in again.params.items()} == {
+        k: (p.kind, p.low, p.high, p.q) for k, p in inferred.params.items()
+    }
+    out = run_cli("space", SAMPLES / "qlearn.p", "--format", "json")
+    doc = json.loads(out.stdout)
+    assert doc["origin"] == "inferred" and len(doc["params"]) == len(inferred.params)
+    out = run_cli("space", SAMPLES / "qlearn.p", env={**os.environ, "COLUMNS": "80"})
+    assert all(len(line) <= 80 for line in out.stdout.splitlines())
