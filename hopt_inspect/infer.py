@@ -15,6 +15,7 @@ numpy only (no scipy import: ``summary`` pays for this on every run).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ DIGIT_NATS = 3.0  # prior cost, in nats of likelihood, of one more significant d
 FAMILY_PRIOR = {"uniform": 0.0, "loguniform": -1.0, "normal": -5.0, "lognormal": -5.0}
 
 
+@functools.lru_cache(maxsize=4096)
 def roundness(value: float) -> float:
     """How 'round' a number is as people write it: -0.5 for 0, else ~ significant digits.
 
@@ -59,12 +61,15 @@ def roundness(value: float) -> float:
     return score
 
 
+@functools.lru_cache(maxsize=4096)
 def _literal(value: float) -> float:
     """The float a user gets from writing this number's shortest decimal (``0.3``)."""
     return float(f"{value:.12g}")
 
 
-def round_numbers(lo: float, hi: float, anchor: float, per_level: int = 4) -> list[float]:
+def round_numbers(
+    lo: float, hi: float, anchor: float, per_level: int = 4, max_digits: int = 7
+) -> list[float]:
     """Round numbers in [lo, hi]: per significant-digit level, the few nearest ``anchor``."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
         return []
@@ -72,7 +77,7 @@ def round_numbers(lo: float, hi: float, anchor: float, per_level: int = 4) -> li
     if lo <= 0 <= hi:
         out.add(0.0)
     top = max(abs(lo), abs(hi), 1e-300)
-    for digits in range(1, 8):
+    for digits in range(1, max_digits + 1):
         step = 10.0 ** (math.floor(math.log10(top)) - digits + 1)
         k_lo, k_hi = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
         if k_hi < k_lo:
@@ -83,9 +88,10 @@ def round_numbers(lo: float, hi: float, anchor: float, per_level: int = 4) -> li
             value = _literal(k * step)
             if lo - 1e-12 * top <= value <= hi + 1e-12 * top:
                 out.add(value)
-    for e in range(3, 21):
-        for sign in (1.0, -1.0):
-            if lo <= sign * 2.0**e <= hi:
+    for sign in (1.0, -1.0):
+        a, b = sorted((sign * lo, sign * hi))  # the range of |x| for this sign
+        if b >= 8:
+            for e in range(max(3, math.ceil(math.log2(max(a, 8)))), min(20, int(math.log2(b))) + 1):
                 out.add(sign * 2.0**e)
     for nines in (0.9, 0.99, 0.999, 0.9999):
         if lo <= nines <= hi:
@@ -135,7 +141,7 @@ def bound_choices(
     scored = []
     for value, cost, how, system in options:
         gap = max(0.0, c_lo - value) if lower else max(0.0, value - c_hi)
-        scored.append((-density * gap - DIGIT_NATS * cost, value, how, system))
+        scored.append((float(-density * gap - DIGIT_NATS * cost), value, how, system))
     scored.sort(key=lambda s: (-s[0], abs(s[1] - anchor)))
     out = []
     for system in ("natural", "raw"):
@@ -215,11 +221,25 @@ def ks_two(a: Any, b: Any) -> float:
     return ks_pvalue(d, a.size * b.size / (a.size + b.size))
 
 
+def _erf(z: Any) -> Any:
+    """erf for arrays (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7): numpy has none."""
+    import numpy as np
+
+    z = np.asarray(z, dtype=float)
+    sign = np.sign(z)
+    a = np.abs(z)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
 def _normal_cdf(x: Any, mu: float, sigma: float) -> Any:
     import numpy as np
 
     z = (np.asarray(x, float) - mu) / (sigma * math.sqrt(2))
-    return 0.5 * (1 + np.vectorize(math.erf)(z)) if z.size else z
+    return 0.5 * (1 + _erf(z))
 
 
 def end_density(x: Any, lower: bool) -> float:
@@ -248,36 +268,34 @@ class _Fit:
     pvalue: float
 
 
+MAX_FIT_DRAWS = 2000  # family tests on at most this many draws (evenly spaced)
+
+
 def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSpace:
     """The space inferred from ``study``'s trials, each parameter with confidence/evidence."""
     import numpy as np
 
-    raw: dict[str, list[float]] = {label: [] for label in study.labels}
-    ints = dict.fromkeys(study.labels, True)
-    order: dict[str, list[bool]] = {label: [] for label in study.labels}
-    history = study.tpe_history()
-    startup_tids = {t.tid for t in history[:n_startup_jobs]}
-    for t in study.trials:
-        startup = t.tid in startup_tids
-        for label, value in t.params.items():
-            if label not in raw or value is None or isinstance(value, bool):
-                continue
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                continue
-            raw[label].append(value)
-            order[label].append(startup)
-            if ints[label] and not isinstance(value, int):
-                ints[label] = False
-    arrays = {k: np.asarray(v, dtype=float) for k, v in raw.items()}
-    masks = {k: np.asarray(v, dtype=bool) for k, v in order.items()}
+    n = len(study.trials)
+    tids = study.tids
+    startup_tids = [t.tid for t in study.tpe_history(min(n, 3 * n_startup_jobs + 10))]
+    startup = np.isin(tids, startup_tids[:n_startup_jobs])
+    arrays: dict[str, Any] = {}
+    masks: dict[str, Any] = {}
+    ints: dict[str, bool] = {}
+    for label in study.labels:
+        column = study.column(label)
+        ok = np.isfinite(column)
+        arrays[label] = column[ok]
+        masks[label] = startup[ok]
+        ints[label] = _stored_as_int(study, label)
     floats = {k: v for k, v in arrays.items() if not ints[k]}
-    random_study, why, tested = _looks_random(floats, masks)
+    losses = study.ok_losses
+    random_study, why, tested = _looks_random(floats, masks, losses, startup)
     params: dict[str, Param] = {}
     for label in study.labels:
         values = arrays[label]
-        # all trials are prior draws only if this label's own start-up draws were compared
         all_prior = random_study and (label in tested or ints[label])
-        prior = values if all_prior else values[masks[label]]
+        prior = _thin(values if all_prior else values[masks[label]])
         if not values.size:
             params[label] = Param(
                 label, "uniform", low=0.0, high=1.0, inferred=True, confidence=0.0,
@@ -294,30 +312,62 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
     )  # fmt: skip
 
 
-def _looks_random(arrays: dict[str, Any], masks: dict[str, Any]) -> tuple[bool, str, set[str]]:
+def _stored_as_int(study: Study, label: str, sample: int = 20) -> bool:
+    """hyperopt stores choice/randint values as ints and every other kind as floats."""
+    seen = 0
+    for t in study.trials:
+        value = t.params.get(label)
+        if value is None or isinstance(value, bool):
+            continue
+        if not isinstance(value, int):
+            return False
+        seen += 1
+        if seen >= sample:
+            break
+    return seen > 0
+
+
+def _thin(values: Any) -> Any:
+    if values.size <= MAX_FIT_DRAWS:
+        return values
+    import numpy as np
+
+    return values[np.linspace(0, values.size - 1, MAX_FIT_DRAWS).astype(int)]
+
+
+RANDOM_P = 0.2  # call a study random search only when nothing suggests otherwise
+
+
+def _looks_random(
+    arrays: dict[str, Any], masks: dict[str, Any], losses: Any, startup: Any
+) -> tuple[bool, str, set[str]]:
     """Whether later trials are distributed as the start-up ones (a random-search study).
 
-    Float labels only: a choice's counts in 20 draws say little, and skewed counts are
-    exactly what must not be mistaken for TPE (or for pchoice).
+    TPE moves its proposals (float labels) and lowers the losses after the start-up draws;
+    random search does neither. Choices are left out: their counts in 20 draws say little.
+    Taking a TPE study for random search would bias every fit, so the bar is high.
     """
+    import numpy as np
+
     pvalues = {}
     for label, values in arrays.items():
         first, later = values[masks[label]], values[~masks[label]]
         if first.size < 10 or later.size < 20:
             continue
-        pvalues[label] = ks_two(first, later)
+        pvalues[label] = ks_two(first, _thin(later))
+    ok = np.isfinite(losses)
+    first, later = losses[ok & startup], _thin(losses[ok & ~startup])
+    loss_p = ks_two(first, later) if first.size >= 10 and later.size >= 20 else None
+    tests = list(pvalues.values()) + ([loss_p] if loss_p is not None else [])
     if not pvalues:
         return False, f"the first {N_STARTUP} trials are taken as TPE's prior draws", set()
-    p = min(1.0, min(pvalues.values()) * len(pvalues))
-    if p > 0.05:
-        return (
-            True,
-            (
-                f"later trials are distributed as the first {N_STARTUP} (p={p:.2g}): all trials"
-                " are taken as prior draws (random search)"
-            ),
-            set(pvalues),
+    p = min(1.0, min(tests) * len(tests))
+    if p > RANDOM_P:
+        why = (
+            f"later trials are distributed as the first {N_STARTUP} (p={p:.2g}): all trials"
+            " are taken as prior draws (random search)"
         )
+        return True, why, set(pvalues)
     why = f"the first {N_STARTUP} trials are taken as TPE's prior draws (p={p:.2g})"
     return False, why, set(pvalues)
 
@@ -419,17 +469,19 @@ def detect_q(values: Any) -> float | None:
     if uniq.size < 3:
         return None
     span = float(uniq[-1] - uniq[0])
+    if float(np.diff(uniq).min()) <= span * 1e-5:  # continuous draws: no lattice
+        return None
     for q in _EXACT_Q:
-        if q > span or q < span * 1e-7:
+        if q > span or q < span * 1e-5:
             continue
         ratio = uniq / q
-        if np.all(np.abs(ratio - np.round(ratio)) <= 1e-9 * np.maximum(1.0, np.abs(ratio))):
+        if np.all(np.abs(ratio - np.round(ratio)) <= 1e-6):
             return float(q)
     q = float(np.diff(uniq).min())
-    if q <= span * 1e-6:
+    if q <= span * 1e-5:
         return None
     ratio = uniq / q
-    if np.all(np.abs(ratio - np.round(ratio)) <= 1e-6 * np.maximum(1.0, np.abs(ratio))):
+    if np.all(np.abs(ratio - np.round(ratio)) <= 1e-6):
         return _literal(q)
     return None
 
@@ -523,25 +575,30 @@ def _fit_family(label: str, family: str, values: Any, prior: Any, q: float | Non
             return None
         half = 4 * sd / math.sqrt(n)
         mus: list[tuple[float, float, str]] = [
-            (v, _cost(v, None), f"{v:g}") for v in round_numbers(mean - half, mean + half, mean)
+            (v, _cost(v, None), f"{v:g}")
+            for v in round_numbers(mean - half, mean + half, mean, 3, 3)
         ]
         if log and mean + half < 700:
-            for r in round_numbers(math.exp(mean - half), math.exp(mean + half), math.exp(mean)):
+            for r in round_numbers(
+                math.exp(mean - half), math.exp(mean + half), math.exp(mean), 3, 3
+            ):
                 if r > 0:
                     mus.append((math.log(r), _cost(r, None) + 0.05, f"log({r:g})"))
-        sigmas = [(v, _cost(v, None)) for v in round_numbers(0.5 * sd, 2.2 * sd, sd) if v > 0]
+        sigmas = [(v, _cost(v, None)) for v in round_numbers(0.5 * sd, 2.2 * sd, sd, 3, 3) if v > 0]
         if not mus or not sigmas:
             return None
         ss = float(np.sum((x_prior - mean) ** 2))
-        scored = []
-        for mu, mu_cost, mu_how in mus:
-            for sigma, s_cost in sigmas:
-                dev = ss + n * (mean - mu) ** 2
-                ll = -n * math.log(sigma * math.sqrt(2 * math.pi)) - dev / (2 * sigma**2)
-                scored.append((ll - DIGIT_NATS * (mu_cost + s_cost), mu, sigma, mu_how))
-        scored.sort(key=lambda t: -t[0])
-        top = scored[0]
-        runner = next((t[0] for t in scored[1:]), top[0] - 10)
+        mu_v = np.array([m[0] for m in mus])
+        mu_c = np.array([m[1] for m in mus])
+        sig_v = np.array([g[0] for g in sigmas])
+        sig_c = np.array([g[1] for g in sigmas])
+        dev = ss + n * (mean - mu_v[:, None]) ** 2
+        ll = -n * np.log(sig_v[None, :] * math.sqrt(2 * math.pi)) - dev / (2 * sig_v[None, :] ** 2)
+        grid = ll - DIGIT_NATS * (mu_c[:, None] + sig_c[None, :])
+        order = np.argsort(-grid, axis=None, kind="stable")
+        i, j = np.unravel_index(order[0], grid.shape)
+        runner = float(grid.flat[order[1]]) if order.size > 1 else float(grid[i, j]) - 10
+        top = (float(grid[i, j]), float(mu_v[i]), float(sig_v[j]), mus[i][2])
         _, mu, sigma, mu_how = top
         p = ks_one(x_prior, lambda x: _normal_cdf(x, mu, sigma))
         score = top[0] + jacobian
@@ -584,9 +641,11 @@ def _lattice_fit(prior: Any, q: float, cdf: Any) -> tuple[float, float, float]:
     upper, lower = cdf(v + q / 2), cdf(v - q / 2)
     mass = np.maximum(upper - lower, 1e-300)
     loglik = float(np.sum(np.log(mass)))
-    uniq, counts = np.unique(v, return_counts=True)
-    emp = np.cumsum(counts) / v.size
-    before = emp - counts / v.size
+    ordered = np.sort(v)
+    last = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))  # end of each run
+    uniq = ordered[last]
+    emp = (last + 1) / v.size
+    before = np.append(0.0, emp[:-1])
     d = max(
         float(np.max(np.abs(emp - cdf(uniq + q / 2)))),
         float(np.max(np.abs(before - cdf(uniq - q / 2)))),
@@ -628,38 +687,29 @@ def _jitter(values: Any, q: float | None, log: bool) -> Any:
 
 
 def _with_conditions(study: Study, params: dict[str, Param]) -> dict[str, Param]:
-    """Labels active in only some trials: the choice label and index they go with."""
+    """Labels active in only some trials: the choice label and options they go with."""
     from dataclasses import replace
 
-    active: dict[str, list[bool]] = {label: [] for label in params}
-    for t in study.trials:
-        for label in params:
-            active[label].append(t.params.get(label) is not None)
+    import numpy as np
+
+    columns = {label: study.column(label) for label in params}
+    active = {label: ~np.isnan(c) for label, c in columns.items()}
     out = dict(params)
-    for label, a in active.items():
-        if all(a) or not any(a):
+    for label, on in active.items():
+        if on.all() or not on.any():
             continue
-        for parent in params:
-            if parent == label or not params[parent].is_categorical:
+        for parent, parent_param in params.items():
+            if parent == label or not parent_param.is_categorical:
                 continue
-            on, off = set(), set()
-            for t, is_on in zip(study.trials, a, strict=True):
-                v = t.params.get(parent)
-                if v is None:
-                    continue
-                (on if is_on else off).add(v)
-            if (
-                on
-                and not (on & off)
-                and all(
-                    t.params.get(parent) is not None
-                    for t, is_on in zip(study.trials, a, strict=True)
-                    if is_on
-                )
-            ):
-                paths = tuple(
-                    ((parent, int(v) - params[parent].randint_offset),) for v in sorted(on)
-                )
-                out[label] = replace(params[label], conditional=paths)
-                break
+            values = columns[parent]
+            if not active[parent][on].all():
+                continue
+            when_on = set(np.unique(values[on]).tolist())
+            when_off = set(np.unique(values[~on & active[parent]]).tolist())
+            if when_on & when_off:
+                continue
+            offset = parent_param.randint_offset
+            paths = tuple(((parent, int(v) - offset),) for v in sorted(when_on))
+            out[label] = replace(params[label], conditional=paths)
+            break
     return out
