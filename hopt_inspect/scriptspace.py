@@ -284,6 +284,10 @@ def read_script_space(
         raise InputError(
             f"--space {shown}: {path} line {exc.lineno} is not valid Python ({exc.msg})"
         ) from exc
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise InputError(
+            f"--space {shown}: {path} cannot be parsed ({type(exc).__name__})"
+        ) from exc
     reader = _Reader(tree, text)
     try:
         value, where = reader.space_value(name)

@@ -329,3 +329,23 @@ def test_space_command_formats_round_trip(tmp_path):
     assert doc["origin"] == "inferred" and len(doc["params"]) == len(inferred.params)
     out = run_cli("space", SAMPLES / "qlearn.p", env={**os.environ, "COLUMNS": "80"})
     assert all(len(line) <= 80 for line in out.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "space = hp.uniform('x', 0, 10 ** 10 ** 10)",
+        "space = hp.choice('x', [0] * 10 ** 9)",
+        "space = hp.choice('x', [a for a in range(99999) for b in range(99999)])",
+        "def f(n):\n    return f(n)\nspace = hp.uniform('x', 0, f(1))",
+        "space = hp.uniform('x', 0, " + "-" * 100_000 + "1)",
+        "space = eval('hp.uniform(\"x\", 0, 1)')",
+        "space = hp.uniform('x', 0, __import__('os').getpid())",
+    ],
+)
+def test_hostile_scripts_are_refused_in_one_line(tmp_path, body):
+    script, marker = _write(tmp_path, "hostile", "from hyperopt import hp\n" + body + "\n")
+    with pytest.raises(InputError) as info:
+        read_script_space(script)
+    assert "\n" not in str(info.value)
+    assert not marker.exists()
