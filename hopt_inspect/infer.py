@@ -385,6 +385,8 @@ def _categorical(label: str, values: Any, prior: Any) -> Param:
     offset = lo > 0 and (lo / (lo + 1)) ** n < ALPHA  # option 0 never drawn in n draws
     first = lo if offset else 0
     k_opts = hi - first + 1
+    if k_opts > MAX_OPTIONS:  # no choice has this many options: an integer range
+        return _fallback(label, values, f"integers {lo}..{hi}: too many to be options")
     p_missed = (k_opts / (k_opts + 1)) ** n  # an option above hi would go unseen
     counts = np.bincount((prior - first).astype(int), minlength=k_opts)[:k_opts]
     n_prior = int(counts.sum())
@@ -416,6 +418,29 @@ def _categorical(label: str, values: Any, prior: Any) -> Param:
         label, "randint", low=float(k_opts), inferred=True, confidence=round(confidence, 3),
         evidence=evidence + f"; hp.choice of {k_opts} options (or hp.randint({k_opts}))",
     )  # fmt: skip
+
+
+MAX_OPTIONS = 100_000
+
+
+def _fallback(label: str, values: Any, why: str) -> Param:
+    """The observed range, uniform, no confidence: what is left when nothing fits."""
+    lo, hi = float(values.min()), float(values.max())
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return Param(
+        label, "uniform", low=lo, high=hi, inferred=True, confidence=0.0,
+        evidence=f"{why}; observed range used",
+    )  # fmt: skip
+
+
+def _sane(p: Param) -> bool:
+    for v in (p.low, p.high, p.mu, p.sigma, p.q):
+        if v is not None and not (math.isfinite(v) and abs(v) < 1e15):
+            return False
+    if p.is_log and p.family == "uniform" and (p.high or 0) > 700:
+        return False
+    return not (p.is_log and p.family == "normal" and (p.mu or 0) + 40 * (p.sigma or 0) > 700)
 
 
 def _chi2_sf(x: float, dof: int) -> float:
@@ -511,11 +536,7 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
             fits.append(fit)
     plausible = [f for f in fits if f.pvalue >= 1e-4] or fits
     if not plausible:
-        lo, hi = float(values.min()), float(values.max())
-        return Param(
-            label, "uniform", low=lo, high=hi if hi > lo else lo + 1, inferred=True,
-            confidence=0.0, evidence="no family fits the values",
-        )  # fmt: skip
+        return _fallback(label, values, "no family fits the values")
     plausible.sort(key=lambda f: -f.score)
     best = plausible[0]
     share = 1 / sum(math.exp(f.score - best.score) for f in plausible)
@@ -525,6 +546,8 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
         f"; vs {others} nats" if others else ""
     )
     b = best.param
+    if not _sane(b):
+        return _fallback(label, values, "the fitted parameters are out of range")
     return Param(
         label, b.kind, low=b.low, high=b.high, q=b.q, mu=b.mu, sigma=b.sigma, inferred=True,
         confidence=round(confidence, 3), evidence=evidence,
