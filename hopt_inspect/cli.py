@@ -810,7 +810,8 @@ def space_command(
     config: Annotated[
         Path | None,
         _option(
-            "--config", help="A TOML file with [tool.hopt-inspect]; default: nearest pyproject."
+            "--config",
+            help="A TOML file with \\[tool.hopt-inspect]; default: nearest pyproject.",
         ),
     ] = None,
     trust: TrustOpt = False,

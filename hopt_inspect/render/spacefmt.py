@@ -180,8 +180,9 @@ def to_text(space: SearchSpace, width: int | None = None) -> str:
         lines += textwrap.wrap(_safe(note, 300), width, initial_indent=" " * 8,
                                subsequent_indent=" " * 8)  # fmt: skip
     lines.append("")
+    pad = min(max((len(_safe(label, 60)) for label in space.params), default=0), width // 3)
     for label, param in space.params.items():
-        text = f"{_safe(label, 60)}  {_safe(param.describe(), 120)}"
+        text = f"{_safe(label, 60):<{pad}}  {_safe(param.describe(), 120)}"
         condition = _condition(param, space)
         if condition:
             text += f"  ({_safe(condition, 120)})"
