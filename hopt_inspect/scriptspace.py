@@ -947,6 +947,8 @@ def _hp_call(fname: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST)
         raise StaticError(node, "the label is not a string")
     if fname == "choice":
         options = rest[0] if rest else kwargs.pop("options", None)
+        if isinstance(options, range):
+            options = list(options)
         if not isinstance(options, (list, tuple)) or kwargs or len(rest) > 1:
             raise StaticError(node, "hp.choice needs a list of options")
         selector = Node("hyperopt_param", [label, Node("randint", [len(options)])])

@@ -150,6 +150,23 @@ best = fmin(lambda p: {"loss": 0, "status": STATUS_OK}, get_space(), max_evals=5
             "lr": hp.loguniform("lr", math.log(1e-4), 0),
         },
     ),
+    # from hyperopt import pyll; pyll.scope.int; choice over range(); keyword arguments
+    "pyll_module": (
+        """
+from hyperopt import hp, pyll
+BOUNDS = (0.0, 0.25)
+space = {
+    "trees": pyll.scope.int(hp.quniform(label="trees", low=10, high=100, q=10)),
+    "leaf": hp.choice("leaf", range(1, 6)),
+    "drop": hp.uniform("drop", *BOUNDS),
+}
+""",
+        lambda: {
+            "trees": scope.int(hp.quniform("trees", 10, 100, 10)),
+            "leaf": hp.choice("leaf", range(1, 6)),
+            "drop": hp.uniform("drop", 0.0, 0.25),
+        },
+    ),
 }
 
 
