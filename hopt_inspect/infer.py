@@ -37,6 +37,7 @@ _EXACT_Q = (
 
 DIGIT_NATS = 3.0  # prior cost, in nats of likelihood, of one more significant digit
 FAMILY_PRIOR = {"uniform": 0.0, "loguniform": -1.0, "normal": -5.0, "lognormal": -5.0}
+Q_LOG_PRIOR = -1.0  # qloguniform/qlognormal: rarer still than their q-linear twins
 
 
 @functools.lru_cache(maxsize=4096)
@@ -631,7 +632,8 @@ def _fit_family(label: str, family: str, values: Any, prior: Any, q: float | Non
         precision = _sigmoid(top[0] - runner)
         how = f"{family}({mu_how}, {sigma:g})"
         param = Param(label, kind, mu=mu, sigma=sigma, q=q, evidence=_with_q(how, q))
-    return _Fit(param, score + FAMILY_PRIOR[family], p, precision)
+    prior_nats = FAMILY_PRIOR[family] + (Q_LOG_PRIOR if log and q is not None else 0.0)
+    return _Fit(param, score + prior_nats, p, precision)
 
 
 def _param_cost(mus: list[Any], sigmas: list[Any], mu: float, sigma: float) -> float:
