@@ -86,10 +86,11 @@ _SHARED: dict[str, tuple[Any, Any]] = {
             str | None,
             _option(
                 "--space",
-                help="The search space: FILE.py[:NAME] or package.module:NAME (read"
-                " statically where possible), a TOML spec (space.toml), or a pickled hp graph"
-                " (--trust). Default: [tool.hopt-inspect] space, else a space stored in the"
-                " file, else inferred from the observed values.",
+                help="The search space: your tuning script FILE.py (the space passed to fmin)"
+                " or FILE.py:NAME / package.module:NAME, READ WITHOUT RUNNING IT; a TOML spec"
+                " (space.toml); or a pickled hp space. Default: [tool.hopt-inspect] space,"
+                " else a space stored in the file, else one inferred from the observed values"
+                " (hopt-inspect space shows it).",
                 show_default=False,
                 rich_help_panel=_INPUT_PANEL,
             ),
@@ -101,8 +102,9 @@ _SHARED: dict[str, tuple[Any, Any]] = {
             bool,
             _option(
                 "--run-space",
-                help="Import the --space script instead of reading it: RUNS its module-level"
-                " code (a script that calls fmin at import re-runs the study).",
+                help="Import the --space script instead of reading it: RUNS ITS MODULE-LEVEL"
+                " CODE (a script that calls fmin at import re-runs the study). Only when the"
+                " static reader cannot evaluate the space; never from a config.",
                 rich_help_panel=_INPUT_PANEL,
             ),
         ],
@@ -231,6 +233,31 @@ _INPUT_NAMES = (
     "space", "run_space", "study", "trust", "strict", "max_memory", "config", "algo",
     "n_startup_jobs", "gamma", "prior_weight",
 )  # fmt: skip
+
+RunSpaceOpt = Annotated[
+    bool,
+    _option(
+        "--run-space",
+        help="Import the --space script instead of reading it: RUNS ITS MODULE-LEVEL CODE"
+        " (a script that calls fmin at import re-runs the study). Only when the static"
+        " reader cannot evaluate the space.",
+    ),
+]
+
+
+def _run_space_warning(run_space: bool) -> None:
+    if run_space:
+        sys.stderr.write(
+            "hopt-inspect: --run-space imports the --space script: its module-level code runs\n"
+        )
+
+
+def _run(run_space: bool, space: str | None) -> bool:
+    """--run-space applies to --space given on the command line, never to a config's space."""
+    if run_space and space is None:
+        raise InputError("--run-space needs --space FILE.py:NAME on the command line")
+    _run_space_warning(run_space)
+    return run_space
 
 
 class _Interrupted(Exception):
@@ -412,6 +439,10 @@ def _open(inputs: Inputs, planned: Any = None) -> Any:
     """Load the study (with a spinner for big files on a terminal) into a Session."""
     from .session import open_session
 
+    if inputs.run_space:
+        sys.stderr.write(
+            "hopt-inspect: --run-space imports the --space script: its module-level code runs\n"
+        )
     path = Path(inputs.file)
     big = path.is_file() and path.stat().st_size > 20_000_000
     console = _console(stderr=True)
@@ -589,7 +620,8 @@ def plot(
         lines.insert(
             0,
             Text(
-                "space INFERRED from observed values: pass --space for the real one",
+                "space INFERRED from the trials (hopt-inspect space shows how sure);"
+                " pass --space for the real one",
                 style="yellow",
             ),
         )
@@ -868,6 +900,39 @@ def _export_optuna(
     from .render.export_optuna import render_export
 
     _emit(render_export(result))
+
+
+@command("space", formats=("text", "toml", "python", "json"))
+def space_command(
+    file: FileArg = DEFAULT_FILE,
+    output: OutputFile = None,
+    *,
+    inputs: Inputs,
+    fmt: str,
+) -> None:
+    """The search space as the tool sees it: where it came from, kinds, confidence.
+
+    --format toml writes a spec to edit and pass back with --space; python writes hp code.
+    """
+    from .outputs import check_file
+    from .render.spacefmt import render_space
+    from .session import plan
+
+    planned = plan(inputs)
+    if output is not None:
+        check_file(output)
+    spec = inputs.space or planned.config.space
+    if spec is not None and not Path(inputs.file).exists() and Path(inputs.file) == DEFAULT_FILE:
+        from .resolve import space_from_spec
+
+        if inputs.run_space:
+            sys.stderr.write("hopt-inspect: --run-space imports the --space script\n")
+        space = space_from_spec(
+            spec, trust=inputs.trust, run_space=inputs.run_space and inputs.space is not None
+        )
+    else:
+        space = _open(inputs, planned).space
+    _write_text(output, render_space(space, fmt))
 
 
 @command("checks", formats=("text", "json"), study_options=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .space import KINDS, Param, SearchSpace, infer_space
+from .space import KINDS, Param, SearchSpace
 from .study import Study
 
 _SIGNATURES = {
@@ -38,38 +38,122 @@ _NAMES = {"true": True, "false": False, "True": True, "False": False, "None": No
 _MATH = {"log": math.log, "exp": math.exp, "log10": math.log10, "sqrt": math.sqrt}
 
 
-def resolve_space(spec: str | None, study: Study, *, trust: bool = False) -> SearchSpace:
-    """The search space for ``study``; its labels must match the trials' labels."""
+def resolve_space(
+    spec: str | None, study: Study, *, trust: bool = False, run_space: bool = False
+) -> SearchSpace:
+    """The search space for ``study``; its labels must match the trials' labels.
+
+    Precedence: ``spec`` (``--space``, or the config's ``space =``), else a space stored
+    with the trials, else one inferred from the observed values. Scripts are read
+    statically; only ``run_space=True`` (the explicit ``--run-space`` flag, never a config
+    key) imports them.
+    """
     if spec is None:
         space = _space_from_file(study, trust)
-    elif spec.endswith(".toml"):
-        space = space_from_toml(Path(spec))
-    elif ":" in spec and not Path(spec).exists():
-        space = space_from_python(spec)
-    elif Path(spec).exists():
-        space = _space_from_pickle(Path(spec), trust)
     else:
-        raise InputError(
-            f"--space {spec}: expected FILE.py:NAME, package.module:NAME or a .toml spec"
-        )
+        space = space_from_spec(spec, trust=trust, run_space=run_space)
     check_labels(space, study)
     if not space.inferred:
         check_values(space, study)
     return space
 
 
+def space_from_spec(spec: str, *, trust: bool = False, run_space: bool = False) -> SearchSpace:
+    """``--space S``: a TOML spec, a script read statically (or imported), a pickled space."""
+    from .scriptspace import locate_module, read_script_space
+
+    path = Path(spec)
+    if spec.endswith(".toml"):
+        return space_from_toml(path)
+    if path.suffix == ".py" and path.is_file():  # FILE.py: the space passed to fmin
+        if run_space:
+            raise InputError(f"--space {spec}: --run-space needs the variable, as in {spec}:space")
+        return read_script_space(path, None, spec=spec)
+    if ":" in spec and not path.exists():
+        if run_space:
+            return space_from_python(spec)
+        target, _, name = spec.rpartition(":")
+        if not target or not name:
+            raise InputError(f"--space {spec}: expected FILE.py:NAME or package.module:NAME")
+        if target.endswith(".py") or "/" in target:
+            file = Path(target)
+        else:
+            found = locate_module(target)
+            if found is None:
+                raise InputError(
+                    f"--space {spec}: no file for module {target!r} on the path (not imported;"
+                    " give FILE.py:NAME)"
+                )
+            file = found
+        return read_script_space(file, name, spec=spec)
+    if path.exists():
+        return _space_from_pickle(path, trust)
+    raise InputError(
+        f"--space {spec}: no such file; expected FILE.py[:NAME], package.module:NAME or a .toml"
+        " spec"
+    )
+
+
 def _space_from_file(study: Study, trust: bool) -> SearchSpace:
     stored = study.space
     if isinstance(stored, SearchSpace):  # read with the file (an Optuna study's distributions)
         return stored
-    if stored is not None and trust:
-        expr = getattr(stored, "expr", stored)  # Ray stores a hyperopt Domain
-        return space_from_hp(expr, source="stored in the file")
-    space = infer_space(study.observed_values())
     if stored is not None:
-        note = "the file stores a space; pass --trust to use it (runs code from the file)"
+        space = stored_space(stored, trust=trust)
+        if space is not None:
+            return space
+    space = infer_space_for(study)
+    if stored is not None:
+        note = "the file stores a space that could not be read as an hp graph"
         return SearchSpace(space.params, space.source, inferred=True, notes=(note,))
     return space
+
+
+def infer_space_for(study: Study) -> SearchSpace:
+    """The space inferred from the trials (``infer.infer_study_space``)."""
+    from .infer import infer_study_space
+
+    return infer_study_space(study)
+
+
+def stored_space(stored: Any, *, trust: bool = False) -> SearchSpace | None:
+    """A space stored with the trials, as data: a pyll graph, a Domain, its pickled bytes.
+
+    Without ``--trust`` the graph is the safe loader's ``ApplyStandIn`` nodes and a Domain
+    is a placeholder whose state holds ``expr`` (its objective stays a placeholder). With
+    ``--trust`` they are hyperopt's own objects. Pickled bytes (MongoTrials'
+    ``FMinIter_Domain`` attachment) are loaded with the same safe loader.
+    """
+    from .hpgraph import is_node, space_from_graph
+
+    if isinstance(stored, (bytes, bytearray)):
+        from .loading.safe_pickle import UnsafePickleError, safe_loads
+
+        try:
+            stored = safe_loads(bytes(stored)).obj
+        except (UnsafePickleError, Exception):
+            return None
+    expr = stored
+    state = getattr(stored, "state", None)
+    if isinstance(state, dict) and "expr" in state:  # a Domain placeholder
+        expr = state["expr"]
+    elif hasattr(stored, "expr"):  # a real Domain (--trust)
+        expr = stored.expr
+    if not _has_graph(expr, is_node):
+        if trust and expr is not None:
+            return space_from_hp(expr, source="stored in the file", origin="stored")
+        return None
+    return space_from_graph(expr, source="stored in the file", origin="stored")
+
+
+def _has_graph(expr: Any, is_node: Any) -> bool:
+    if is_node(expr) and not type(expr).__module__.startswith("hyperopt"):
+        return True
+    if isinstance(expr, dict):
+        return any(_has_graph(v, is_node) for v in expr.values())
+    if isinstance(expr, (list, tuple)):
+        return any(_has_graph(v, is_node) for v in expr)
+    return False
 
 
 def check_labels(space: SearchSpace, study: Study) -> None:
@@ -127,8 +211,8 @@ def _names(labels: list[str]) -> str:
 
 
 def space_from_python(spec: str) -> SearchSpace:
-    """``tuner.py:space`` or ``pkg.module:space``: import it, as the user's tuner would."""
-    return space_from_hp(python_object(spec, option="--space"), source=spec)
+    """``tuner.py:space`` or ``pkg.module:space``: IMPORT it (``--run-space`` only)."""
+    return space_from_hp(python_object(spec, option="--space"), source=spec, origin="import")
 
 
 def python_object(spec: str, *, option: str) -> Any:
@@ -222,7 +306,7 @@ def _option_text(node: Any) -> str:
     return f"<{node.name}>"
 
 
-def space_from_hp(obj: Any, *, source: str) -> SearchSpace:
+def space_from_hp(obj: Any, *, source: str, origin: str = "import") -> SearchSpace:
     """Params from a hyperopt space (dict, list, nested choice) built with ``hp.*``."""
     from hyperopt import pyll
 
@@ -243,7 +327,7 @@ def space_from_hp(obj: Any, *, source: str) -> SearchSpace:
     params = {}
     for label, entry in found.items():
         params[label] = _param_from_node(label, entry, pyll)
-    return SearchSpace(_in_trials_order(params), source)
+    return SearchSpace(_in_trials_order(params), source, origin=origin)
 
 
 def _in_trials_order(params: dict[str, Param]) -> dict[str, Param]:
@@ -287,29 +371,27 @@ def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
 
 
 def _space_from_pickle(path: Path, trust: bool) -> SearchSpace:
-    if path.suffix == ".py":
-        raise InputError(f"--space {path}: name the variable too, as in {path}:space")
+    """A pickled hp space (or ``{"trials": ..., "space": ...}``), read as data by default."""
     head = path.read_bytes()[:2]
     if head[:1] != b"\x80":
         raise InputError(
-            f"--space {path}: not a pickle; expected FILE.py:NAME, package.module:NAME,"
+            f"--space {path}: not a pickle; expected FILE.py[:NAME], package.module:NAME,"
             " a .toml spec or a pickled hp graph"
         )
-    if not trust:
-        raise InputError(
-            f"--space {path}: a pickled hp graph can only be loaded with --trust"
-            " (it runs code from the file); or use FILE.py:NAME or a .toml spec"
-        )
-    import pickle
+    from .loading.safe_pickle import UnsafePickleError, safe_loads, trusted_loads
 
     try:
-        with open(path, "rb") as f:
-            obj = pickle.load(f)
-    except Exception as exc:
+        obj = (trusted_loads(path) if trust else safe_loads(path)).obj
+    except (UnsafePickleError, Exception) as exc:
         raise InputError(f"--space {path}: cannot be unpickled ({exc})") from exc
     if isinstance(obj, dict) and "space" in obj and "trials" in obj:
         obj = obj["space"]
-    return space_from_hp(obj, source=str(path))
+    elif isinstance(obj, dict) and "domain" in obj:  # a Ray Tune searcher state
+        obj = obj["domain"]
+    space = stored_space(obj, trust=trust)
+    if space is None:
+        raise InputError(f"--space {path}: holds no hp space (a pyll graph or a Domain)")
+    return SearchSpace(space.params, str(path), origin="pickle")
 
 
 # --------------------------------------------------------------------------- TOML specs
@@ -336,7 +418,7 @@ def space_from_toml(path: Path) -> SearchSpace:
         if not isinstance(text, str):
             raise InputError(f'--space {path}: {label} must be a string such as "uniform(0, 1)"')
         params[label] = parse_distribution(label, text, where=str(path))
-    return SearchSpace(_in_trials_order(params), str(path))
+    return SearchSpace(_in_trials_order(params), str(path), origin="toml")
 
 
 def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:

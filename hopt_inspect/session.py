@@ -95,7 +95,7 @@ class Session:
             self.space_spec,
             self.study,
             trust=self.inputs.trust,
-            **_run_space_kwargs(self.inputs.run_space),
+            run_space=self.inputs.run_space and self.inputs.space is not None,
         )
 
     @property
@@ -195,6 +195,8 @@ def plan(inputs: Inputs) -> Plan:
     if algo is not None and algo not in ALGOS:
         raise InputError(f"--algo {algo}: use tpe or rand (default: detected from the trials)")
     parse_size(inputs.max_memory)
+    if inputs.run_space and inputs.space is None:  # never a config's space: explicit only
+        raise InputError("--run-space needs --space FILE.py:NAME on the command line")
     return Plan(cfg, tuple(select), tuple(ignore), fail_on)
 
 
@@ -264,16 +266,3 @@ def _algo(study: Study, inputs: Inputs, cfg: Config) -> tuple[str, str]:
     if cfg.algo:
         return cfg.algo, "config"
     return "tpe", "default"
-
-
-def _run_space_kwargs(run_space: bool) -> dict[str, Any]:
-    """``run_space`` reaches the resolver only when it knows the option (static reading)."""
-    if not run_space:
-        return {}
-    import inspect
-
-    from .resolve import resolve_space
-
-    if "run_space" in inspect.signature(resolve_space).parameters:
-        return {"run_space": True}
-    return {}

@@ -30,6 +30,45 @@ LOG_KINDS = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
 
 
 @dataclass(frozen=True)
+class KindInfo:
+    """What one hyperopt kind is: the single table every module reads (through ``Param``).
+
+    ``bounded``: hard ``low``/``high`` bounds that TPE passes to its lpdf (continuous kinds
+    only; categoricals are bounded by their options). ``log``: fitted and drawn in log space.
+    ``quantised``: values rounded to a ``q`` lattice. ``family``: the prior's shape,
+    ``"uniform"``, ``"normal"`` or ``"categorical"``.
+    """
+
+    bounded: bool
+    log: bool
+    quantised: bool
+    categorical: bool
+    family: str
+
+
+KIND_TABLE: dict[str, KindInfo] = {
+    "uniform": KindInfo(True, False, False, False, "uniform"),
+    "quniform": KindInfo(True, False, True, False, "uniform"),
+    "uniformint": KindInfo(True, False, True, False, "uniform"),
+    "loguniform": KindInfo(True, True, False, False, "uniform"),
+    "qloguniform": KindInfo(True, True, True, False, "uniform"),
+    "normal": KindInfo(False, False, False, False, "normal"),
+    "qnormal": KindInfo(False, False, True, False, "normal"),
+    "lognormal": KindInfo(False, True, False, False, "normal"),
+    "qlognormal": KindInfo(False, True, True, False, "normal"),
+    "randint": KindInfo(False, False, False, True, "categorical"),
+    "choice": KindInfo(False, False, False, True, "categorical"),
+    "pchoice": KindInfo(False, False, False, True, "categorical"),
+}
+assert set(KIND_TABLE) == set(KINDS)
+
+# Where a space came from (SearchSpace.origin).
+ORIGINS = ("script", "stored", "inferred", "toml", "import", "pickle")
+# An inferred parameter below this confidence cannot support a verdict on its own.
+LOW_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True)
 class Condition:
     """Active only when the choice ``label`` took option ``index`` (any of ``indices``)."""
 
@@ -52,14 +91,41 @@ class Param:
     p: tuple[float, ...] | None = None  # pchoice probabilities
     conditional: tuple[Condition, ...] = ()  # all must hold; () = always active
     inferred: bool = False  # bounds/kind guessed from observed values
+    confidence: float | None = None  # None/1.0: exact source; 0-1: inferred
+    evidence: str = ""  # why an inferred parameter is believed (tests, margins)
+
+    @property
+    def kind_info(self) -> KindInfo:
+        return KIND_TABLE[self.kind]
 
     @property
     def is_log(self) -> bool:
-        return self.kind in LOG_KINDS
+        return KIND_TABLE[self.kind].log
 
     @property
     def is_categorical(self) -> bool:
-        return self.kind in CATEGORICAL_KINDS
+        return KIND_TABLE[self.kind].categorical
+
+    @property
+    def is_quantised(self) -> bool:
+        return KIND_TABLE[self.kind].quantised
+
+    @property
+    def is_bounded(self) -> bool:
+        """Hard continuous bounds (uniform kinds); categoricals and normals are not."""
+        return KIND_TABLE[self.kind].bounded
+
+    @property
+    def family(self) -> str:
+        """The prior's shape: ``"uniform"``, ``"normal"`` or ``"categorical"``."""
+        return KIND_TABLE[self.kind].family
+
+    @property
+    def low_confidence(self) -> bool:
+        """Inferred, and the data cannot pin its family or bounds: no verdicts from it."""
+        if not self.inferred:
+            return False
+        return self.confidence is None or self.confidence < LOW_CONFIDENCE
 
     @property
     def n_options(self) -> int:
@@ -134,6 +200,19 @@ class SearchSpace:
     source: str  # "tuner.py:space", "space.toml", "stored in the file", "inferred ..."
     inferred: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    origin: str = ""  # one of ORIGINS; "" = "inferred" if inferred else "stored"
+
+    def __post_init__(self) -> None:
+        if not self.origin:
+            object.__setattr__(self, "origin", "inferred" if self.inferred else "stored")
+        elif self.origin not in ORIGINS:
+            raise ValueError(f"unknown space origin {self.origin!r}")
+        if self.origin == "inferred" and not self.inferred:
+            object.__setattr__(self, "inferred", True)
+
+    @property
+    def low_confidence_labels(self) -> tuple[str, ...]:
+        return tuple(label for label, p in self.params.items() if p.low_confidence)
 
     @property
     def labels(self) -> tuple[str, ...]:

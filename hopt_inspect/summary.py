@@ -11,7 +11,7 @@ from typing import Any
 
 from .checks import CheckReport, Finding, run_checks
 from .efficiency import TpeVsRandom, tpe_vs_random
-from .space import SearchSpace, infer_space
+from .space import SearchSpace
 from .study import STATE_NAMES, Study, Trial, Value
 from .tpe import TPESettings, n_below, settings_for, snapshot
 
@@ -294,9 +294,16 @@ def _findings(
 ) -> list[Finding]:
     if report is None:
         if space is None:
-            space = infer_space(study.observed_values())
+            space = infer_space_for_summary(study)
         report = run_checks(study, space, settings=settings)
     return [f for f in report.findings if not f.evidence.get("skipped")]
+
+
+def infer_space_for_summary(study: Study) -> SearchSpace:
+    """The space the checks use when none was given: inferred (``infer.infer_study_space``)."""
+    from .infer import infer_study_space
+
+    return infer_study_space(study)
 
 
 def source_dict(study: Study) -> dict[str, Any]:

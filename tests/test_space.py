@@ -113,6 +113,26 @@ def test_toml_space_equals_python_space():
     assert toml["use_double_q_learning"].options == ("True", "False")
 
 
+@pytest.mark.parametrize("name", ["heart_space", "qlearn_space", "failures_space"])
+def test_sample_tuner_read_statically_equals_import(name):
+    from hopt_inspect.resolve import space_from_spec
+
+    spec = f"{SAMPLES / 'tuner.py'}:{name}"
+    static = space_from_spec(spec)
+    assert static.origin == "script"
+    assert dict(static.params) == dict(space_from_python(spec).params)
+    assert dict(space_from_spec(spec, run_space=True).params) == dict(static.params)
+
+
+def test_module_spec_is_located_not_imported(monkeypatch):
+    monkeypatch.syspath_prepend(str(SAMPLES))
+    from hopt_inspect.resolve import space_from_spec
+
+    assert space_from_spec("tuner:heart_space").origin == "script"
+    with pytest.raises(InputError, match="no file for module"):
+        space_from_spec("no_such_module_xyz:space")
+
+
 def test_python_space_by_module_name(monkeypatch):
     monkeypatch.syspath_prepend(str(SAMPLES))
     sp = space_from_python("tuner:heart_space")
@@ -146,12 +166,13 @@ def test_inferred_space_is_marked():
     assert sp["learning_rate"].kind == "loguniform"
     assert sp["use_double_q_learning"].kind == "randint"
     assert sp["future_discount_max"].kind == "uniform"
-    lo, hi = sp["future_discount_max"].natural_bounds()
-    values = [t.params["future_discount_max"] for t in study.trials]
-    assert (lo, hi) == (min(values), max(values))
+    # the bounds the tuner wrote (0.5, 0.99), not the observed range
+    assert sp["future_discount_max"].natural_bounds() == (0.5, 0.99)
+    assert sp.origin == "inferred"
+    assert all(p.evidence and 0 <= p.confidence <= 1 for p in sp.params.values())
 
 
-def test_space_stored_beside_trials_needs_trust(tmp_path):
+def test_space_stored_beside_trials_is_read_without_trust(tmp_path):
     import sys
 
     sys.path.insert(0, str(SAMPLES))
@@ -162,13 +183,14 @@ def test_space_stored_beside_trials_needs_trust(tmp_path):
     path = tmp_path / "with_space.p"
     path.write_bytes(pickle.dumps({"trials": trials, "space": tuner.heart_space}))
     safe = resolve_space(None, load_study(path))
-    assert safe.inferred and "--trust" in safe.notes[0]
+    assert safe.origin == "stored" and not safe.inferred
     trusted = resolve_space(None, load_study(path, trust=True), trust=True)
     assert trusted.source == "stored in the file" and not trusted.inferred
     assert trusted["learning_rate"].low == -2
+    assert dict(safe.params) == dict(trusted.params)
 
 
-def test_pickled_hp_graph_needs_trust(tmp_path):
+def test_pickled_hp_graph_is_read_as_data(tmp_path):
     import sys
 
     sys.path.insert(0, str(SAMPLES))
@@ -177,9 +199,9 @@ def test_pickled_hp_graph_needs_trust(tmp_path):
     path = tmp_path / "space.pkl"
     path.write_bytes(pickle.dumps(tuner.heart_space))
     study = load_study(SAMPLES / "heart.p")
-    with pytest.raises(InputError, match="--trust"):
-        resolve_space(str(path), study)
-    assert resolve_space(str(path), study, trust=True)["learning_rate"].kind == "uniform"
+    safe = resolve_space(str(path), study)
+    assert safe.origin == "pickle" and safe["learning_rate"].kind == "uniform"
+    assert dict(safe.params) == dict(resolve_space(str(path), study, trust=True).params)
 
 
 def test_conditional_labels_are_active_only_in_their_branch(tmp_path):
@@ -197,3 +219,35 @@ def test_conditional_labels_are_active_only_in_their_branch(tmp_path):
     for t in study.trials:
         assert (t.params["C"] is None) != (t.params["depth"] is None)
     assert set(sp.labels) == {"model", "C", "depth"}
+
+
+def test_ray_checkpoint_domain_is_read_without_trust():
+    study = load_study(FIXTURES / "interop" / "ray_searcher_state_min.pkl")
+    sp = resolve_space(None, study)
+    assert sp.origin == "stored" and not sp.inferred
+    assert sp["x"].kind == "uniform" and (sp["x"].low, sp["x"].high) == (-2, 2)
+    assert sp["lr"].kind == "loguniform" and sp["lr"].low == pytest.approx(math.log(1e-4))
+    assert sp["act"].kind == "choice" and sp["act"].options == ("relu", "tanh")
+
+
+def _objective(params):
+    return 0.0
+
+
+def test_mongo_domain_attachment_is_read_without_trust(tmp_path):
+    from hyperopt import hp
+    from hyperopt.base import Domain
+
+    space = {"x": hp.uniform("x", -3, 3), "k": hp.choice("k", ["a", "b"])}
+    trials = run_fmin(lambda p: 1.0, space, 5, seed=2)
+    trials.attachments["FMinIter_Domain"] = pickle.dumps(Domain(_objective, space))
+    path = tmp_path / "mongo_like.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    sp = resolve_space(None, study)
+    assert sp.origin == "stored" and sp["x"].high == 3 and sp["k"].options == ("a", "b")
+    # the objective inside the Domain stays a placeholder: its module is never imported
+    from hopt_inspect.loading.safe_pickle import safe_loads
+
+    nested = safe_loads(trials.attachments["FMinIter_Domain"])
+    assert any(name.endswith("._objective") for name in nested.placeholder_counts)

@@ -247,6 +247,9 @@ def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, An
         extras["attachments"] = (
             [str(k) for k in attachments] if isinstance(attachments, dict) else []
         )
+        if isinstance(attachments, dict) and extras.get("space") is None:
+            # MongoTrials (asynchronous fmin) keep the pickled Domain here; read as data later
+            extras["space"] = attachments.get("FMinIter_Domain")
         docs = state.get("_dynamic_trials")
         if docs is None:
             docs = state.get("_trials")

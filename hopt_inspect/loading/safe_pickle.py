@@ -95,6 +95,36 @@ class SONStandIn(dict):
             self.update(state)
 
 
+class ApplyStandIn:
+    """A pyll ``Apply`` node of a pickled hp graph, as plain data (no hyperopt code runs).
+
+    Keeps only ``name``, ``pos_args`` and ``named_args`` (and ``_obj`` for a ``Literal``),
+    type-checked; ``hpgraph.space_from_graph`` turns such a graph into a SearchSpace.
+    """
+
+    __slots__ = ("_obj", "name", "named_args", "pos_args")
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2:  # (dict state, slot state)
+            state = state[0] if isinstance(state[0], dict) else state[1]
+        if not isinstance(state, dict):
+            raise UnsafePickleError("malformed pyll node state")
+        name = state.get("name")
+        pos_args = state.get("pos_args", [])
+        named_args = state.get("named_args", [])
+        if not isinstance(name, str) or not isinstance(pos_args, (list, tuple)):
+            raise UnsafePickleError("malformed pyll node state")
+        if not isinstance(named_args, (list, tuple)):
+            raise UnsafePickleError("malformed pyll node state")
+        self.name = name[:200]
+        self.pos_args = list(pos_args)
+        self.named_args = list(named_args)
+        self._obj = state.get("_obj")
+
+    def __repr__(self) -> str:
+        return f"<pyll {getattr(self, 'name', '?')}>"
+
+
 class Placeholder:
     """An object of a class the file named and we did not load.
 
@@ -386,7 +416,7 @@ def _reconstructor(cls: Any, base: Any, state: Any = None) -> Any:
         if state is not None:
             obj.state = state
         return obj
-    if isinstance(cls, type) and issubclass(cls, (TrialsStandIn, ObjectIdStandIn)):
+    if isinstance(cls, type) and issubclass(cls, (TrialsStandIn, ObjectIdStandIn, ApplyStandIn)):
         if base is not object or state is not None:
             raise UnsafePickleError("copyreg._reconstructor with unexpected arguments")
         return object.__new__(cls)
@@ -420,6 +450,8 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy._core.numeric", "_frombuffer"): _numpy_frombuffer,
     ("bson.objectid", "ObjectId"): ObjectIdStandIn,
     ("bson.son", "SON"): SONStandIn,
+    ("hyperopt.pyll.base", "Apply"): ApplyStandIn,  # hp graphs: plain data, see hpgraph
+    ("hyperopt.pyll.base", "Literal"): ApplyStandIn,
 }
 
 # BUILD looks up __setstate__ on the object first: functions find this one and refuse.

@@ -312,8 +312,8 @@ def render_lpdf(result: LpdfResult, outputs: list[str]) -> RenderableType:
     source = Text(f"space: {safe(result.space_source)}", style="dim")
     if result.inferred:
         source = Text(
-            "space: INFERRED from the observed values (bounds = observed range); pass"
-            " --space for hyperopt's exact curves",
+            "space: INFERRED from the trials (hopt-inspect space shows how sure); pass"
+            " --space to be certain of hyperopt's exact curves",
             style="yellow",
         )
     s = result.settings

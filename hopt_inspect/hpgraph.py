@@ -1,0 +1,224 @@
+"""hp graphs as plain data → SearchSpace, without hyperopt and without running anything.
+
+Two producers build the same shape of graph, the shape ``hyperopt.pyll`` builds:
+
+- the static script reader (``scriptspace``) evaluates ``hp.*`` calls into :class:`Node`;
+- the safe unpickler rebuilds pickled pyll ``Apply``/``Literal`` objects as stand-ins
+  (``loading.safe_pickle.ApplyStandIn``) that carry ``name``, ``pos_args``, ``named_args``
+  and, for literals, ``_obj``.
+
+A node is anything with a string ``name``; plain Python values (numbers, strings, dicts,
+lists) stand where pyll would hold a ``Literal``. This module imports nothing of hyperopt:
+``space_from_graph`` is what ``resolve.space_from_hp`` computes from a live hp space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import InputError
+from .space import Param, SearchSpace
+
+SIGNATURES = {
+    "uniform": ("low", "high"),
+    "quniform": ("low", "high", "q"),
+    "uniformint": ("low", "high"),
+    "loguniform": ("low", "high"),
+    "qloguniform": ("low", "high", "q"),
+    "normal": ("mu", "sigma"),
+    "qnormal": ("mu", "sigma", "q"),
+    "lognormal": ("mu", "sigma"),
+    "qlognormal": ("mu", "sigma", "q"),
+    "randint": ("low", "high"),
+}
+MAX_NODES = 200_000
+
+
+class Node:
+    """One pyll-shaped application: ``name(*pos_args, **dict(named_args))``."""
+
+    __slots__ = ("name", "named_args", "pos_args")
+
+    def __init__(self, name: str, pos_args: list[Any], named_args: list[tuple[str, Any]] = ()):
+        self.name = name
+        self.pos_args = list(pos_args)
+        self.named_args = list(named_args)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def is_node(value: Any) -> bool:
+    return isinstance(getattr(value, "name", None), str) and hasattr(value, "pos_args")
+
+
+def _pos(node: Any) -> list[Any]:
+    args = getattr(node, "pos_args", None)
+    return list(args) if isinstance(args, (list, tuple)) else []
+
+
+def _named(node: Any) -> list[tuple[str, Any]]:
+    args = getattr(node, "named_args", None)
+    out = []
+    for pair in args if isinstance(args, (list, tuple)) else ():
+        if isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str):
+            out.append((pair[0], pair[1]))
+    return out
+
+
+def literal(value: Any, what: str = "an argument") -> Any:
+    """The plain value of a literal (pyll ``Literal``, a ``pos_args`` list, or a value)."""
+    if not is_node(value):
+        return value
+    if value.name == "literal":
+        return getattr(value, "_obj", None)
+    if value.name == "pos_args":
+        return [literal(v, what) for v in _pos(value)]
+    if value.name in ("float", "int") and len(_pos(value)) == 1:
+        inner = literal(_pos(value)[0], what)
+        if isinstance(inner, (int, float)) and not isinstance(inner, bool):
+            return float(inner) if value.name == "float" else int(inner)
+    raise InputError(f"the stored space computes {what} with {value.name}(...): not a literal")
+
+
+def _walk(root: Any) -> Iterator[tuple[Any, Any, tuple[tuple[str, int], ...], bool]]:
+    """(hyperopt_param node, switch or None, conditions, int-wrapped) for each label use."""
+    stack: list[tuple[Any, tuple[tuple[str, int], ...], Any]] = [(root, (), None)]
+    seen: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+    count = 0
+    while stack:
+        node, conds, parent = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise InputError(f"the space graph has more than {MAX_NODES} nodes")
+        if isinstance(node, dict):
+            stack.extend((v, conds, None) for v in node.values())
+            continue
+        if isinstance(node, (list, tuple)):
+            stack.extend((v, conds, None) for v in node)
+            continue
+        if not is_node(node):
+            continue
+        key = (id(node), conds)
+        if key in seen:
+            continue
+        seen.add(key)
+        name = node.name
+        if name == "literal":
+            value = getattr(node, "_obj", None)
+            if isinstance(value, (dict, list, tuple)):
+                stack.append((value, conds, None))
+            continue
+        pos = _pos(node)
+        if name == "hyperopt_param":
+            switch = parent if is_node(parent) and parent.name == "switch" else None
+            yield node, switch, conds, False
+            continue
+        if name == "int" and pos and is_node(pos[0]):
+            inner = _pos(pos[0])
+            if pos[0].name == "float" and inner and is_node(inner[0]):  # noqa: SIM102
+                if inner[0].name == "hyperopt_param":
+                    yield inner[0], None, conds, True
+        if name == "switch" and pos:
+            selector = pos[0]
+            stack.append((selector, conds, node))
+            if is_node(selector) and selector.name == "hyperopt_param":
+                label = _label(selector)
+                for i, branch in enumerate(pos[1:]):
+                    stack.append((branch, (*conds, (label, i)), node))
+                continue
+        for child in pos:
+            stack.append((child, conds, node))
+        for _, child in _named(node):
+            stack.append((child, conds, node))
+
+
+def _label(param_node: Any) -> str:
+    pos = _pos(param_node)
+    label = literal(pos[0], "a label") if pos else None
+    if isinstance(label, bytes):
+        label = label.decode("utf-8", "replace")
+    if not isinstance(label, str):
+        raise InputError("the space has an hp parameter whose label is not a string")
+    return label
+
+
+def option_text(value: Any) -> str:
+    """How an option of a choice is shown (as ``resolve.space_from_hp`` shows it)."""
+    if is_node(value):
+        if value.name == "literal":
+            return option_text(getattr(value, "_obj", None))
+        if value.name == "dict":
+            keys = sorted(k for k, _ in _named(value))
+            return "{" + ", ".join(keys[:4]) + (", …" if len(keys) > 4 else "") + "}"
+        pos = _pos(value)
+        if value.name == "float" and pos and is_node(pos[0]) and pos[0].name == "hyperopt_param":
+            return f"<{_label(pos[0])}>"
+        return f"<{value.name}>"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        keys = sorted(str(k) for k in value)
+        return "{" + ", ".join(keys[:4]) + (", …" if len(keys) > 4 else "") + "}"
+    if isinstance(value, (list, tuple)):
+        return "<pos_args>"
+    return repr(value)
+
+
+def space_from_graph(root: Any, *, source: str, origin: str) -> SearchSpace:
+    """The SearchSpace of an hp graph given as data (Node / stand-ins / plain values)."""
+    found: dict[str, dict[str, Any]] = {}
+    for node, switch, conds, int_wrapped in _walk(root):
+        label = _label(node)
+        entry = found.setdefault(label, {"node": node, "switch": None, "paths": [], "int": False})
+        entry["switch"] = entry["switch"] or switch
+        entry["int"] = entry["int"] or int_wrapped
+        if not int_wrapped:
+            entry["paths"].append(conds)
+    if not found:
+        raise InputError(f"{source}: holds no hp.* parameters")
+    params = {label: _param(label, entry) for label, entry in found.items()}
+    return SearchSpace(dict(sorted(params.items())), source, origin=origin)
+
+
+def _param(label: str, entry: dict[str, Any]) -> Param:
+    pos = _pos(entry["node"])
+    dist = pos[1] if len(pos) > 1 else None
+    if not is_node(dist):
+        raise InputError(f"parameter {label!r}: no distribution in the stored space")
+    what = f"parameter {label!r}'s arguments"
+    args_pos = [literal(a, what) for a in _pos(dist)]
+    named = {k: literal(v, what) for k, v in _named(dist) if k not in ("rng", "size")}
+    paths = entry["paths"] or [()]
+    conditional = () if any(not p for p in paths) else tuple(dict.fromkeys(paths))
+    switch = entry["switch"]
+    options = tuple(option_text(b) for b in _pos(switch)[1:]) if switch is not None else None
+    if dist.name == "categorical":
+        p = args_pos[0] if args_pos else named.get("p")
+        if not isinstance(p, (list, tuple)):
+            raise InputError(f"parameter {label!r}: pchoice without probabilities")
+        return Param(
+            label,
+            "pchoice",
+            p=tuple(float(x) for x in p),
+            options=options or tuple(str(i) for i in range(len(p))),
+            conditional=conditional,
+        )
+    if dist.name not in SIGNATURES:
+        raise InputError(f"parameter {label!r}: unsupported hyperopt distribution {dist.name!r}")
+    args = dict(zip(SIGNATURES[dist.name], args_pos, strict=False))
+    args.update(named)
+    unknown = set(args) - set(SIGNATURES[dist.name])
+    if unknown:
+        raise InputError(f"parameter {label!r}: {dist.name} has no argument {sorted(unknown)[0]!r}")
+    try:
+        values = {k: None if v is None else float(v) for k, v in args.items()}
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"parameter {label!r}: {dist.name} arguments are not numbers") from exc
+    kind = dist.name
+    if kind == "randint" and switch is not None:
+        kind = "choice"
+    elif kind == "quniform" and entry["int"] and values.get("q") == 1.0:
+        kind = "uniformint"
+    return Param(label, kind, options=options, conditional=conditional, **values)

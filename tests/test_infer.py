@@ -1,0 +1,112 @@
+"""Space inference: exact hyperopt parameters from the trials alone, checked against the
+spaces the studies were really run with (TPE curves compared with hyperopt's maths)."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+from conftest import SAMPLES, run_fmin
+
+from hopt_inspect.infer import detect_q, infer_study_space, round_numbers, roundness
+from hopt_inspect.loading import load_study
+from hopt_inspect.resolve import space_from_hp, space_from_spec
+from hopt_inspect.tpe import tpe_curves
+
+
+def _same_curves(study, truth, inferred, label):
+    a, b = tpe_curves(study, truth, label), tpe_curves(study, inferred, label)
+    for sa, sb in zip(a.snapshots, b.snapshots, strict=True):
+        for u, v in ((sa.x, sb.x), (sa.below_llik, sb.below_llik), (sa.above_llik, sb.above_llik)):
+            np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("sample", "space"),
+    [("heart", "heart_space"), ("qlearn", "qlearn_space"), ("failures", "failures_space")],
+)
+def test_sample_studies_give_hyperopts_exact_curves_without_space(sample, space):
+    study = load_study(SAMPLES / f"{sample}.p")
+    truth = space_from_spec(f"{SAMPLES / 'tuner.py'}:{space}")
+    inferred = infer_study_space(study)
+    assert inferred.origin == "inferred"
+    for label in truth.labels:
+        _same_curves(study, truth, inferred, label)
+        p = inferred[label]
+        assert p.inferred and p.evidence and 0 <= p.confidence <= 1
+
+
+@pytest.fixture(scope="module")
+def random_study(tmp_path_factory):
+    from hyperopt import hp
+
+    space = {
+        "lr": hp.loguniform("lr", -10, -2),  # raw log units
+        "units": hp.quniform("units", 16, 256, 16),
+        "bias": hp.normal("bias", 0, 1),
+        "loss": hp.pchoice("loss", [(0.7, "hinge"), (0.3, "log")]),
+        "k": hp.randint("k", 2, 12),
+    }
+    trials = run_fmin(lambda p: 0.0, space, 300, seed=5)
+    path = tmp_path_factory.mktemp("infer") / "random.p"
+    path.write_bytes(pickle.dumps(trials))
+    return load_study(path), space_from_hp(space, source="truth")
+
+
+def test_random_search_study_recovers_every_kind(random_study):
+    study, truth = random_study
+    inferred = infer_study_space(study)
+    assert "random search" in inferred.notes[0]
+    assert inferred["lr"].kind == "loguniform" and (inferred["lr"].low, inferred["lr"].high) == (
+        -10,
+        -2,
+    )
+    assert inferred["units"].kind == "quniform" and inferred["units"].q == 16
+    assert inferred["bias"].kind == "normal" and (inferred["bias"].mu, inferred["bias"].sigma) == (
+        0,
+        1,
+    )
+    # 300 draws cannot always tell 0.7 from 0.75: the kind, and p within one step
+    assert inferred["loss"].kind == "pchoice"
+    assert inferred["loss"].p in ((0.7, 0.3), (0.75, 0.25))
+    assert inferred["k"].kind == "randint" and inferred["k"].randint_offset == 2
+    for label in ("lr", "units", "bias", "k"):
+        _same_curves(study, truth, inferred, label)
+
+
+def test_few_trials_are_low_confidence(tmp_path):
+    from hyperopt import hp
+
+    trials = run_fmin(lambda p: 0.0, {"x": hp.uniform("x", 0.3, 0.7)}, 6, seed=3)
+    path = tmp_path / "few.p"
+    path.write_bytes(pickle.dumps(trials))
+    param = infer_study_space(load_study(path))["x"]
+    assert param.low_confidence and param.confidence < 0.8
+
+
+def test_roundness_orders_what_people_write():
+    assert roundness(0) < roundness(1) < roundness(5) < roundness(0.35) < roundness(0.123)
+    assert roundness(512) == roundness(0.99) == roundness(3)
+    assert 0.3 in round_numbers(0.28, 0.31, 0.3)  # the float a user gets from "0.3"
+    assert 0.0 in round_numbers(-0.1, 0.2, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "q"),
+    [
+        ([16, 48, 256, 64, 112], 16),
+        ([0.5, 1.5, -3.0, 7.5], 0.5),
+        ([0.1, 0.3, 0.7, 0.2], 0.1),
+        ([0.1234567891, 0.4567891234, 0.7891234567], None),
+    ],
+)
+def test_q_step_detection(values, q):
+    assert detect_q(np.asarray(values, float)) == q
+
+
+def test_log_bounds_in_natural_units():
+    study = load_study(SAMPLES / "qlearn.p")
+    lr = infer_study_space(study)["learning_rate"]
+    assert lr.low == math.log(1e-5) and lr.high == 0
