@@ -160,7 +160,9 @@ def test_many_points_are_binned_and_labels_bounded():
     improvements = [t for t, v in enumerate(np.minimum.accumulate(losses[:-1]))
                     if t == 0 or v < np.minimum.accumulate(losses[:-1])[t - 1]]  # fmt: skip
     expected = set(np.argsort(losses[:-1])[: plots.LABEL_BEST]) | set(improvements[-25:])
-    assert {int(t.get_text()) for t in ax.texts} == {int(t) for t in expected}
+    numbers = {int(t.get_text()) for t in ax.texts}
+    assert int(np.nanargmin(np.asarray(losses, dtype=float))) in numbers  # the best, always
+    assert numbers <= {int(t) for t in expected} and len(numbers) >= 5  # overlaps left out
     assert "binned" in scatter.axes[1].get_ylabel()
     few = plots._labelled_tids(list(range(100)), [float(i) for i in range(100)])
     assert few == list(range(100))  # a small study keeps every number

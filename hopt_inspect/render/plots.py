@@ -299,6 +299,10 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
     )
     ax.set_ylim(max_tid + 1, -1)
     ax.set_ylabel("trial number")
+    if max_tid >= 10_000:  # "150k": long tick labels would push the axis label off the page
+        from matplotlib.ticker import FuncFormatter
+
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
     ax.set_title(
         "where each trial sampled it (colour: loss)",
         fontsize=10,
@@ -368,6 +372,11 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
             ax.set_facecolor("#F7F7F7")
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.25, lw=0.5)
+        if ax is not axes[-1]:
+            # The shared x axis is labelled on the last row only; the others would still
+            # build and draw a Tick (two lines, a grid line, two labels) per tick, which is
+            # most of the figure's cost. Their vertical grid lines go with them.
+            ax.xaxis.set_visible(False)
     if rows:
         seen: dict[str, Any] = {}
         for ax in axes[1:]:
@@ -637,11 +646,28 @@ def _labelled_tids(tids: list[int], losses: list[float | None]) -> list[int]:
         if loss is not None and math.isfinite(loss) and loss < low:
             improvements.append(t)
             low = loss
-    return sorted(set(best) | set(improvements[-LABEL_IMPROVEMENTS:]))
+    latest = improvements[::-1][:LABEL_IMPROVEMENTS]
+    return list(dict.fromkeys(best + latest))  # by priority: best first, then latest
+
+
+def _label_points(ax: Any, tids: list[int], xv: dict, yv: dict, every: bool) -> None:
+    """Trial numbers beside their points: every one in a small study (the blog's picture),
+    else in priority order, leaving out a number that would overlap one already placed."""
+    placed: list[tuple[float, float]] = []
+    for t in tids:
+        if not every:
+            px, py = ax.transData.transform((xv[t], yv[t]))
+            if any(abs(px - qx) < 30 and abs(py - qy) < 10 for qx, qy in placed):
+                continue
+            placed.append((px, py))
+        ax.annotate(
+            str(t), (xv[t], yv[t]), fontsize=5.5 if every else 6.5, color="#333333",
+            xytext=(2.5, 2.5), textcoords="offset points", zorder=4,
+        )  # fmt: skip
 
 
 def _label_note() -> str:
-    return f"numbers: the {LABEL_BEST} best trials, the latest improvements"
+    return "numbers: the best trials, the latest improvements (where they fit)"
 
 
 def scatter_figure(info: Any) -> Any:
@@ -696,16 +722,6 @@ def scatter_figure(info: Any) -> Any:
             c=[colours[i] for i in shown], cmap="viridis", vmin=0, vmax=1, s=22, ec="black",
             lw=0.5, zorder=4,
         )  # fmt: skip
-    for t in labelled:  # the blog's picture: trials labelled with their number
-        ax.annotate(
-            str(t),
-            (xv[t], by_tid_y[t]),
-            fontsize=5.5 if len(labelled) == len(tids) else 6.5,
-            color="#333333",
-            xytext=(2.5, 2.5),
-            textcoords="offset points",
-            zorder=4,
-        )
     if len(labelled) < len(tids):
         ax.plot([], [], ls="none", marker="$12$", ms=9, color="#333333", label=_label_note())
     if info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y:
@@ -722,6 +738,7 @@ def scatter_figure(info: Any) -> Any:
         )
     _param_axis(ax, x, "x")
     _param_axis(ax, y, "y")
+    _label_points(ax, labelled, xv, by_tid_y, every=len(labelled) == len(tids))
     ax.set_xlabel(x.label + (" (inferred bounds)" if x.inferred else ""))
     ax.set_ylabel(y.label + (" (inferred bounds)" if y.inferred else ""))
     ax.set_title(
