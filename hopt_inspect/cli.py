@@ -81,7 +81,7 @@ MaxMemOpt = Annotated[
 ]
 StudyOpt = Annotated[
     str | None,
-    _option("--study", help="Optuna storages (sqlite:///PATH.db): the study to read, by name."),
+    _option("--study", help="Files of several studies: a name, dict key, list index, or a/b."),
 ]
 DebugOpt = Annotated[
     bool, _option("--debug", help="Show the full traceback when something goes wrong.")
@@ -190,9 +190,14 @@ def summary(
     debug: DebugOpt = False,
 ) -> None:
     """What happened in a study: counts, the best trial, sorted losses, time, failures."""
+    from .loading import SeveralStudiesError
     from .summary import summarize
 
-    study = _load(file, trust, strict, max_memory, study_name)
+    try:
+        study = _load(file, trust, strict, max_memory, study_name)
+    except SeveralStudiesError as exc:  # a dict or list of studies: list them
+        _emit_study_list(exc, json_out)
+        return
     search_space = None
     if space is not None or study.space is not None:  # a space that came with the file
         from .resolve import resolve_space
@@ -209,6 +214,20 @@ def summary(
     from .render.terminal import render_summary
 
     _emit(render_summary(result))
+
+
+def _emit_study_list(exc, json_out: bool) -> None:
+    from .summary import list_studies
+
+    listing = list_studies(exc.path, exc.container, exc.studies())
+    if json_out:
+        from .render.jsonout import dumps
+
+        sys.stdout.write(dumps(listing) + "\n")
+        return
+    from .render.terminal import render_study_list
+
+    _emit(render_study_list(listing))
 
 
 @app.command()
