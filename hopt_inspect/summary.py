@@ -182,8 +182,8 @@ def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
     stuck = sum(1 for t in study.trials if t.state in ("new", "running"))
     if stuck:
         notes.append(
-            f"{plural(stuck, 'trial')} still new or running: a worker may have crashed,"
-            " and TPE counts them with loss inf"
+            f"{plural(stuck, 'trial')} still new or running: the run was stopped or a worker"
+            " crashed, and TPE counts them with loss inf"
         )
     nan_dropped = sum(
         1 for t in study.visible_to_hyperopt() if t.loss is not None and math.isnan(t.loss)

@@ -109,6 +109,9 @@ def _load(
         warnings: list[str] = []
         try:
             docs, container = docs_from_json(path, raw.data)
+            if is_results_list(docs):  # {"trials": [results dicts]}
+                docs, warnings = docs_from_results(docs)
+                container = f"JSON object with 'trials': {RESULTS_CONTAINER}"
         except InputError:
             results = _json_results(raw.data)
             if results is None:

@@ -7,6 +7,7 @@ is matched whole first.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,15 +45,28 @@ class SeveralStudiesError(InputError):
         return [(e.key, self.load(e)) for e in self.entries]
 
 
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 60, 60
+
+
 def _key_text(key: Any) -> str:
-    return key if isinstance(key, str) else repr(key) if not isinstance(key, int) else str(key)
+    """A key as ``--study`` spells it: text as is, numbers as digits, others by a bounded repr."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)
+    try:
+        return _BRIEF.repr(key)
+    except Exception:
+        return f"<{type(key).__name__}>"
 
 
 def find_studies(obj: Any, count: Callable[[Any], int | None]) -> list[Entry]:
     """Studies inside ``obj`` (a dict, list or tuple), breadth-first, bounded.
 
     ``count(x)`` is the number of trial documents when ``x`` is a study, else None.
-    Containers that are studies themselves are not searched further.
+    Containers that are studies themselves are not searched further; empty lists inside a
+    container are not studies (an empty Trials is).
     """
     found: list[Entry] = []
     queue: list[tuple[str, Any, int]] = [("", obj, 0)]
@@ -74,7 +88,7 @@ def find_studies(obj: Any, count: Callable[[Any], int | None]) -> list[Entry]:
             if visits > MAX_VISITS:
                 return found
             path = f"{prefix}/{key}" if prefix else key
-            n = count(value)
+            n = None if isinstance(value, (list, tuple)) and not value else count(value)
             if n is not None:
                 found.append(Entry(path, value, n))
             elif depth + 1 < MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):

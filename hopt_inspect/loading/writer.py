@@ -106,8 +106,8 @@ def writer_hints(
         hints.append("numpy 1.x wrote the numbers (numpy.core)")
     elif plain_values:
         hints.append(
-            "parameter values stored as plain Python numbers, not numpy scalars (hyperopt"
-            " converts them when pymongo's bson can be imported, in every version)"
+            "parameter values are plain Python numbers (hyperopt converts numpy values"
+            " whenever pymongo's bson imports)"
         )
     if any(n.startswith("ray.cloudpickle.") for n in names):
         hints.append("written by Ray's bundled cloudpickle (it refers to ray.cloudpickle)")
