@@ -81,7 +81,7 @@ MaxMemOpt = Annotated[
 ]
 StudyOpt = Annotated[
     str | None,
-    _option("--study", help="Files of several studies: a name, dict key, list index, or a/b."),
+    _option("--study", help="Which study of several: Optuna name, key, index, or a/b path."),
 ]
 DebugOpt = Annotated[
     bool, _option("--debug", help="Show the full traceback when something goes wrong.")
