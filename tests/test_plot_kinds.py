@@ -54,8 +54,8 @@ def _study(tmp_path: Path, name: str, points: list[dict], n: int):
     from hyperopt import rand
     from hyperopt.fmin import generate_trials_to_calculate
 
-    # what fmin(points_to_evaluate=...) does, with a Trials we keep
-    trials = generate_trials_to_calculate(points)
+    # what fmin(points_to_evaluate=...) does (the points, then n more), with a Trials we keep
+    trials = generate_trials_to_calculate(points) if points else None
     trials = run_fmin(_objective, every_kind_space(), n, seed=3, algo=rand.suggest, trials=trials)
     path = tmp_path / f"{name}.p"
     path.write_bytes(pickle.dumps(trials))
@@ -64,7 +64,7 @@ def _study(tmp_path: Path, name: str, points: list[dict], n: int):
 
 STUDIES = {
     "edges": ([LOW_EDGE, HIGH_EDGE, LOW_EDGE], 30),
-    "one trial": ([LOW_EDGE], 1),  # every range is a single value: lo == hi everywhere
+    "one trial": ([], 1),  # every range is a single value: lo == hi everywhere
 }
 
 
@@ -87,6 +87,8 @@ def test_every_plot_kind_on_every_space_kind(edge_study, kind):
     if name == "edges":  # the edges reached the file as hyperopt stored them
         j = study.column("j")
         assert 0.0 in set(j.tolist()) and 1e6 in set(j.tolist())
+    else:
+        assert study.n_trials == 1
     settings = TPESettings()
     if kind == "history":
         info = plotinfo.history_info(study, settings)
