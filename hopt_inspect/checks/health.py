@@ -93,7 +93,8 @@ def check_stuck(ctx: Context) -> list[Finding]:
             message=(
                 f"{len(stuck)} trial{'s are' if len(stuck) > 1 else ' is'} still new or running"
                 " (tids"
-                f" {', '.join(str(t.tid) for t in stuck[:8])}): a worker may have crashed."
+                f" {', '.join(str(t.tid) for t in stuck[:8])}): the run was stopped or a worker"
+                " crashed."
                 " TPE counts them with loss inf"
             ),
             evidence={
