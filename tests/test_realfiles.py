@@ -171,6 +171,8 @@ def test_failure_reasons_are_read_from_the_keys_objectives_use():
             reason = f"{r['note']} (result['note'])"
         assert doc["tid"] in by_reason[f"status fail: {reason}"]
     assert "status fail" not in by_reason  # none without a reason
+    out = " ".join(run_cli("summary", REAL / "fail_reasons.p").stdout.split())
+    assert f"+{len(s.failures) - 5} more reasons (--json lists all)" in out
 
 
 # --------------------------------------------------------------------------- 4: writer hints

@@ -245,6 +245,11 @@ def render_summary(summary: Summary) -> RenderableType:
         for i, group in enumerate(summary.failures[:5]):
             lines.append(("\n" if i else "") + f"{len(group.tids)}× {safe(group.reason, 120)}")
             lines.append(f" (tids {_tids(group.tids, 5)})", "dim")
+        if len(summary.failures) > 5:
+            more = len(summary.failures) - 5
+            lines.append(
+                f"\n+{more} more {'reason' if more == 1 else 'reasons'} (--json lists all)", "dim"
+            )
         table.add_row("Failures", lines)
     if summary.non_finite:
         table.add_row("Non-finite", Text(f"loss NaN or inf in tids {_tids(summary.non_finite)}"))
