@@ -17,12 +17,20 @@ if TYPE_CHECKING:
     from .checks import run_checks
     from .loading import load_study
     from .resolve import resolve_space
+    from .session import Inputs, Session, open_session, session_for
     from .summary import summarize
     from .tpe import tpe_curves
 
-__all__ = ["__version__", "load_study", "resolve_space", "run_checks", "summarize", "tpe_curves"]
+__all__ = [
+    "Inputs", "Session", "__version__", "load_study", "open_session", "resolve_space",
+    "run_checks", "session_for", "summarize", "tpe_curves",
+]  # fmt: skip
 
 _LAZY = {
+    "Inputs": ".session",
+    "Session": ".session",
+    "open_session": ".session",
+    "session_for": ".session",
     "load_study": ".loading",
     "resolve_space": ".resolve",
     "run_checks": ".checks",

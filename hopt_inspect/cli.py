@@ -1,35 +1,51 @@
-"""The command line: parse options, call one function per layer, choose an exit code."""
+"""The command line: parse options, open a session, call the analysis, render.
+
+Each command is ``@command(...)``: the options every command shares (the study, its space,
+TPE settings, config, debug, and the output vocabulary ``--format``/``--json``) are declared
+once here and arrive as one ``Inputs`` value (see ``session.py``) plus the chosen format.
+
+Exit codes: 0 done, 1 findings at or above ``--fail-on`` (check), 2 a bad input or usage,
+3 an internal error (a bug: please report it), 130 interrupted.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from . import __version__
 from .errors import InputError
+from .session import Inputs, split_codes
+
+EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 # Short value names for the help: typer would print "<bool>" beside every flag and
 # "<int range> [x>=1]" beside numbers, which squeezes the descriptions at 80 columns.
 _METAVARS = {
     "--trust": "", "--strict": "", "--debug": "", "--json": "", "--version": "",
-    "--top": "K", "--space": "SPACE", "--at": "N,N,..", "--every": "K", "--grid": "N",
-    "--output": "PATH", "--gamma": "G", "--prior-weight": "W", "--n-startup-jobs": "N",
-    "--lf": "N", "--select": "CODES", "--ignore": "CODES", "--fail-on": "LEVEL",
-    "--format": "FMT", "--config": "FILE", "--x": "PARAM", "--y": "PARAM",
-    "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE", "--study": "NAME",
-    "--param": "NAME",
+    "--run-space": "", "--top": "K", "--space": "SPACE", "--at": "N,N,..", "--every": "K",
+    "--grid": "N", "--output": "PATH", "--gamma": "G", "--prior-weight": "W",
+    "--n-startup-jobs": "N", "--lf": "N", "--select": "CODES", "--ignore": "CODES",
+    "--fail-on": "LEVEL", "--format": "FMT", "--config": "FILE", "--x": "PARAM",
+    "--y": "PARAM", "--objective": "FILE.py:FN", "--kind": "KIND", "--max-memory": "SIZE",
+    "--study": "KEY", "--param": "NAME", "--algo": "ALGO", "--interval": "SECONDS",
+    "--once": "", "--max-evals": "N", "--until-trials": "N",
 }  # fmt: skip
 
 
-def _option(*decls: str, **kwargs):
+def _option(*decls: str, **kwargs: Any) -> Any:
     """typer.Option with a short metavar (see _METAVARS)."""
     name = next((d for d in decls if d.startswith("--")), None)
     if name is not None and "metavar" not in kwargs:
         kwargs["metavar"] = _METAVARS.get(name)
+    if "help" in kwargs:  # typer reads help as rich markup: "[default: x]" must stay text
+        kwargs["help"] = kwargs["help"].replace("[", "\\[")
     return typer.Option(*decls, **kwargs)
 
 
@@ -55,89 +71,278 @@ FileArg = Annotated[
         show_default=True,
     ),
 ]
-TrustOpt = Annotated[
-    bool,
-    _option(
-        "--trust",
-        help="Load with plain pickle. RUNS CODE FROM THE FILE: only for files you made.",
+DEFAULT_FILE = Path("hyperopt.p")
+
+# ----------------------------------------------------------------- the shared options
+# name → (annotation, default). Every command gets all of them, in this order, after its own.
+_INPUT_PANEL = "Study and space"
+_TPE_PANEL = "TPE settings (default: config, then the file, then hyperopt's)"
+_SHARED: dict[str, tuple[Any, Any]] = {
+    "space": (
+        Annotated[
+            str | None,
+            _option(
+                "--space",
+                help="The search space: FILE.py[:NAME] or package.module:NAME (read"
+                " statically where possible), a TOML spec (space.toml), or a pickled hp graph"
+                " (--trust). Default: [tool.hopt-inspect] space, else a space stored in the"
+                " file, else inferred from the observed values.",
+                show_default=False,
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        None,
     ),
-]
-StrictOpt = Annotated[
-    bool,
-    _option(
-        "--strict",
-        help="Refuse files that name any class outside the allow-list, instead of loading"
-        " such objects as inert placeholders.",
+    "run_space": (
+        Annotated[
+            bool,
+            _option(
+                "--run-space",
+                help="Import the --space script instead of reading it: RUNS its module-level"
+                " code (a script that calls fmin at import re-runs the study).",
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        False,
     ),
-]
-MaxMemOpt = Annotated[
-    str | None,
-    _option(
-        "--max-memory",
-        help="Refuse files whose unpickling needs more memory than this, e.g. 2G or 500M."
-        " [default: 64 x the file size, at least 256M]",
-        show_default=False,
+    "study": (
+        Annotated[
+            str | None,
+            _option(
+                "--study",
+                help="Which study, when the file holds several: an Optuna study name, or a"
+                " key of a dict (or index of a list) of Trials; a/b for nested ones.",
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        None,
     ),
-]
-StudyOpt = Annotated[
-    str | None,
-    _option("--study", help="Which study of several: Optuna name, key, index, or a/b path."),
-]
-DebugOpt = Annotated[
-    bool, _option("--debug", help="Show the full traceback when something goes wrong.")
-]
-JsonOpt = Annotated[
-    bool, _option("--json", help="Print one JSON document on stdout instead of text.")
-]
-
-
-SpaceOpt = Annotated[
-    str | None,
-    _option(
-        "--space",
-        help="The search space: FILE.py:NAME or package.module:NAME (IMPORTS AND RUNS that"
-        " file, as your tuner does), a TOML spec (space.toml), or a pickled hp graph"
-        " (--trust). Default: a space stored in the file (--trust), else inferred from the"
-        " observed values.",
-        show_default=False,
+    "trust": (
+        Annotated[
+            bool,
+            _option(
+                "--trust",
+                help="Load with plain pickle. RUNS CODE FROM THE FILE: only for files you made.",
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        False,
     ),
-]
+    "strict": (
+        Annotated[
+            bool,
+            _option(
+                "--strict",
+                help="Refuse files that name any class outside the allow-list, instead of"
+                " loading such objects as inert placeholders.",
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        False,
+    ),
+    "max_memory": (
+        Annotated[
+            str | None,
+            _option(
+                "--max-memory",
+                help="Refuse files whose unpickling needs more memory than this, e.g. 2G or"
+                " 500M. [default: 64 x the file size, at least 256M]",
+                show_default=False,
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "config": (
+        Annotated[
+            Path | None,
+            _option(
+                "--config",
+                help="A TOML file with [tool.hopt-inspect]; default: the nearest pyproject.toml.",
+                rich_help_panel=_INPUT_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "algo": (
+        Annotated[
+            str | None,
+            _option(
+                "--algo",
+                help="How the study was run: tpe or rand. Default: detected from the trials.",
+                show_default=False,
+                rich_help_panel=_TPE_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "n_startup_jobs": (
+        Annotated[
+            int | None,
+            _option(
+                "--n-startup-jobs",
+                min=0,
+                help="TPE's n_startup_jobs. [default: 20; Optuna studies 10]",
+                show_default=False,
+                rich_help_panel=_TPE_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "gamma": (
+        Annotated[
+            float | None,
+            _option(
+                "--gamma",
+                min=0.001,
+                max=1.0,
+                help="TPE's gamma (0 to 1). [default: 0.25]",
+                show_default=False,
+                rich_help_panel=_TPE_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "prior_weight": (
+        Annotated[
+            float | None,
+            _option(
+                "--prior-weight",
+                min=1e-9,
+                help="TPE's prior_weight (> 0). [default: 1.0]",
+                show_default=False,
+                rich_help_panel=_TPE_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "debug": (
+        Annotated[
+            bool,
+            _option("--debug", help="Show the full traceback when something goes wrong."),
+        ],
+        False,
+    ),
+}
+_INPUT_NAMES = (
+    "space", "run_space", "study", "trust", "strict", "max_memory", "config", "algo",
+    "n_startup_jobs", "gamma", "prior_weight",
+)  # fmt: skip
 
 
-def _load(
-    file: Path, trust: bool, strict: bool, max_memory: str | None, study_name: str | None = None
-):
-    """load_study, then move everything loaded out of the collector's way (a one-shot CLI)."""
-    import gc
-
-    from .loading import load_study
-
-    study = load_study(
-        file, trust=trust, strict=strict, max_memory=_bytes(max_memory), study_name=study_name
-    )
-    gc.freeze()  # analysis creates many small objects; re-scanning the study costs seconds
-    return study
+class _Interrupted(Exception):
+    """Ctrl-C inside a command (carried past typer, which would swallow it)."""
 
 
-def _need_folder(output: Path, why: str = "") -> None:
-    """-o must name a folder (new or existing), not a file."""
-    if output.exists() and not output.is_dir():
-        raise InputError(f"-o {output}: exists and is not a folder" + (f" ({why})" if why else ""))
+class _State:
+    debug = os.environ.get("HOPT_INSPECT_DEBUG") == "1"
 
 
-def _bytes(size: str | None) -> int | None:
-    """'2G', '500M', '800k' or a number of bytes."""
-    if size is None:
-        return None
-    text = size.strip().upper().removesuffix("B")
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
-    try:
-        value = float(text[:-1] if scale > 1 else text) * scale
-    except ValueError as exc:
-        raise InputError(f"--max-memory {size}: expected a size such as 2G or 500M") from exc
-    if value < 16 << 20:
-        raise InputError(f"--max-memory {size}: at least 16M")
-    return int(value)
+def _format_options(
+    formats: Sequence[str], default: str, alias: str = "json"
+) -> dict[str, tuple[Any, Any]]:
+    return {
+        "output_format": (
+            Annotated[
+                str | None,
+                _option(
+                    "--format",
+                    help=f"{', '.join(formats)}. [default: {default}]",
+                    show_default=False,
+                ),
+            ],
+            None,
+        ),
+        "json_out": (
+            Annotated[bool, _option("--json", help=f"Same as --format {alias}.")],
+            False,
+        ),
+    }
+
+
+def _alternatives(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _chosen_format(
+    given: str | None, json_out: bool, formats: Sequence[str], default: str, alias: str = "json"
+) -> str:
+    if json_out and given is not None and given != alias:
+        raise InputError(f"--json and --format {given} disagree: use one of them")
+    if given is None and not json_out:
+        return default
+    fmt = alias if json_out else given
+    if fmt not in formats:
+        raise InputError(f"--format {fmt}: use {_alternatives(formats)}")
+    return fmt
+
+
+def command(
+    name: str | None = None,
+    *,
+    formats: Sequence[str] = ("text", "json"),
+    default_format: str | None = None,
+    json_alias: str = "json",
+    study_options: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command whose shared options arrive as ``inputs: Inputs`` and ``fmt``.
+
+    The function declares only its own options (and ``inputs``/``fmt`` if it wants them);
+    the shared ones are appended to its signature for typer, parsed, and folded into one
+    ``Inputs`` value here, so every command speaks the same vocabulary.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name not in ("inputs", "fmt")]
+        shared = dict(_SHARED) if study_options else {"debug": _SHARED["debug"]}
+        default = default_format or formats[0]
+        if formats:
+            shared.update(_format_options(formats, default, json_alias))
+        extra = [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for n, (a, d) in shared.items()
+        ]
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+
+        def wrapper(**kwargs: Any) -> Any:
+            if kwargs.pop("debug", False):
+                _State.debug = True
+            fmt = None
+            if formats:
+                fmt = _chosen_format(
+                    kwargs.pop("output_format"),
+                    kwargs.pop("json_out"),
+                    formats,
+                    default,
+                    json_alias,
+                )
+            values = {k: kwargs.pop(k) for k in _INPUT_NAMES if k in kwargs}
+            call: dict[str, Any] = dict(kwargs)
+            if "inputs" in sig.parameters:
+                call["inputs"] = Inputs(
+                    file=kwargs.get("file", DEFAULT_FILE),
+                    select=split_codes(kwargs.get("select")),
+                    ignore=split_codes(kwargs.get("ignore")),
+                    fail_on=kwargs.get("fail_on"),
+                    lf=kwargs.get("lf"),
+                    **values,
+                )
+            if "fmt" in sig.parameters:
+                call["fmt"] = fmt
+            try:
+                return fn(**call)
+            except KeyboardInterrupt as exc:  # typer would turn it into a silent exit 130
+                raise _Interrupted from exc
+
+        wrapper.__signature__ = sig.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        app.command(name or fn.__name__.rstrip("_"))(wrapper)
+        return fn
+
+    return decorate
 
 
 def _version_callback(value: bool) -> None:
@@ -156,7 +361,21 @@ def _root(
     """Diagnose hyperopt studies."""
 
 
-def _emit(renderable) -> None:
+# ----------------------------------------------------------------- output helpers
+
+
+def _console(stderr: bool = False) -> Any:  # rich is imported only by commands that print
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _width() -> int:
+    """The terminal's width (COLUMNS wins); 80 when unknown."""
+    return max(_console().width, 40)
+
+
+def _emit(renderable: Any) -> None:
     """Print once. Piped or redirected output gets no colour and no trailing padding."""
     console = _console()
     if console.is_terminal:
@@ -171,49 +390,84 @@ def _emit(renderable) -> None:
     sys.stdout.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
-def _console(stderr: bool = False):  # rich is imported only by commands that print
-    from rich.console import Console
+def _write_text(output: Path | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from .render.files import atomic_write_text
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+        atomic_write_text(output, text)
 
 
-@app.command()
+def _json(doc: Any) -> str:
+    from .render.jsonout import dumps
+
+    return dumps(doc) + "\n"
+
+
+def _open(inputs: Inputs, planned: Any = None) -> Any:
+    """Load the study (with a spinner for big files on a terminal) into a Session."""
+    from .session import open_session
+
+    path = Path(inputs.file)
+    big = path.is_file() and path.stat().st_size > 20_000_000
+    console = _console(stderr=True)
+    if big and console.is_terminal:
+        with console.status(f"loading {path.name} ({path.stat().st_size / 1e6:.0f} MB)"):
+            return open_session(inputs, freeze=True, planned=planned)
+    return open_session(inputs, freeze=True, planned=planned)
+
+
+class _progress:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
+
+    def __init__(self, total: int, what: str = "drawing") -> None:
+        self.total = total
+        self.what = what
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[], None]:
+        console = _console(stderr=True)
+        if self.total > 1 and console.is_terminal:
+            from rich.progress import Progress
+
+            self.bar = Progress(console=console, transient=True)
+            self.bar.start()
+            task = self.bar.add_task(self.what, total=self.total)
+            return lambda: self.bar.advance(task)
+        return lambda: None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# ----------------------------------------------------------------- commands
+
+
+@command(formats=("text", "json"))
 def summary(
-    file: FileArg = Path("hyperopt.p"),
+    file: FileArg = DEFAULT_FILE,
     top: Annotated[int, _option("--top", "-k", min=0, help="How many best trials to list.")] = 10,
-    space: SpaceOpt = None,
-    json_out: JsonOpt = False,
-    trust: TrustOpt = False,
-    max_memory: MaxMemOpt = None,
-    study_name: StudyOpt = None,
-    strict: StrictOpt = False,
-    debug: DebugOpt = False,
+    *,
+    inputs: Inputs,
+    fmt: str,
 ) -> None:
     """What happened in a study: counts, the best trial, sorted losses, time, failures."""
     from .loading import SeveralStudiesError
-    from .summary import summarize
 
     try:
-        study = _load(file, trust, strict, max_memory, study_name)
+        session = _open(inputs)
     except SeveralStudiesError as exc:  # a dict or list of studies: list them
-        _emit_study_list(exc, json_out)
+        _emit_study_list(exc, fmt == "json")
         return
-    search_space = None
-    if space is not None or study.space is not None:  # a space that came with the file
-        from .resolve import resolve_space
-
-        search_space = resolve_space(space, study, trust=trust)
-        if search_space.inferred:
-            search_space = None
-    result = summarize(study, top=top, space=search_space)
-    if json_out:
-        from .render.jsonout import dumps
-
-        sys.stdout.write(dumps(result) + "\n")
+    result = session.summary(top)
+    if fmt == "json":
+        sys.stdout.write(_json(result))
         return
     from .render.terminal import render_summary
 
-    _emit(render_summary(result))
+    _emit(render_summary(result, width=_width()))
 
 
 def _emit_study_list(exc, json_out: bool) -> None:
@@ -221,19 +475,21 @@ def _emit_study_list(exc, json_out: bool) -> None:
 
     listing = list_studies(exc.path, exc.container, exc.studies())
     if json_out:
-        from .render.jsonout import dumps
-
-        sys.stdout.write(dumps(listing) + "\n")
+        sys.stdout.write(_json(listing))
         return
     from .render.terminal import render_study_list
 
     _emit(render_study_list(listing))
 
 
-@app.command()
+OutputFile = Annotated[
+    Path | None, _option("--output", "-o", help="Write to this file instead of stdout.")
+]
+
+
+@command(formats=("text", "json", "github", "junit"))
 def check(
-    file: FileArg = Path("hyperopt.p"),
-    space: SpaceOpt = None,
+    file: FileArg = DEFAULT_FILE,
     select: Annotated[
         str | None,
         _option("--select", help="Only these checks: codes, prefixes or names, e.g. S,T003."),
@@ -250,210 +506,114 @@ def check(
             show_default=False,
         ),
     ] = None,
-    output_format: Annotated[
-        str, _option("--format", help="text, json, github (annotations) or junit (XML).")
-    ] = "text",
-    output: Annotated[
-        Path | None, _option("--output", "-o", help="Write the report to this file.")
-    ] = None,
-    config: Annotated[
-        Path | None,
-        _option(
-            "--config", help="A TOML file with [tool.hopt-inspect]; default: nearest pyproject."
-        ),
-    ] = None,
-    n_startup_jobs: Annotated[
-        int | None,
-        _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs, if not the default 20."),
-    ] = None,
-    json_out: Annotated[bool, _option("--json", help="Same as --format json.")] = False,
-    trust: TrustOpt = False,
-    max_memory: MaxMemOpt = None,
-    study_name: StudyOpt = None,
-    strict: StrictOpt = False,
-    debug: DebugOpt = False,
+    output: OutputFile = None,
+    *,
+    inputs: Inputs,
+    fmt: str,
 ) -> None:
     """Study-health findings with evidence; exit 1 when any is at or above --fail-on."""
-    from dataclasses import replace
+    from .outputs import check_file
+    from .session import plan
 
-    from .checks import SEVERITIES, run_checks, unknown_patterns
-    from .config import load_config
-    from .resolve import resolve_space
-    from .tpe import settings_for
-
-    fmt = "json" if json_out else output_format
-    if fmt not in ("text", "json", "github", "junit"):
-        raise InputError(f"--format {fmt}: use text, json, github or junit")
-    cfg = load_config(config)
-    select_codes = _split_codes(select) if select is not None else cfg.select
-    ignore_codes = _split_codes(ignore) if ignore is not None else cfg.ignore
-    bad = unknown_patterns([*select_codes, *ignore_codes])
-    if bad:
-        raise InputError(f"unknown check {bad[0]!r}; run `hopt-inspect checks` for the list")
-    threshold = fail_on or cfg.fail_on
-    if threshold not in SEVERITIES:
-        raise InputError(f"--fail-on {threshold}: use info, warning or error")
-    study = _load(file, trust, strict, max_memory, study_name)
-    settings = settings_for(
-        study, n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs
-    )
-    search_space = resolve_space(space or cfg.space, study, trust=trust)
-    report = run_checks(
-        study,
-        search_space,
-        select=select_codes,
-        ignore=ignore_codes,
-        fail_on=threshold,
-        thresholds=cfg.thresholds,
-        settings=settings,
-    )
-    if cfg.path:
-        report = replace(report, settings={**report.settings, "config": cfg.path})
+    planned = plan(inputs)
+    if output is not None:
+        check_file(output)
+    session = _open(inputs, planned)
+    report = session.checks()
     if fmt == "text":
         from .render.terminal import render_check
 
         if output is None:
             _emit(render_check(report))
         else:
+            import io
+
             from rich.console import Console
 
-            with _text_capture(output) as stream:
-                Console(file=stream, width=100, no_color=True).print(render_check(report))
+            buffer = io.StringIO()
+            Console(file=buffer, width=100, no_color=True).print(render_check(report))
+            _write_text(output, buffer.getvalue())
+    elif fmt == "json":
+        _write_text(output, _json(report))
+    elif fmt == "github":
+        from .render.ci import github_annotations
+
+        _write_text(output, github_annotations(report))
     else:
-        if fmt == "json":
-            from .render.jsonout import dumps
+        from .render.ci import junit_xml
 
-            text = dumps(report) + "\n"
-        elif fmt == "github":
-            from .render.ci import github_annotations
-
-            text = github_annotations(report)
-        else:
-            from .render.ci import junit_xml
-
-            text = junit_xml(report)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            from .render.files import atomic_write_text
-
-            atomic_write_text(output, text)
-    raise typer.Exit(1 if report.failed else 0)
+        _write_text(output, junit_xml(report))
+    raise typer.Exit(EXIT_FINDINGS if report.failed else 0)
 
 
-@app.command()
+def _plot_kinds_help() -> str:
+    from .plotkinds import kinds_help
+
+    return kinds_help()
+
+
+@command(formats=("text", "json"))
 def plot(
-    file: FileArg = Path("hyperopt.p"),
-    kind: Annotated[
-        str,
-        _option("--kind", help="history, params, scatter, hist, importance, or all."),
-    ] = "all",
-    space: SpaceOpt = None,
+    file: FileArg = DEFAULT_FILE,
+    kind: Annotated[str, _option("--kind", help=_plot_kinds_help())] = "all",
     x: Annotated[str | None, _option("--x", help="scatter: the x parameter.")] = None,
     y: Annotated[str | None, _option("--y", help="scatter: the y parameter.")] = None,
     objective: Annotated[
         str | None,
         _option(
+            "--objective",
             help="scatter: FILE.py:FN, a function of (x, y) returning the loss, drawn as"
-            " contours (IMPORTS AND RUNS that file)."
+            " contours (IMPORTS AND RUNS that file).",
         ),
     ] = None,
     output: Annotated[
         Path, _option("--output", "-o", help="Folder for the PNGs (KIND.png).")
     ] = Path("plots"),
-    n_startup_jobs: Annotated[
-        int, _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs, to shade the start-up.")
-    ] = 20,
-    trust: TrustOpt = False,
-    max_memory: MaxMemOpt = None,
-    study_name: StudyOpt = None,
-    strict: StrictOpt = False,
-    debug: DebugOpt = False,
+    *,
+    inputs: Inputs,
+    fmt: str,
 ) -> None:
     """Pictures of a study: loss history, sampled values, a 2-D scatter, histograms, importance."""
-    from . import plotinfo
-    from .resolve import python_object, resolve_space
-    from .tpe import TPESettings
+    from .outputs import check_folder, final_path, staged_folder
+    from .plotkinds import PlotOptions, infos, parse_kinds
+    from .session import plan
 
-    kinds = list(plotinfo.KINDS) if kind == "all" else [k.strip() for k in kind.split(",")]
-    unknown = [k for k in kinds if k not in plotinfo.KINDS]
-    if unknown:
-        raise InputError(f"--kind {unknown[0]}: use {', '.join(plotinfo.KINDS)} or all")
-    _need_folder(output)
-    study = _load(file, trust, strict, max_memory, study_name)
-    if not study.trials:
+    kinds = parse_kinds(kind)
+    planned = plan(inputs)
+    check_folder(output)
+    session = _open(inputs, planned)
+    if not session.study.trials:
         raise InputError(f"{file}: holds no trials to plot")
-    search_space = resolve_space(space, study, trust=trust)
-    settings = TPESettings(n_startup_jobs=n_startup_jobs)
-    jobs = []
-    for k in kinds:
-        if k == "history":
-            info = plotinfo.history_info(study, settings)
-        elif k == "params":
-            info = plotinfo.params_info(study, search_space, settings)
-        elif k == "hist":
-            info = plotinfo.hist_info(study, search_space, settings)
-        elif k == "importance":
-            info = plotinfo.importance_info(study, search_space)
-        else:
-            if len(search_space.labels) < 2:
-                if kind != "all":
-                    raise InputError("scatter needs a study with two parameters or more")
-                continue
-            px, py = x, y
-            if px is None or py is None:
-                first, second = plotinfo.most_important_pair(study, search_space)
-                px, py = (
-                    px or (second if py == first else first),
-                    py or (first if (px or first) == second else second),
-                )
-            for label in (px, py):
-                if label not in search_space.params:
-                    raise InputError(
-                        f"--x/--y {label}: no such parameter; the study has"
-                        f" {', '.join(search_space.labels)}"
-                    )
-            fn = python_object(objective, option="--objective") if objective else None
-            if fn is not None and not callable(fn):
-                raise InputError(f"--objective {objective}: not a function")
-            info = plotinfo.scatter_info(study, search_space, px, py, objective=fn)
-        jobs.append((output / f"{k}.png", k, info))
+    opts = PlotOptions(x=x, y=y, objective=objective)
+    chosen = infos(session, kinds, opts, strict=kind.strip() != "all")
     from .render.plots import write_figure, write_many
 
-    with _progress(len(jobs)) as advance:
-        written = write_many(jobs, write_figure, advance)
+    with staged_folder(output) as stage, _progress(len(chosen)) as advance:
+        jobs = [(stage / f"{k}.png", k, info) for k, info in chosen]
+        written = [final_path(stage, output, w) for w in write_many(jobs, write_figure, advance)]
+    inferred = session.space.inferred
+    if fmt == "json":
+        doc = {"schema": "hopt-inspect/plot/1", "written": written, "space_inferred": inferred}
+        sys.stdout.write(_json(doc))
+        return
     from rich.console import Group
     from rich.text import Text
 
     lines = [Text(f"wrote {path}", style="green") for path in written]
-    if search_space.inferred:
+    if inferred:
         lines.insert(
             0,
             Text(
-                "space INFERRED from observed values: bounds are the observed"
-                " range; pass --space for the real ones",
+                "space INFERRED from observed values: pass --space for the real one",
                 style="yellow",
             ),
         )
     _emit(Group(*lines))
 
 
-_CAPTIONS = {
-    "history": "Loss per trial; the line is the best so far; the shaded start-up is where TPE"
-    " draws at random (with its default n_startup_jobs).",
-    "params": "Each parameter's value per trial, coloured by loss rank: how sampling moved.",
-    "scatter": "The two most important parameters, every trial labelled with its number.",
-    "hist": "Sampled values, start-up and TPE phase stacked, against what random search would"
-    " draw: edge-hugging and clumping show as bars far above the dashed line.",
-    "importance": "PED-ANOVA (Watanabe et al., IJCAI 2023): how different the top 10% of"
-    " trials look from all trials, per parameter.",
-}
-
-
-@app.command()
+@command(formats=("text", "json"))
 def report(
-    file: FileArg = Path("hyperopt.p"),
-    space: SpaceOpt = None,
+    file: FileArg = DEFAULT_FILE,
     output: Annotated[Path, _option("--output", "-o", help="Folder for index.html.")] = Path(
         "report"
     ),
@@ -463,151 +623,152 @@ def report(
             "--objective", help="FILE.py:FN of (x, y) for the scatter's contours (runs that file)."
         ),
     ] = None,
-    n_startup_jobs: Annotated[
-        int, _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs.")
-    ] = 20,
-    trust: TrustOpt = False,
-    max_memory: MaxMemOpt = None,
-    study_name: StudyOpt = None,
-    strict: StrictOpt = False,
-    debug: DebugOpt = False,
+    *,
+    inputs: Inputs,
+    fmt: str,
 ) -> None:
     """One self-contained HTML file: summary, findings, every plot, TPE curves, trials."""
-    from . import __version__, plotinfo
-    from .checks import run_checks
-    from .config import load_config
+    from .outputs import check_folder
+    from .plotkinds import KINDS, PlotOptions, infos
     from .render.files import atomic_write_text
     from .render.plots import png_bytes, write_many
     from .render.report import build_report
-    from .resolve import python_object, resolve_space
-    from .summary import summarize
-    from .tpe import TPESettings, tpe_curves
+    from .session import plan
+    from .tpe import tpe_curves
 
-    _need_folder(output)
-    cfg = load_config()
-    study = _load(file, trust, strict, max_memory, study_name)
+    planned = plan(inputs)
+    check_folder(output)
+    session = _open(inputs, planned)
+    study = session.study
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
-    search_space = resolve_space(space or cfg.space, study, trust=trust)
-    settings = TPESettings(n_startup_jobs=n_startup_jobs)
-    summary_result = summarize(study, space=search_space, settings=settings)
-    check_report = run_checks(
-        study, search_space, select=cfg.select, ignore=cfg.ignore, fail_on=cfg.fail_on,
-        thresholds=cfg.thresholds, settings=settings,
-    )  # fmt: skip
-    infos = [
-        ("history", plotinfo.history_info(study, settings)),
-        ("params", plotinfo.params_info(study, search_space, settings)),
-        ("hist", plotinfo.hist_info(study, search_space, settings)),
-        ("importance", plotinfo.importance_info(study, search_space)),
-    ]
-    if len(search_space.labels) >= 2:
-        px, py = plotinfo.most_important_pair(study, search_space)
-        fn = python_object(objective, option="--objective") if objective else None
-        infos.insert(2, ("scatter", plotinfo.scatter_info(study, search_space, px, py, fn)))
-    curves = [
-        tpe_curves(study, search_space, label, settings=settings) for label in search_space.labels
-    ]
-    jobs = [*infos, *(("lpdf", c, file.name, len(study.trials)) for c in curves)]
-    with _progress(len(jobs)) as advance:
+    space = session.space
+    summary_result = session.summary(space=space)
+    check_report = session.checks()
+    chosen = infos(session, list(KINDS), PlotOptions(objective=objective), strict=False)
+    labels = list(space.labels)
+    with _progress(len(chosen) + 2 * len(labels), "computing") as advance:
+        curves = []
+        for label in labels:
+            curves.append(tpe_curves(study, space, label, settings=session.settings))
+            advance()
+        jobs = [*chosen, *(("lpdf", c, Path(file).name, len(study.trials)) for c in curves)]
         pngs = write_many(jobs, png_bytes, advance)
     figures = [
-        (info.title, _CAPTIONS[kind], png)
-        for (kind, info), png in zip(infos, pngs[: len(infos)], strict=True)
+        (info.title, KINDS[kind].caption, png)
+        for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)
     ]
-    lpdf = [(c.param, png) for c, png in zip(curves, pngs[len(infos) :], strict=True)]
-    options = search_space.option_display()
+    lpdf_pngs = [(c.param, png) for c, png in zip(curves, pngs[len(chosen) :], strict=True)]
     page = build_report(
         summary=summary_result,
         check=check_report,
         study=study,
         figures=figures,
-        lpdf=lpdf,
-        option_text=options,
+        lpdf=lpdf_pngs,
+        option_text=space.option_display(),
         generated_by=f"hopt-inspect {__version__}",
     )
     target = output / "index.html"
     atomic_write_text(target, page)
+    if fmt == "json":
+        doc = {"schema": "hopt-inspect/report/1", "written": [str(target)], "bytes": len(page)}
+        sys.stdout.write(_json(doc))
+        return
     from rich.text import Text
 
     _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(jobs)} figures)", style="green"))
 
 
-@app.command()
+@command(formats=("csv", "jsonl", "json"))
 def export(
-    file: FileArg = Path("hyperopt.p"),
-    output_format: Annotated[
-        str, _option("--format", help="csv, jsonl (one trial per line) or json.")
-    ] = "csv",
-    output: Annotated[
-        Path | None, _option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
-    space: SpaceOpt = None,
-    trust: TrustOpt = False,
-    max_memory: MaxMemOpt = None,
-    study_name: StudyOpt = None,
-    strict: StrictOpt = False,
-    debug: DebugOpt = False,
+    file: FileArg = DEFAULT_FILE,
+    output: OutputFile = None,
+    *,
+    inputs: Inputs,
+    fmt: str,
 ) -> None:
     """One row per trial: tid, state, status, loss, times, every parameter, scalar results."""
     from .render.tables import to_csv, to_json, to_jsonl
-    from .resolve import resolve_space
+    from .session import plan
     from .study import study_table
 
-    if output_format not in ("csv", "jsonl", "json"):
-        raise InputError(f"--format {output_format}: use csv, jsonl or json")
-    study = _load(file, trust, strict, max_memory, study_name)
-    display: dict[str, dict] = {}
-    space_source = None
-    if space is not None or study.space is not None:  # a space that came with the file
-        search_space = resolve_space(space, study, trust=trust)
-        space_source = None if search_space.inferred else search_space.source
-        display = search_space.option_display()
-    columns, rows = study_table(study, display)
-    if output_format == "csv":
+    planned = plan(inputs)
+    if output is not None:
+        from .outputs import check_file
+
+        check_file(output)
+    session = _open(inputs, planned)
+    space = session.known_space
+    display = space.option_display() if space is not None else {}
+    columns, rows = study_table(session.study, display)
+    if fmt == "csv":
         text = to_csv(columns, rows)
-    elif output_format == "jsonl":
+    elif fmt == "jsonl":
         text = to_jsonl(columns, rows)
     else:
-        text = to_json(columns, rows, study.source.path, space_source)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        from .render.files import atomic_write_text
-
-        atomic_write_text(output, text)
+        text = to_json(
+            columns, rows, session.study.source.path, space.source if space is not None else None
+        )
+    _write_text(output, text)
 
 
-@app.command("checks")
-def list_checks() -> None:
+@command(formats=("live", "jsonl"), default_format="auto", json_alias="jsonl")
+def watch(
+    file: FileArg = DEFAULT_FILE,
+    interval: Annotated[
+        float, _option("--interval", help="Look at the file this often, in seconds (>= 0.1).")
+    ] = 2.0,
+    once: Annotated[bool, _option("--once", help="Print one refresh and exit.")] = False,
+    max_evals: Annotated[
+        int | None,
+        _option("--max-evals", min=1, help="fmin's max_evals: an ETA, and exit when reached."),
+    ] = None,
+    until_trials: Annotated[
+        int | None,
+        _option("--until-trials", min=1, help="Exit once this many trials have finished."),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        _option(
+            "--fail-on",
+            help="On exit by itself (--once, --until-trials, --max-evals): exit 1 when check"
+            " finds something at or above info, warning or error.",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[int, _option("--top", "-k", min=0, help="How many best trials to show.")] = 5,
+    *,
+    inputs: Inputs,
+    fmt: str,
+) -> None:
+    """Follow a study while fmin writes it: progress, the best so far, findings as they arise.
+
+    Output: a live view on a terminal, else JSON lines (one object per event).
+    """
+    from .session import parse_size, plan
+    from .watch import watch_command
+
+    plan(inputs)  # options and config checked before the first look at the file
+    code = watch_command(
+        file, interval=interval, once=once, output_format=None if fmt == "auto" else fmt,
+        max_evals=max_evals, until_trials=until_trials, space=inputs.space, fail_on=fail_on,
+        top=top, config=inputs.config, trust=inputs.trust, strict=inputs.strict,
+        max_memory=parse_size(inputs.max_memory), study_name=inputs.study,
+    )  # fmt: skip
+    raise typer.Exit(code)
+
+
+@command("checks", formats=("text", "json"), study_options=False)
+def list_checks(*, fmt: str) -> None:
     """List every check: its code, name and what it looks for."""
     from .checks import REGISTRY
 
+    if fmt == "json":
+        doc = [{"code": c.code, "name": c.name, "summary": c.summary} for c in REGISTRY]
+        sys.stdout.write(_json({"schema": "hopt-inspect/checks/1", "checks": doc}))
+        return
     for c in REGISTRY:
         typer.echo(f"{c.code}  {c.name:<18} {c.summary}")
-
-
-def _split_codes(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
-class _text_capture:
-    """A text stream whose content is written atomically to ``path`` on exit."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self):
-        import io
-
-        self.buffer = io.StringIO()
-        return self.buffer
-
-    def __exit__(self, exc_type, *rest: object) -> None:
-        if exc_type is None:
-            from .render.files import atomic_write_text
-
-            atomic_write_text(self.path, self.buffer.getvalue())
 
 
 def _parse_at(at: str | None, every: int | None, n_trials: int) -> list[int] | None:
@@ -629,6 +790,7 @@ def _parse_at(at: str | None, every: int | None, n_trials: int) -> list[int] | N
 
 
 MAX_ROWS = 30
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def _png_name(label: str) -> str:
@@ -636,14 +798,13 @@ def _png_name(label: str) -> str:
     return f"lpdf-{safe}.png"
 
 
-@app.command()
+@command(formats=("text", "json"))
 def lpdf(
-    file: FileArg = Path("hyperopt.p"),
+    file: FileArg = DEFAULT_FILE,
     param: Annotated[
         str,
         _option("--param", "-p", help="The parameter label, or 'all' (one PNG each)."),
     ] = ...,  # type: ignore[assignment]
-    space: SpaceOpt = None,
     at: Annotated[
         str | None,
         _option("--at", help="Snapshots after exactly these trial counts, e.g. 20,50,100."),
@@ -663,85 +824,84 @@ def lpdf(
             " lpdf-PARAM.png, or the folder lpdf/ for all; with --json only if given.",
         ),
     ] = None,
-    gamma: Annotated[
-        float, _option("--gamma", min=0.001, max=1.0, help="TPE's gamma (0 to 1).")
-    ] = 0.25,
-    prior_weight: Annotated[
-        float, _option("--prior-weight", min=1e-9, help="TPE's prior_weight (> 0).")
-    ] = 1.0,
-    n_startup_jobs: Annotated[
-        int,
-        _option("--n-startup-jobs", min=0, help="TPE's n_startup_jobs (random trials first)."),
-    ] = 20,
-    lf: Annotated[int, _option("--lf", min=1, help="Linear forgetting (tpe.DEFAULT_LF).")] = 25,
-    json_out: JsonOpt = False,
-    trust: TrustOpt = False,
-    max_memory: MaxMemOpt = None,
-    study_name: StudyOpt = None,
-    strict: StrictOpt = False,
-    debug: DebugOpt = False,
+    lf: Annotated[
+        int | None, _option("--lf", min=1, help="Linear forgetting (tpe.DEFAULT_LF, 25).")
+    ] = None,
+    *,
+    inputs: Inputs,
+    fmt: str,
 ) -> None:
     """TPE's below/above log-likelihood curves for a parameter, as hyperopt computes them."""
-    from .resolve import resolve_space
-    from .tpe import TPESettings, tpe_curves
+    from .outputs import check_file, check_folder, final_path, staged_folder
+    from .session import plan
+    from .tpe import tpe_curves
 
-    study = _load(file, trust, strict, max_memory, study_name)
+    planned = plan(inputs)
+    json_out = fmt == "json"
+    if output is None and not json_out:
+        output = Path("lpdf") if param == "all" else Path(_png_name(param))
+    as_folder = output is not None and (
+        param == "all" or output.is_dir() or str(output).endswith("/")
+    )
+    if output is not None:
+        if as_folder:
+            check_folder(output, why="--param all writes one PNG per parameter into a folder")
+        else:
+            check_file(output, suffixes=FIGURE_SUFFIXES)
+    session = _open(inputs, planned)
+    study = session.study
     if study.source.format == "optuna-sqlite":
         raise InputError(
             f"{file}: an Optuna study; lpdf replays hyperopt's TPE, and Optuna's TPE differs"
             " (its own priors, bandwidths and multivariate options): use summary, check, plot"
         )
-    search_space = resolve_space(space, study, trust=trust)
-    labels = list(search_space.labels) if param == "all" else [param]
-    unknown = [label for label in labels if label not in search_space.params]
+    space = session.space
+    labels = list(space.labels) if param == "all" else [param]
+    unknown = [label for label in labels if label not in space.params]
     if unknown:
         raise InputError(
-            f"--param {param}: no such parameter; the study has {', '.join(search_space.labels)}"
+            f"--param {param}: no such parameter; the study has {', '.join(space.labels)}"
         )
     points = _parse_at(at, every, len(study.trials))
-    settings = TPESettings(
-        gamma=gamma, prior_weight=prior_weight, n_startup_jobs=n_startup_jobs, lf=lf
-    )
-    if output is None and not json_out:
-        output = Path("lpdf") if param == "all" else Path(_png_name(param))
-    targets: list[Path | None] = [None] * len(labels)
-    if output is not None:
-        as_folder = param == "all" or output.is_dir() or str(output).endswith("/")
-        if as_folder:
-            _need_folder(output, "--param all writes one PNG per parameter into a folder")
-        if not as_folder and output.suffix.lower() not in (".png", ".pdf", ".svg"):
-            raise InputError(f"-o {output}: the figure is written as .png, .pdf or .svg")
-        targets = [output / _png_name(lab) if as_folder else output for lab in labels]
-        n_rows = len(points) if points else 11
-        if n_rows > MAX_ROWS:
-            raise InputError(
-                f"{n_rows} snapshots make a figure too tall to read (at most {MAX_ROWS});"
-                " use a larger --every, fewer --at values, or --json without -o"
-            )
-
-    results = [
-        tpe_curves(study, search_space, label, at=points, settings=settings, grid=grid)
-        for label in labels
-    ]
-    jobs = [
-        (t, "lpdf", r, file.name, len(study.trials))
-        for r, t in zip(results, targets, strict=True)
-        if t
-    ]
+    n_rows = len(points) if points else 11
+    if output is not None and n_rows > MAX_ROWS:
+        raise InputError(
+            f"{n_rows} snapshots make a figure too tall to read (at most {MAX_ROWS});"
+            " use a larger --every, fewer --at values, or --json without -o"
+        )
+    results = []
     written: list[str] = []
-    if jobs:
-        from .render.plots import write_figure, write_many
+    steps = len(labels) * (2 if output is not None else 1)
+    with _progress(steps, "computing") as advance:
+        for label in labels:
+            results.append(
+                tpe_curves(study, space, label, at=points, settings=session.settings, grid=grid)
+            )
+            advance()
+        if output is not None:
+            from .render.plots import write_figure, write_many
 
-        with _progress(len(jobs)) as advance:
-            written = write_many(jobs, write_figure, advance)
+            name = Path(file).name
+            if as_folder:
+                with staged_folder(output) as stage:
+                    jobs = [
+                        (stage / _png_name(r.param), "lpdf", r, name, len(study.trials))
+                        for r in results
+                    ]
+                    written = [
+                        final_path(stage, output, w)
+                        for w in write_many(jobs, write_figure, advance)
+                    ]
+            else:
+                job = (output, "lpdf", results[0], name, len(study.trials))
+                written = write_many([job], write_figure, advance)
     if json_out:
-        from .render.jsonout import dumps
-
-        if param == "all":
-            doc: object = {"schema": "hopt-inspect/lpdf-set/1", "results": results}
-        else:
-            doc = results[0]
-        sys.stdout.write(dumps(doc) + "\n")
+        doc: object = (
+            {"schema": "hopt-inspect/lpdf-set/1", "results": results}
+            if param == "all"
+            else results[0]
+        )
+        sys.stdout.write(_json(doc))
         return
     from rich.console import Group
     from rich.text import Text
@@ -756,55 +916,43 @@ def lpdf(
     _emit(Group(*blocks))
 
 
-class _progress:
-    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.bar = None
-
-    def __enter__(self):
-        console = _console(stderr=True)
-        if self.total > 1 and console.is_terminal:
-            from rich.progress import Progress
-
-            self.bar = Progress(console=console, transient=True)
-            self.bar.start()
-            task = self.bar.add_task("drawing", total=self.total)
-            return lambda: self.bar.advance(task)
-        return lambda: None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+# ----------------------------------------------------------------- entry point
 
 
 def main() -> None:
-    """Console-script entry point: one-line errors, exit code 2, tracebacks only on --debug."""
-    debug = "--debug" in sys.argv[1:] or os.environ.get("HOPT_INSPECT_DEBUG") == "1"
+    """Console-script entry point: one-line errors and the exit codes in the module doc."""
     sys.argv[1:] = [_sqlite_path(a) for a in sys.argv[1:]]
     try:
         code = app(prog_name="hopt-inspect", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except InputError as exc:
-        if debug:
+        if _State.debug:
             raise
         sys.stderr.write(f"hopt-inspect: error: {exc}\n")
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.stderr.write("hopt-inspect: interrupted\n")
-        sys.exit(130)
+        sys.exit(EXIT_INPUT)
+    except (KeyboardInterrupt, _Interrupted):
+        sys.stderr.write("hopt-inspect: interrupted; nothing was written\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `hopt-inspect export | head`
+        sys.stderr.close()
+        os._exit(0)
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # usage errors
             _usage_error(exc)
-        if debug:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            if _State.debug:
+                raise
+            reason = exc.strerror or type(exc).__name__
+            sys.stderr.write(f"hopt-inspect: error: {exc.filename}: {reason}\n")
+            sys.exit(EXIT_INPUT)
+        if _State.debug:
             raise
         message = str(exc).splitlines()[0][:200] if str(exc) else ""
         sys.stderr.write(
             f"hopt-inspect: internal error: {type(exc).__name__}: {message}"
             " (rerun with --debug for the traceback, and please report it)\n"
         )
-        sys.exit(2)
+        sys.exit(EXIT_INTERNAL)
 
 
 def _sqlite_path(arg: str) -> str:

@@ -4,8 +4,11 @@
 select = ["S", "T003"]          # codes, code prefixes or names
 ignore = ["S005"]
 fail-on = "warning"             # info | warning | error
-space = "tuner.py:space"        # default --space
+space = "tuner.py:space"        # default --space (read statically, never imported)
+algo = "tpe"                    # tpe | rand; default: what the trials show
 n-startup-jobs = 20
+gamma = 0.25
+prior-weight = 1.0
 
 [tool.hopt-inspect.thresholds]
 margin = 0.05
@@ -21,7 +24,10 @@ from typing import Any
 from .checks.base import SEVERITIES, Thresholds
 from .errors import InputError
 
-_KEYS = {"select", "ignore", "fail-on", "space", "n-startup-jobs", "thresholds"}
+_KEYS = {
+    "select", "ignore", "fail-on", "space", "algo", "n-startup-jobs", "gamma", "prior-weight",
+    "thresholds",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,10 @@ class Config:
     ignore: tuple[str, ...] = ()
     fail_on: str = "warning"
     space: str | None = None
+    algo: str | None = None  # None: detected from the trials
     n_startup_jobs: int | None = None  # None: hyperopt's 20, or Optuna's 10
+    gamma: float | None = None
+    prior_weight: float | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     path: str | None = None  # where it came from, for messages
 
@@ -96,12 +105,42 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
             raise InputError(f"{path}: fail-on must be one of {', '.join(SEVERITIES)}")
         config = replace(config, fail_on=table["fail-on"])
     if "space" in table:
-        config = replace(config, space=str(table["space"]))
+        config = replace(config, space=_relative_to(str(table["space"]), path.parent))
+    if "algo" in table:
+        if table["algo"] not in ("tpe", "rand"):
+            raise InputError(f'{path}: algo must be "tpe" or "rand"')
+        config = replace(config, algo=table["algo"])
     if "n-startup-jobs" in table:
-        config = replace(config, n_startup_jobs=int(table["n-startup-jobs"]))
+        config = replace(config, n_startup_jobs=_number(table, "n-startup-jobs", int, path, 0))
+    if "gamma" in table:
+        config = replace(config, gamma=_number(table, "gamma", float, path, 1e-3, 1.0))
+    if "prior-weight" in table:
+        config = replace(config, prior_weight=_number(table, "prior-weight", float, path, 1e-9))
     if "thresholds" in table:
         config = replace(config, thresholds=_thresholds(table["thresholds"], path))
     return config
+
+
+def _relative_to(spec: str, folder: Path) -> str:
+    """A ``space`` file named in a config is relative to that config's folder."""
+    file_part, sep, name = spec.partition(":") if not spec.endswith(".toml") else (spec, "", "")
+    if file_part.endswith((".py", ".toml")) and not Path(file_part).is_absolute():
+        return str(folder / file_part) + sep + name
+    return spec
+
+
+def _number(
+    table: dict[str, Any], key: str, kind: type, path: Path, low: float, high: float | None = None
+) -> Any:
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{path}: {key} must be a number")
+    if kind is int and value != int(value):
+        raise InputError(f"{path}: {key} must be a whole number")
+    if value < low or (high is not None and value > high):
+        where = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise InputError(f"{path}: {key} must be {where}")
+    return kind(value)
 
 
 def _thresholds(table: Any, path: Path) -> Thresholds:

@@ -13,8 +13,6 @@ from .space import Param, SearchSpace
 from .study import Study
 from .tpe import TPESettings
 
-KINDS = ("history", "params", "scatter", "hist", "importance")
-
 
 @dataclass(frozen=True)
 class HistoryInfo:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .checks import Finding, run_checks
+from .checks import CheckReport, Finding, run_checks
 from .space import SearchSpace, infer_space
 from .study import STATE_NAMES, Study, Trial, Value
 from .tpe import TPESettings, n_below, settings_for, snapshot
@@ -247,8 +247,12 @@ def summarize(
     top: int = 10,
     settings: TPESettings | None = None,
     space: SearchSpace | None = None,
+    checks: CheckReport | None = None,
 ) -> Summary:
     """Everything ``hopt-inspect summary`` shows about ``study``.
+
+    ``checks``: the study's check report when the caller has it (a session runs the checks
+    once, with the config's select/ignore); otherwise they run here with their defaults.
 
     With a ``space``, choice values are also shown by option, and TPE's model of each
     parameter at the end of the study is included.
@@ -279,14 +283,20 @@ def summarize(
         best_display=_display(space, best.params) if space and best else {},
         top_display=[_display(space, t.params) for t in ok[: max(top, 0)]] if space else [],
         tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
-        findings=_findings(study, space, settings),
+        findings=_findings(study, space, settings, checks),
     )
 
 
-def _findings(study: Study, space: SearchSpace | None, settings: TPESettings) -> list[Finding]:
-    if space is None:
-        space = infer_space(study.observed_values())
-    report = run_checks(study, space, settings=settings)
+def _findings(
+    study: Study,
+    space: SearchSpace | None,
+    settings: TPESettings,
+    report: CheckReport | None = None,
+) -> list[Finding]:
+    if report is None:
+        if space is None:
+            space = infer_space(study.observed_values())
+        report = run_checks(study, space, settings=settings)
     return [f for f in report.findings if not f.evidence.get("skipped")]
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import SAMPLES, run_cli, run_fmin
 
-from hopt_inspect import plotinfo
+from hopt_inspect import plotinfo, plotkinds
 from hopt_inspect.loading import load_study
 from hopt_inspect.render import plots
 from hopt_inspect.resolve import resolve_space, space_from_python
@@ -119,7 +119,7 @@ def test_plot_cli_writes_every_kind(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     names = sorted(p.name for p in (tmp_path / "p").iterdir())
-    assert names == sorted(f"{k}.png" for k in plotinfo.KINDS)
+    assert names == sorted(f"{k}.png" for k in plotkinds.KINDS)
     for name in names:
         assert (tmp_path / "p" / name).read_bytes()[:4] == b"\x89PNG"
 
@@ -132,3 +132,40 @@ def test_plot_cli_inferred_and_bad_input(tmp_path):
     assert out.returncode == 2 and "--kind pie" in out.stderr
     out = run_cli("plot", SAMPLES / "heart.p", "--kind", "scatter", "--x", "nope", "-o", tmp_path)
     assert out.returncode == 2 and "no such parameter" in out.stderr
+
+
+def _synthetic_series(label, values, losses, **kw):
+    return plotinfo.ParamSeries(
+        label=label, kind=kw.get("kind", "uniform"), distribution="uniform(0, 1)",
+        log=False, bounds=(0.0, 1.0), options=kw.get("options"),
+        tids=list(range(len(values))), values=values, losses=losses, inferred=False,
+    )  # fmt: skip
+
+
+def test_many_points_are_binned_and_labels_bounded():
+    """Past plots.DENSE points: hexagons / option bands (not one marker per trial), a note
+    that says so, and trial numbers on a bounded set: the 10 best and the latest improvements."""
+    import numpy as np
+    from matplotlib.collections import PolyCollection, QuadMesh
+
+    n = plots.DENSE + 1000
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(size=n).tolist(), rng.uniform(size=n).tolist()
+    losses = [*(rng.normal(size=n - 1).tolist()), None]
+    sx, sy = _synthetic_series("x", x, losses), _synthetic_series("y", y, losses)
+    scatter = plots.scatter_figure(plotinfo.ScatterInfo("t", sx, sy, best_tid=0))
+    ax = scatter.axes[0]
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)  # hexbin
+    assert max(len(c.get_offsets()) for c in ax.collections) < n
+    improvements = [t for t, v in enumerate(np.minimum.accumulate(losses[:-1]))
+                    if t == 0 or v < np.minimum.accumulate(losses[:-1])[t - 1]]  # fmt: skip
+    expected = set(np.argsort(losses[:-1])[: plots.LABEL_BEST]) | set(improvements[-25:])
+    assert {int(t.get_text()) for t in ax.texts} == {int(t) for t in expected}
+    assert "binned" in scatter.axes[1].get_ylabel()
+    few = plots._labelled_tids(list(range(100)), [float(i) for i in range(100)])
+    assert few == list(range(100))  # a small study keeps every number
+    choice = _synthetic_series("c", rng.integers(0, 3, n).astype(float).tolist(), losses,
+                               kind="choice", options=["a", "b", "c"])  # fmt: skip
+    params = plots.params_figure(plotinfo.ParamsInfo("p", 20, [sx, choice]))
+    assert any(isinstance(c, QuadMesh) for c in params.axes[1].collections)
+    assert "binned" in params.texts[0].get_text()

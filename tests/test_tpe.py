@@ -322,3 +322,54 @@ def test_blocked_quantised_lpdf_equals_hyperopts_loop(kind):
 
     mix = Mixture(list(weights), list(mus), list(sigmas), 0, 0.0, 1.0)
     np.testing.assert_allclose(mixture_lpdf(param, mix, samples), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal", "loguniform", "lognormal", "quniform"])
+def test_large_mixtures_equal_hyperopts_functions(kind):
+    """Past BLOCKED_Q_THRESHOLD the mixtures are evaluated in grid chunks, with repeated
+    (mu, sigma) kernels merged; the curves must equal GMM1_lpdf / LGMM1_lpdf's."""
+    from hyperopt import tpe
+
+    from hopt_inspect.space import Param
+    from hopt_inspect.tpe import BLOCKED_Q_THRESHOLD, Mixture, mixture_lpdf
+
+    rng = np.random.default_rng(7)
+    log_kind = kind in ("loguniform", "lognormal")
+    bounded = kind in ("uniform", "loguniform", "quniform")
+    low, high = (math.log(1e-4), 0.0) if log_kind else (-3.0, 5.0)
+    n = 4000
+    obs = rng.uniform(low, high, n)
+    if kind == "quniform":
+        obs = np.round(obs)  # a lattice: kernels repeat and are merged
+    prior_mu, prior_sigma = 0.5 * (low + high), high - low
+    weights, mus, sigmas = tpe.adaptive_parzen_normal(obs, 1.0, prior_mu, prior_sigma, LF=25)
+    samples = np.exp(np.linspace(low, high, 150)) if log_kind else np.linspace(low, high, 150)
+    if kind == "quniform":
+        samples = np.arange(-3.0, 6.0)
+    assert len(mus) * len(samples) > BLOCKED_Q_THRESHOLD or kind == "quniform"
+    lo, hi = (low, high) if bounded else (None, None)
+    q = 1.0 if kind == "quniform" else None
+    fn = tpe.LGMM1_lpdf if log_kind else tpe.GMM1_lpdf
+    expected = fn(samples, weights, mus, sigmas, low=lo, high=hi, q=q)
+    param = Param("p", kind, low=lo, high=hi, q=q, mu=prior_mu, sigma=prior_sigma)
+    mix = Mixture(list(weights), list(mus), list(sigmas), 0, 0.0, 1.0)
+    if kind == "quniform":  # enough grid x components to take the fast path
+        mix = Mixture(list(weights) * 8, list(mus) * 8, list(sigmas) * 8, 0, 0.0, 1.0)
+        expected = fn(samples, np.tile(weights, 8), np.tile(mus, 8), np.tile(sigmas, 8),
+                      low=lo, high=hi, q=q)  # fmt: skip
+    np.testing.assert_allclose(mixture_lpdf(param, mix, samples), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["qlearn.p", "failures.p"])
+def test_split_shared_across_labels_equals_ap_split_trials(name):
+    """snapshot() splits once per history and reuses it for every label: same groups as
+    hyperopt's ap_split_trials on each label's own history."""
+    from hopt_inspect.tpe import _split_cached
+
+    study = load_study(SAMPLES / name)
+    for n in (5, 21, 40, len(study.trials)):
+        for label in study.labels:
+            hist, below, above = _split_cached(study, n, label, 0.25)
+            ref_below, ref_above = split(study.tpe_history(n), label, 0.25)
+            assert [t.tid for t in hist] == [t.tid for t in study.tpe_history(n)]
+            assert below == ref_below and above == ref_above

@@ -71,6 +71,9 @@ def load_study(
     An Optuna SQLite storage is read too (``study_name`` picks the study); its search space
     comes with it (``study.space``); ``study_name`` picks the study there too.
     """
+    from ..lazy_imports import defer_hyperopt_extras
+
+    defer_hyperopt_extras()  # before anything (a --space tuner.py, TPE) imports hyperopt
     path = Path(path)
     if trust and strict:
         raise InputError("--trust and --strict contradict each other: choose one")

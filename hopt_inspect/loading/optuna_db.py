@@ -113,7 +113,8 @@ def _read(
         (study_id,),
     ):
         params.setdefault(trial_id, {})[pname] = pvalue
-        distributions.setdefault(pname, json.loads(dist))
+        if pname not in distributions:  # parsed once per parameter, not once per row
+            distributions[pname] = json.loads(dist)
     labels = sorted(distributions)
     trials = []
     for trial_id, number, state, start, complete in rows:

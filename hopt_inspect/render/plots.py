@@ -24,6 +24,64 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=110)
 
 
+# Past this many points a scatter overplots (and Agg draws each marker: ~6 us a point), so
+# the figure shows hexagons instead: the mean loss rank of the trials in each, or their count.
+DENSE = 5000
+
+
+def _rank_points(
+    ax: Any, xs: Any, ys: Any, cs: Any, *, size: float, logx: bool = False, logy: bool = False,
+    gridsize: tuple[int, int] = (70, 24), **scatter_kw: Any,
+) -> Any:  # fmt: skip
+    """Points coloured by loss rank (1 = best), or past DENSE points hexagons of the mean rank.
+
+    Scatter layers are rasterised past 1000 points so a PDF/SVG stays small.
+    """
+    if len(xs) <= DENSE:
+        return ax.scatter(
+            xs, ys, c=cs, cmap="viridis", vmin=0, vmax=1, s=size,
+            rasterized=len(xs) > 1000, **{"lw": 0, **scatter_kw},
+        )  # fmt: skip
+    import numpy as np
+
+    return ax.hexbin(
+        np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), C=np.asarray(cs, dtype=float),
+        reduce_C_function=np.mean, gridsize=gridsize, xscale="log" if logx else "linear",
+        yscale="log" if logy else "linear", cmap="viridis", vmin=0, vmax=1, lw=0,
+        rasterized=True, zorder=scatter_kw.get("zorder", 1),
+    )  # fmt: skip
+
+
+def _rank_bands(ax: Any, tids: Any, options: Any, cs: Any, k: int, *, tid_on_y: bool) -> Any:
+    """Past DENSE points on a categorical axis: one band per option, cut into time bins,
+    each coloured by the mean loss rank of its trials (empty bins left blank)."""
+    import numpy as np
+
+    t = np.asarray(tids, dtype=float)
+    o = np.clip(np.rint(np.asarray(options, dtype=float)), 0, k - 1).astype(int)
+    c = np.asarray(cs, dtype=float)
+    edges = np.linspace(t.min() - 0.5, t.max() + 0.5, 81)
+    b = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, 79)
+    total = np.zeros((k, 80))
+    count = np.zeros((k, 80))
+    np.add.at(total, (o, b), c)
+    np.add.at(count, (o, b), 1)
+    mean = np.ma.masked_where(count == 0, total / np.maximum(count, 1))
+    bands = np.arange(k + 1) - 0.5
+    if tid_on_y:
+        return ax.pcolormesh(bands, edges, mean.T, cmap="viridis", vmin=0, vmax=1,
+                             rasterized=True)  # fmt: skip
+    return ax.pcolormesh(edges, bands, mean, cmap="viridis", vmin=0, vmax=1, rasterized=True)
+
+
+def _count_note(n: int) -> str:
+    return f"{n:,} losses: hexagons, darker where more trials"
+
+
+def _dense_note(n: int) -> str:
+    return f"{n:,} trials, binned: colour = mean rank per cell"
+
+
 def _row_title(s: Snapshot) -> str:
     title = (
         f"after {s.n_trials} trial{'' if s.n_trials == 1 else 's'}: {s.n_below} below,"
@@ -188,22 +246,23 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
         return
     startup = int(result.settings["n_startup_jobs"])
     finite = sorted(loss for _, _, loss in samples if loss is not None and math.isfinite(loss))
-    rank = {loss: i / max(1, len(finite) - 1) for i, loss in enumerate(finite)}
-    xs, ys, cs, xs_bad, ys_bad = [], [], [], [], []
     if result.options is not None:  # options: spread the points a little so counts show
         import numpy as np
 
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(samples))
         samples = [(t, v + j, loss) for (t, v, loss), j in zip(samples, jitter, strict=True)]
-    for tid, value, loss in samples:
-        if loss is not None and math.isfinite(loss):
-            xs.append(value)
-            ys.append(tid)
-            cs.append(1.0 - rank[loss])
-        else:
-            xs_bad.append(value)
-            ys_bad.append(tid)
-    points = ax.scatter(xs, ys, c=cs, cmap="viridis", vmin=0, vmax=1, s=14, lw=0)
+    colours, missing = _loss_colours([loss for _, _, loss in samples])
+    bad = set(missing)
+    xs = [v for i, (_, v, _) in enumerate(samples) if i not in bad]
+    ys = [t for i, (t, _, _) in enumerate(samples) if i not in bad]
+    cs = [c for i, c in enumerate(colours) if i not in bad]
+    xs_bad = [samples[i][1] for i in missing]
+    ys_bad = [samples[i][0] for i in missing]
+    log_x = result.kind in LOG_KINDS
+    if result.options is not None and len(xs) > DENSE:  # bands, not jittered hexagons
+        points = _rank_bands(ax, ys, xs, cs, len(result.options), tid_on_y=True)
+    else:
+        points = _rank_points(ax, xs, ys, cs, size=14, logx=log_x, gridsize=(60, 30))
     if xs_bad:
         ax.scatter(
             xs_bad,
@@ -261,7 +320,9 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
             [f"best {finite[0]:.4g}", f"median {median:.4g}", f"worst {finite[-1]:.4g}"],
             fontsize=7,
         )
-    colorbar.set_label("loss (by rank)", fontsize=8)
+    colorbar.set_label(
+        "loss (by rank)" + (f"\n{_dense_note(len(xs))}" if len(xs) > DENSE else ""), fontsize=7
+    )
     if result.kind in LOG_KINDS:
         ax.set_xscale("log")
 
@@ -360,13 +421,28 @@ def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str
             advance()
         return out
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+    try:
         futures = [pool.submit(draw, *job) for job in jobs]
         out = []
         for future in futures:
             out.append(future.result())
             advance()
+    except BaseException:  # Ctrl-C or a failed figure: stop the workers now, not after
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown()
     return out
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --------------------------------------------------------------------------- study plots
@@ -375,21 +451,23 @@ BEST = "#CC79A7"  # reddish purple
 FAILED = "#888888"
 
 
-def _loss_colours(losses: list[float | None]) -> tuple[list[float], list[int]]:
-    """Colour value by loss rank (1 = best) for the finite losses; indices of the others."""
-    finite = sorted(v for v in losses if v is not None and math.isfinite(v))
-    rank = {v: i / max(1, len(finite) - 1) for i, v in enumerate(finite)}
-    colours, missing = [], []
-    for i, v in enumerate(losses):
-        if v is None or not math.isfinite(v):
-            missing.append(i)
-            colours.append(math.nan)
-        else:
-            colours.append(1.0 - rank[v])
-    return colours, missing
+def _loss_colours(losses: Any) -> tuple[list[float], list[int]]:
+    """Colour value by loss rank (1 = best, ties share the worst rank); indices of the rest."""
+    import numpy as np
+
+    v = np.array([math.nan if x is None else x for x in losses], dtype=float)
+    ok = np.isfinite(v)
+    finite = np.sort(v[ok])
+    colours = np.full(v.shape, math.nan)
+    if finite.size:
+        rank = np.searchsorted(finite, v[ok], side="right") - 1
+        colours[ok] = 1.0 - rank / max(1, finite.size - 1)
+    return colours.tolist(), np.flatnonzero(~ok).tolist()
 
 
-def _loss_colourbar(fig: Any, mappable: Any, ax: Any, losses: list[float | None]) -> None:
+def _loss_colourbar(
+    fig: Any, mappable: Any, ax: Any, losses: list[float | None], label: str = "loss (by rank)"
+) -> None:
     finite = sorted(v for v in losses if v is not None and math.isfinite(v))
     bar = fig.colorbar(mappable, ax=ax, pad=0.01, fraction=0.04)
     if finite:
@@ -398,7 +476,7 @@ def _loss_colourbar(fig: Any, mappable: Any, ax: Any, losses: list[float | None]
             [f"best {finite[0]:.4g}", f"median {finite[len(finite) // 2]:.4g}",
              f"worst {finite[-1]:.4g}"], fontsize=7,
         )  # fmt: skip
-    bar.set_label("loss (by rank)", fontsize=8)
+    bar.set_label(label, fontsize=8)
 
 
 def history_figure(info: Any) -> Any:
@@ -415,7 +493,20 @@ def history_figure(info: Any) -> Any:
         )
     if info.points:
         tids, losses = zip(*info.points, strict=True)
-        ax.scatter(tids, losses, s=14, color=NEXT, lw=0, label="loss of a trial", zorder=2)
+        if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
+            import numpy as np
+
+            ax.hexbin(
+                np.asarray(tids, dtype=float), np.asarray(losses, dtype=float),
+                gridsize=(90, 30), bins="log", mincnt=1, cmap="Blues", lw=0,
+                rasterized=True, zorder=2,
+            )  # fmt: skip
+            ax.scatter([], [], marker="h", s=40, color=NEXT, label=_count_note(len(tids)))
+        else:
+            ax.scatter(
+                tids, losses, s=14 if len(tids) <= DENSE else 3, color=NEXT, lw=0,
+                label="loss of a trial", zorder=2, rasterized=len(tids) > 1000,
+            )  # fmt: skip
         steps_t = [t for t, _ in info.best_so_far] + [max(tids)]
         steps_l = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
         ax.step(steps_t, steps_l, where="post", color=BEST, lw=2, label="best so far", zorder=3)
@@ -485,23 +576,27 @@ def params_figure(info: Any) -> Any:
         hspace=0.55,
         wspace=0.3,
     )
-    fig.suptitle(info.title, x=0.01, ha="left", fontsize=11)
+    dense = any(len(s.tids) > DENSE for s in info.series)
+    fig.suptitle(
+        info.title + (f"; {_dense_note(max(len(s.tids) for s in info.series))}" if dense else ""),
+        x=0.01, ha="left", fontsize=11,
+    )  # fmt: skip
     points = None
     for ax, s in zip(axes.flat, info.series, strict=False):
         colours, missing = _loss_colours(s.losses)
         if info.startup:
             ax.axvspan(-0.5, info.startup - 0.5, color=STARTUP_SHADE, zorder=0)
-        good = [i for i in range(len(s.tids)) if i not in set(missing)]
-        points = ax.scatter(
+        bad = set(missing)
+        good = [i for i in range(len(s.tids)) if i not in bad]
+        gt, gv, gc = (
             [s.tids[i] for i in good],
             [s.values[i] for i in good],
-            c=[colours[i] for i in good],
-            cmap="viridis",
-            vmin=0,
-            vmax=1,
-            s=10,
-            lw=0,
+            [colours[i] for i in good],
         )
+        if s.options is not None and len(good) > DENSE:
+            points = _rank_bands(ax, gt, gv, gc, len(s.options), tid_on_y=False)
+        elif good:
+            points = _rank_points(ax, gt, gv, gc, size=10, logy=s.log, gridsize=(60, 20))
         ax.scatter(
             [s.tids[i] for i in missing],
             [s.values[i] for i in missing],
@@ -509,6 +604,7 @@ def params_figure(info: Any) -> Any:
             color=FAILED,
             s=12,
             lw=0.8,
+            rasterized=len(missing) > 1000,
         )
         _param_axis(ax, s, "y")
         ax.set_title(
@@ -534,6 +630,30 @@ def params_figure(info: Any) -> Any:
     return fig
 
 
+LABEL_ALL = 150  # up to this many trials, every point carries its trial number
+LABEL_BEST = 10  # past it: the best few trials ...
+LABEL_IMPROVEMENTS = 25  # ... and the latest improvements of the best so far
+
+
+def _labelled_tids(tids: list[int], losses: list[float | None]) -> list[int]:
+    """Which points get their trial number: all of a small study, a bounded set otherwise."""
+    if len(tids) <= LABEL_ALL:
+        return list(tids)
+    finite = [(loss, t) for t, loss in zip(tids, losses, strict=True)
+              if loss is not None and math.isfinite(loss)]  # fmt: skip
+    best = [t for _, t in sorted(finite)[:LABEL_BEST]]
+    improvements, low = [], math.inf
+    for t, loss in sorted(zip(tids, losses, strict=True)):
+        if loss is not None and math.isfinite(loss) and loss < low:
+            improvements.append(t)
+            low = loss
+    return sorted(set(best) | set(improvements[-LABEL_IMPROVEMENTS:]))
+
+
+def _label_note() -> str:
+    return f"numbers: the {LABEL_BEST} best trials, the latest improvements"
+
+
 def scatter_figure(info: Any) -> Any:
     fig = _figure(8.5, 7.0)
     ax = fig.subplots()
@@ -557,38 +677,47 @@ def scatter_figure(info: Any) -> Any:
     xv = dict(zip(x.tids, x.values, strict=True))
     losses = [loss_by_tid[t] for t in tids]
     colours, missing = _loss_colours(losses)
-    good = [i for i in range(len(tids)) if i not in set(missing)]
-    points = ax.scatter(
-        [xv[tids[i]] for i in good],
-        [by_tid_y[tids[i]] for i in good],
-        c=[colours[i] for i in good],
-        cmap="viridis",
-        vmin=0,
-        vmax=1,
-        s=26,
-        lw=0.3,
-        ec="white",
-        zorder=3,
-    )
-    ax.scatter(
-        [xv[tids[i]] for i in missing],
-        [by_tid_y[tids[i]] for i in missing],
-        marker="x",
-        color=FAILED,
-        s=20,
-        zorder=3,
-        label="failed or non-finite",
-    )
-    for t in tids:  # the blog's picture: every trial labelled with its number
+    bad = set(missing)
+    # Worst first, so the best trials are drawn on top of the crowd.
+    good = sorted((i for i in range(len(tids)) if i not in bad), key=lambda i: colours[i])
+    points = _rank_points(
+        ax, [xv[tids[i]] for i in good], [by_tid_y[tids[i]] for i in good],
+        [colours[i] for i in good], size=26 if len(good) <= 1000 else 10,
+        logx=x.log, logy=y.log, gridsize=(60, 40), lw=0.3 if len(good) <= 1000 else 0,
+        ec="white", zorder=3,
+    )  # fmt: skip
+    if missing:
+        ax.scatter(
+            [xv[tids[i]] for i in missing],
+            [by_tid_y[tids[i]] for i in missing],
+            marker="x",
+            color=FAILED,
+            s=20,
+            zorder=3,
+            label="failed or non-finite",
+            rasterized=len(missing) > 1000,
+        )
+    labelled = _labelled_tids(tids, losses)
+    if len(good) > 1000:  # the labelled trials stand out of the crowd
+        at = {t: i for i, t in enumerate(tids)}
+        shown = [at[t] for t in labelled if colours[at[t]] == colours[at[t]]]
+        ax.scatter(
+            [xv[tids[i]] for i in shown], [by_tid_y[tids[i]] for i in shown],
+            c=[colours[i] for i in shown], cmap="viridis", vmin=0, vmax=1, s=22, ec="black",
+            lw=0.5, zorder=4,
+        )  # fmt: skip
+    for t in labelled:  # the blog's picture: trials labelled with their number
         ax.annotate(
             str(t),
             (xv[t], by_tid_y[t]),
-            fontsize=5.5,
+            fontsize=5.5 if len(labelled) == len(tids) else 6.5,
             color="#333333",
             xytext=(2.5, 2.5),
             textcoords="offset points",
             zorder=4,
         )
+    if len(labelled) < len(tids):
+        ax.plot([], [], ls="none", marker="$12$", ms=9, color="#333333", label=_label_note())
     if info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y:
         ax.scatter(
             [xv[info.best_tid]],
@@ -611,8 +740,9 @@ def scatter_figure(info: Any) -> Any:
         fontsize=10,
         y=1.0,
     )
-    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.03), ncol=2, frameon=False)
-    _loss_colourbar(fig, points, ax, losses)
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.03), ncol=3, frameon=False)
+    dense = f"loss (by rank); {_dense_note(len(good))}" if len(good) > DENSE else "loss (by rank)"
+    _loss_colourbar(fig, points, ax, losses, dense)
     return fig
 
 
@@ -746,21 +876,12 @@ def importance_figure(info: Any) -> Any:
     return fig
 
 
-FIGURES = {
-    "history": history_figure,
-    "params": params_figure,
-    "scatter": scatter_figure,
-    "hist": hist_figure,
-    "importance": importance_figure,
-}
-
-
 def build_figure(kind: str, *payload: Any) -> Any:
     """``("lpdf", result, file_label, n_trials)`` or a plot kind and its info → a Figure."""
     if kind == "lpdf":
         result, file_label, n_trials = payload
         return lpdf_figure(result, file_label=file_label, n_trials=n_trials)
-    return FIGURES[kind](payload[0])
+    return globals()[f"{kind}_figure"](payload[0])  # plotkinds.KINDS names each kind
 
 
 def write_figure(target: Any, kind: str, *payload: Any) -> str:

@@ -119,7 +119,7 @@ def _best_block(summary: Summary) -> RenderableType:
 
 
 def _top_table(summary: Summary, budget: int = 46) -> RenderableType:
-    """The top trials with as many parameter columns as fit in 80 columns."""
+    """The top trials with as many parameter columns as fit in ``budget`` columns."""
     labels = [lab for lab in summary.labels if any(lab in r.params for r in summary.top)]
     shown: list[str] = []
     used = 0
@@ -134,7 +134,7 @@ def _top_table(summary: Summary, budget: int = 46) -> RenderableType:
     table.add_column("tid", justify="right")
     table.add_column("loss", justify="right")
     for label in shown:
-        table.add_column(safe(label, 24), justify="right", overflow="fold")
+        table.add_column(_clip(safe(label), 24), justify="right", no_wrap=True)
     for rank, row in enumerate(summary.top, 1):
         display = summary.top_display[rank - 1] if summary.top_display else {}
         cells = [str(rank), str(row.tid), fmt_num(row.loss)]
@@ -150,7 +150,7 @@ def _top_table(summary: Summary, budget: int = 46) -> RenderableType:
     return Group(table, note)
 
 
-def _losses_block(summary: Summary) -> RenderableType:
+def _losses_block(summary: Summary, budget: int = 46) -> RenderableType:
     n_ok = len(summary.losses_sorted)
     if not n_ok:
         return Text("no finite losses", style="yellow")
@@ -162,7 +162,9 @@ def _losses_block(summary: Summary) -> RenderableType:
         f" · max {fmt_num(q['max'], 4)}"
     )
     return Group(
-        line, Text(f"top {len(summary.top)}, ascending:", style="dim"), _top_table(summary)
+        line,
+        Text(f"top {len(summary.top)}, ascending:", style="dim"),
+        _top_table(summary, budget),
     )
 
 
@@ -228,13 +230,20 @@ def _tpe_state_block(summary: Summary) -> RenderableType:
     return Group(title, table, caption)
 
 
-def render_summary(summary: Summary) -> RenderableType:
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, an ellipsis in place of the rest (never split a word
+    across lines)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_summary(summary: Summary, width: int = 80) -> RenderableType:
+    """The summary for a terminal ``width`` columns wide (more parameter columns when wider)."""
     title = Text(safe(summary.source["path"]), style="bold magenta")
     table = _kv_table()
     table.add_row("File", _source_line(summary.source))
     table.add_row("Trials", _counts_line(summary))
     table.add_row("Best", _best_block(summary))
-    table.add_row("Losses", _losses_block(summary))
+    table.add_row("Losses", _losses_block(summary, budget=max(width - 34, 20)))
     if summary.best_so_far:
         table.add_row("Progress", _improvements_line(summary))
     time_line = _time_line(summary)
@@ -264,7 +273,7 @@ def render_summary(summary: Summary) -> RenderableType:
     if summary.findings:
         title = Text("\nFindings", style="bold")
         title.append("  (hopt-inspect check FILE for evidence and advice)", style="dim")
-        parts += [title, finding_lines(summary.findings)]
+        parts += [title, finding_lines(summary.findings, width=width)]
     if summary.notes:
         notes = Table.grid(padding=(0, 1))
         notes.add_column(no_wrap=True)
@@ -366,7 +375,7 @@ def finding_lines(findings: list[Finding], width: int = 76) -> RenderableType:
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, overflow="ellipsis", max_width=width - 14)
+    table.add_column(overflow="fold", max_width=max(width - 14, 20))  # wrapped, never cut
     for f in findings:
         table.add_row(
             Text(f.code, style="bold"),
