@@ -19,6 +19,7 @@ from conftest import run_fmin
 
 from hopt_inspect import plotinfo
 from hopt_inspect.loading import load_study
+from hopt_inspect.plotkinds import KINDS
 from hopt_inspect.render import plots
 from hopt_inspect.resolve import space_from_hp
 from hopt_inspect.tpe import TPESettings, tpe_curves
@@ -79,7 +80,7 @@ def _close(fig) -> None:
     plots.save_figure(fig, io.BytesIO())  # drawing it: errors of layout or scale surface here
 
 
-@pytest.mark.parametrize("kind", plotinfo.KINDS)
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_every_plot_kind_on_every_space_kind(edge_study, kind):
     name, study, _ = edge_study
     space = space_from_hp(every_kind_space(), source="every_kind_space")
