@@ -116,7 +116,7 @@ _SHARED: dict[str, tuple[Any, Any]] = {
             _option(
                 "--study",
                 help="Which study, when the file holds several: an Optuna study name, or a"
-                " key of a dict (or index of a list) of Trials.",
+                " key of a dict (or index of a list) of Trials; a/b for nested ones.",
                 rich_help_panel=_INPUT_PANEL,
             ),
         ],
@@ -488,7 +488,13 @@ def summary(
     fmt: str,
 ) -> None:
     """What happened in a study: counts, the best trial, sorted losses, time, failures."""
-    session = _open(inputs)
+    from .loading import SeveralStudiesError
+
+    try:
+        session = _open(inputs)
+    except SeveralStudiesError as exc:  # a dict or list of studies: list them
+        _emit_study_list(exc, fmt == "json")
+        return
     result = session.summary(top)
     if fmt == "json":
         sys.stdout.write(_json(result))
@@ -496,6 +502,18 @@ def summary(
     from .render.terminal import render_summary
 
     _emit(render_summary(result, width=_width()))
+
+
+def _emit_study_list(exc, json_out: bool) -> None:
+    from .summary import list_studies
+
+    listing = list_studies(exc.path, exc.container, exc.studies())
+    if json_out:
+        sys.stdout.write(_json(listing))
+        return
+    from .render.terminal import render_study_list
+
+    _emit(render_study_list(listing))
 
 
 OutputFile = Annotated[

@@ -106,7 +106,7 @@ class EfficiencyInfo:
 
 def _title(study: Study, what: str) -> str:
     name = study.source.path.rsplit("/", 1)[-1]
-    return f"{what} · {name}, {study.n_trials} trials"
+    return f"{what} · {name}, {study.n_trials} trial{'' if study.n_trials == 1 else 's'}"
 
 
 def series(study: Study, param: Param) -> ParamSeries:

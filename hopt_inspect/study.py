@@ -19,6 +19,12 @@ from typing import Any
 STATE_NAMES = {0: "new", 1: "running", 2: "done", 3: "error", 4: "cancel"}
 # hyperopt.base.JOB_VALID_STATES: the states ``Trials.refresh`` keeps in ``trials.trials``.
 VALID_STATES = frozenset({"new", "running", "done"})
+FINISHED_STATES = frozenset({"done", "error"})
+# Result keys that hold a failure's reason in objectives found in public repositories.
+FAILURE_KEYS = (
+    "failure", "error", "message", "exception", "error_msg", "error_message", "msg",
+    "reason", "err", "traceback",
+)  # fmt: skip
 STATUS_OK = "ok"
 
 Value = float | int | str | bool | None
@@ -55,10 +61,22 @@ class Trial:
         return self.loss is not None and not math.isfinite(self.loss)
 
     @property
+    def finished(self) -> bool:
+        """The evaluation ended (state done or error); new, running and cancelled did not."""
+        return self.state in FINISHED_STATES
+
+    @property
     def duration(self) -> float | None:
-        if self.book_time is None or self.refresh_time is None:
+        """refresh_time - book_time of a finished trial; None for an unfinished one (fmin
+        sets both times to the start when it books a trial)."""
+        if self.book_time is None or self.refresh_time is None or not self.finished:
             return None
         return (self.refresh_time - self.book_time).total_seconds()
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why a status-fail trial failed, from the result keys objectives use for it."""
+        return failure_reason(self.extra)
 
     @property
     def tpe_loss(self) -> float:
@@ -322,6 +340,27 @@ def _error_text(error: Any) -> str | None:
         )
         return f"{kind}: {_text(error[1])}"
     return _text(error)
+
+
+def failure_reason(extra: Mapping[str, Any]) -> str | None:
+    """The text of the first common failure key; else the only text-valued key, if one.
+
+    A traceback is shown by its last line ("ValueError: ..."), which names the error.
+    """
+    for key in FAILURE_KEYS:
+        value = extra.get(key)
+        if isinstance(value, str) and value.strip():
+            return _last_line(value) if key == "traceback" or "Traceback (" in value else value
+    texts = [(k, v) for k, v in extra.items() if isinstance(v, str) and v.strip()]
+    if len(texts) == 1:
+        key, value = texts[0]
+        return f"{_last_line(value)} (result[{key!r}])"
+    return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else text
 
 
 def trial_from_doc(

@@ -29,7 +29,7 @@ class TrialRow:
 class Durations:
     """Per-trial wall time (refresh_time - book_time) and the study's span, in seconds."""
 
-    n: int = 0
+    n: int = 0  # finished trials (done or error) with both times
     total_s: float | None = None
     min_s: float | None = None
     median_s: float | None = None
@@ -37,6 +37,7 @@ class Durations:
     first_book_time: datetime | None = None
     last_refresh_time: datetime | None = None
     span_s: float | None = None
+    n_unfinished: int = 0  # new, running or cancelled: left out of the per-trial figures
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,9 @@ def _durations(study: Study) -> Durations:
     spans = [d for t in study.trials if (d := t.duration) is not None]
     books = [t.book_time for t in study.trials if t.book_time is not None]
     refreshes = [t.refresh_time for t in study.trials if t.refresh_time is not None]
+    unfinished = sum(1 for t in study.trials if not t.finished)
     if not spans and not books:
-        return Durations()
+        return Durations(n_unfinished=unfinished)
     first = min(books) if books else None
     last = max(refreshes) if refreshes else None
     return Durations(
@@ -142,6 +144,7 @@ def _durations(study: Study) -> Durations:
         first_book_time=first,
         last_refresh_time=last,
         span_s=(last - first).total_seconds() if first and last else None,
+        n_unfinished=unfinished,
     )
 
 
@@ -151,8 +154,8 @@ def _failures(study: Study) -> list[FailureGroup]:
         if t.state == "error":
             groups[f"error: {t.error or 'no message'}"].append(t.tid)
         elif t.status == "fail":
-            reason = t.extra.get("failure") or t.extra.get("error") or t.extra.get("message")
-            groups["status fail" + (f": {reason}" if isinstance(reason, str) else "")].append(t.tid)
+            reason = t.failure_reason
+            groups["status fail" + (f": {reason}" if reason else "")].append(t.tid)
     return [FailureGroup(r, tids) for r, tids in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
 
 
@@ -163,7 +166,8 @@ def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
         notes.append("no trial is visible to TPE yet (none new, running or done)")
     elif n_history <= startup:
         notes.append(
-            f"all {n_history} trials fall within TPE's random start-up"
+            ("the only trial falls" if n_history == 1 else f"all {n_history} trials fall")
+            + " within TPE's random start-up"
             f" (n_startup_jobs={startup} by default): if TPE ran, it has not modelled anything"
             f" yet; run more evaluations or pass partial(tpe.suggest, n_startup_jobs=...)"
         )
@@ -174,14 +178,14 @@ def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
         )
         nb = n_below(n_history, settings.gamma)
         notes.append(
-            f"with {n_history} trials TPE's 'good' group holds only {nb} trials"
+            f"with {n_history} trials TPE's 'good' group holds only {plural(nb, 'trial')}"
             f" (ceil({settings.gamma} * sqrt({n_history}))); the rest model the 'bad' density"
         )
     stuck = sum(1 for t in study.trials if t.state in ("new", "running"))
     if stuck:
         notes.append(
-            f"{plural(stuck, 'trial')} still new or running: a worker may have crashed,"
-            " and TPE counts them with loss inf"
+            f"{plural(stuck, 'trial')} still new or running: the run was stopped or a worker"
+            " crashed, and TPE counts them with loss inf"
         )
     nan_dropped = sum(
         1 for t in study.visible_to_hyperopt() if t.loss is not None and math.isnan(t.loss)
@@ -204,7 +208,12 @@ def _display(space: SearchSpace, params: dict[str, Value]) -> dict[str, str]:
     out = {}
     for label, value in params.items():
         param = space.params.get(label)
-        if param is not None and param.is_categorical and isinstance(value, (int, float)):
+        if (
+            param is not None
+            and param.is_categorical
+            and param.options is not None  # inferred choices know no option texts: no "1 (1)"
+            and isinstance(value, (int, float))
+        ):
             out[label] = param.option_text(int(value) - param.randint_offset)
     return out
 
@@ -321,3 +330,43 @@ def source_dict(study: Study) -> dict[str, Any]:
         "trusted": s.trusted,
         "attachments": list(study.attachments),
     }
+
+
+STUDIES_SCHEMA = "hopt-inspect/studies/1"
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    """One study of a file that holds several: its key and headline numbers."""
+
+    key: str  # what --study takes
+    n_trials: int
+    counts: dict[str, dict[str, int]]
+    best_tid: int | None
+    best_loss: float | None
+
+
+@dataclass(frozen=True)
+class StudyList:
+    """What ``summary`` shows for a file of several studies (a dict or list of Trials)."""
+
+    path: str
+    container: str
+    studies: list[StudyEntry]
+    schema: str = STUDIES_SCHEMA
+
+
+def list_studies(path: str, container: str, studies: list[tuple[str, Study]]) -> StudyList:
+    entries = []
+    for key, study in studies:
+        best = study.best()
+        entries.append(
+            StudyEntry(
+                key=key,
+                n_trials=study.n_trials,
+                counts=_counts(study),
+                best_tid=best.tid if best else None,
+                best_loss=best.loss if best else None,
+            )
+        )
+    return StudyList(path=path, container=container, studies=entries)

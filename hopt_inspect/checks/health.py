@@ -14,7 +14,10 @@ def check_failures(ctx: Context) -> list[Finding]:
     if not trials or len(failed) / len(trials) <= ctx.thresholds.failure_rate:
         return []
     reasons = Counter(
-        (t.error or "no message") if t.state == "error" else "status fail" for t in failed
+        (t.error or "no message")
+        if t.state == "error"
+        else "status fail" + (f": {t.failure_reason}" if t.failure_reason else "")
+        for t in failed
     )
     share = len(failed) / len(trials)
     top = "; ".join(f"{n}x {r[:80]}" for r, n in reasons.most_common(3))
@@ -25,7 +28,8 @@ def check_failures(ctx: Context) -> list[Finding]:
             severity="error" if share >= 0.5 else "warning",
             params=[],
             message=(
-                f"{len(failed)} of {len(trials)} trials ({share:.0%}) failed, above the"
+                f"{len(failed)} of {len(trials)} trial{'s' if len(trials) > 1 else ''}"
+                f" ({share:.0%}) failed, above the"
                 f" {ctx.thresholds.failure_rate:.0%} threshold: {top}"
             ),
             evidence={
@@ -52,8 +56,10 @@ def check_non_finite(ctx: Context) -> list[Finding]:
     parts = []
     if nan:
         parts.append(f"NaN in tids {', '.join(map(str, nan[:8]))}")
-    if inf:
-        parts.append(f"±inf in tids {', '.join(map(str, inf[:8]))}")
+    for sign in ("+", "-"):
+        tids = [t.tid for t in bad if t.loss == (math.inf if sign == "+" else -math.inf)]
+        if tids:
+            parts.append(f"{sign}inf in tids {', '.join(map(str, tids[:8]))}")
     return [
         Finding(
             code="F002",
@@ -61,7 +67,8 @@ def check_non_finite(ctx: Context) -> list[Finding]:
             severity="warning",
             params=[],
             message=(
-                f"{len(bad)} trials reported a non-finite loss with status ok ({'; '.join(parts)})."
+                f"{len(bad)} trial{'s' if len(bad) > 1 else ''} reported a non-finite loss with"
+                f" status ok ({'; '.join(parts)})."
                 " tpe.suggest drops NaN trials from its history and ranks inf last, so these"
                 " hide failures"
             ),
@@ -84,8 +91,10 @@ def check_stuck(ctx: Context) -> list[Finding]:
             severity="warning",
             params=[],
             message=(
-                f"{len(stuck)} trials are still new or running (tids"
-                f" {', '.join(str(t.tid) for t in stuck[:8])}): a worker may have crashed."
+                f"{len(stuck)} trial{'s are' if len(stuck) > 1 else ' is'} still new or running"
+                " (tids"
+                f" {', '.join(str(t.tid) for t in stuck[:8])}): the run was stopped or a worker"
+                " crashed."
                 " TPE counts them with loss inf"
             ),
             evidence={

@@ -21,7 +21,8 @@ def check_startup_only(ctx: Context) -> list[Finding]:
             severity="warning",
             params=[],
             message=(
-                f"all {n} trials came from TPE's random start-up (n_startup_jobs={startup}):"
+                ("the only trial" if n == 1 else f"all {n} trials")
+                + f" came from TPE's random start-up (n_startup_jobs={startup}):"
                 " TPE has not modelled anything yet, so nothing here says whether it works"
             ),
             evidence={"trials": n, "n_startup_jobs": startup},

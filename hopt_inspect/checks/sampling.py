@@ -356,7 +356,8 @@ def check_unexplored_choice(ctx: Context) -> list[Finding]:
                     params=[param.label],
                     message=(
                         f"{param.label}: {len(flagged)} of {param.n_options} options never"
-                        f" tried in {n_all} trials ({names}); random search would have tried"
+                        f" tried in {n_all} trial{'s' if n_all != 1 else ''} ({names}); random"
+                        " search would have tried"
                         f" each (chance of missing one: {fmt_p(max(p_never))})"
                     ),
                     evidence={
@@ -438,7 +439,8 @@ def check_duplicates(ctx: Context) -> list[Finding]:
             severity=severity,
             params=list(ctx.study.labels),
             message=(
-                f"{len(dups)} configurations were evaluated more than once ({pairs} duplicate"
+                f"{len(dups)} configuration{'s were' if len(dups) > 1 else ' was'} evaluated"
+                f" more than once ({pairs} duplicate"
                 f" pairs; tids {shown}); random search in this space would expect"
                 f" {expected:.2g} pairs ({fmt_p(p)})"
             ),

@@ -17,9 +17,21 @@ from typing import Any
 from ..errors import InputError
 from ..study import Source, Study, labels_in_order, trial_from_doc
 from .bsondocs import docs_from_bson, looks_like_bson
+from .containers import (
+    Entry,
+    SeveralStudiesError,
+    find_studies,
+    held_as,
+    listing,
+    not_found_error,
+    select,
+    several_error,
+)
 from .jsondocs import docs_from_json
 from .optuna_db import is_optuna_db, load_optuna
 from .plain import describe, to_plain, unbox
+from .results import CONTAINER as RESULTS_CONTAINER
+from .results import docs_from_results, is_results_list
 from .safe_pickle import (
     BlockedGlobalError,
     LoadedPickle,
@@ -29,8 +41,9 @@ from .safe_pickle import (
     trusted_loads,
 )
 from .sniff import content_kind, pickle_protocol, read_file
+from .writer import OpcodeScan, has_plain_values, known_object, scan_opcodes, writer_hints
 
-__all__ = ["load_study"]
+__all__ = ["SeveralStudiesError", "load_study"]
 
 _TRUNCATED_MESSAGES = ("Ran out of input", "pickle data was truncated", "truncated")
 
@@ -47,13 +60,16 @@ def load_study(
 
     Accepts pickled ``Trials`` (any protocol, hyperopt 0.1-0.3, numpy 1 or 2, gzip/bz2/xz
     compressed, ``fmin(trials_save_file=...)`` files), a pickled dict holding the Trials
-    under ``"trials"``, a pickled list of trial documents, and JSON lists of documents.
+    under ``"trials"``, a pickled list of trial documents, JSON lists of documents, and
+    lists of ``trials.results`` dicts. A dict, list or nested dicts of several studies
+    needs ``study_name`` (a key, an index, or a path ``outer/inner``); without it,
+    ``SeveralStudiesError`` (an ``InputError``) lists them.
 
     ``trust=True`` uses plain pickle (runs code from the file: only for your own files).
     ``strict=True`` refuses any class that is not on the allow-list instead of loading it
     as an inert placeholder. ``max_memory`` (bytes) bounds what unpickling may allocate.
     An Optuna SQLite storage is read too (``study_name`` picks the study); its search space
-    comes with it (``study.space``).
+    comes with it (``study.space``); ``study_name`` picks the study there too.
     """
     from ..lazy_imports import defer_hyperopt_extras
 
@@ -64,10 +80,8 @@ def load_study(
     if is_optuna_db(path):
         study, space = load_optuna(path, study_name)
         return replace(study, space=space)
-    if study_name is not None:
-        raise InputError(f"--study {study_name}: only Optuna storages hold several studies")
     with _collector_paused():
-        return _load(path, trust=trust, strict=strict, max_memory=max_memory)
+        return _load(path, trust=trust, strict=strict, max_memory=max_memory, study_name=study_name)
 
 
 @contextlib.contextmanager
@@ -85,19 +99,35 @@ def _collector_paused():
             gc.enable()
 
 
-def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> Study:
+def _load(
+    path: Path, *, trust: bool, strict: bool, max_memory: int | None, study_name: str | None
+) -> Study:
     raw = read_file(path)
     kind = content_kind(raw.data)
+    if kind != "pickle" and study_name is not None:
+        raise InputError(f"--study {study_name}: {path} holds one study, not several; drop --study")
     if kind == "json":
         if not raw.complete:
             raw = read_file(path, whole=True)
-        docs, container = docs_from_json(path, raw.data)
+        warnings: list[str] = []
+        try:
+            docs, container = docs_from_json(path, raw.data)
+            if is_results_list(docs):  # {"trials": [results dicts]}
+                docs, warnings = docs_from_results(docs)
+                container = f"JSON object with 'trials': {RESULTS_CONTAINER}"
+        except InputError:
+            results = _json_results(raw.data)
+            if results is None:
+                raise
+            docs, warnings = docs_from_results(results)
+            container = f"JSON {RESULTS_CONTAINER}"
         source = Source(
             path=str(path),
             format="json",
             container=container,
             compression=raw.compression,
             size_bytes=raw.size_bytes,
+            warnings=tuple(warnings),
         )
         return _study_from_docs(docs, source, exp_key=None, attachments=(), placeholders={})
     if kind == "unknown" and looks_like_bson(raw.data):
@@ -118,20 +148,35 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
             f"{path}: not a pickle or JSON file; it looks like {what}."
             " Pass the file you saved with pickle.dump(trials, ...)"
         )
+    scan = scan_opcodes(raw.data)
     protocol = pickle_protocol(raw.data)
+    if protocol is None:  # Python 2's byte strings stop pickletools; the scan reads past them
+        protocol = scan.newest_protocol
     content = raw.data if raw.complete else path  # big plain pickles stream from the file
     compression, size_bytes = raw.compression, raw.size_bytes
     del raw  # the (decompressed) bytes are not needed once unpickled
-    loaded = _unpickle(path, content, trust=trust, strict=strict, max_memory=max_memory)
+    loaded = _unpickle(path, content, trust=trust, strict=strict, max_memory=max_memory, scan=scan)
     del content
-    docs, container, extras = _find_trial_docs(path, loaded.obj)
-    hints = _writer_hints(loaded, protocol, docs, trusted=trust)
+    try:
+        docs, container, extras = _find_trial_docs(path, loaded.obj, study_name, scan)
+    except SeveralStudiesError as exc:
+        exc.path = str(path)
+        exc.load = lambda entry: _entry_study(path, entry, protocol, size_bytes, loaded)
+        raise
+    hints = writer_hints(
+        loaded.globals_seen,
+        protocol,
+        scan,
+        plain_values=has_plain_values(docs),
+        container=container,
+        trusted=trust,
+    )
     if extras.get("ray_mode") == "max":
         hints.append(
             "Ray Tune ran with mode='max': it stores losses negated (loss = -score),"
             " so the best trial has the lowest loss here"
         )
-    warnings: list[str] = []
+    warnings: list[str] = list(extras.get("warnings", ()))
     if loaded.trailing_bytes:
         warnings.append(
             f"{loaded.trailing_bytes} bytes follow the end of the pickle and were ignored"
@@ -159,9 +204,51 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
     )
 
 
+def _entry_study(
+    path: Path, entry: Entry, protocol: int | None, size_bytes: int, loaded: LoadedPickle
+) -> Study:
+    """One study of a file that holds several (for ``summary``'s listing)."""
+    docs, container, extras = _find_trial_docs(path, entry.obj)
+    source = Source(
+        path=str(path),
+        format="pickle",
+        container=container,
+        protocol=protocol,
+        size_bytes=size_bytes,
+        trials_class=extras.get("trials_class"),
+        warnings=tuple(extras.get("warnings", ())),
+    )
+    return _study_from_docs(
+        list(docs),
+        source,
+        exp_key=extras.get("exp_key"),
+        attachments=(),
+        placeholders={},
+        unbox_arrays=loaded.array_boxes > 0,
+    )
+
+
+def _json_results(data: bytes) -> list[Any] | None:
+    """The parsed JSON when it is a list of trials.results dicts, else None."""
+    import json
+
+    try:
+        obj = json.loads(data.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
+    return obj if is_results_list(obj) else None
+
+
 def _unpickle(
-    path: Path, data: bytes | Path, *, trust: bool, strict: bool, max_memory: int | None
+    path: Path,
+    data: bytes | Path,
+    *,
+    trust: bool,
+    strict: bool,
+    max_memory: int | None,
+    scan: OpcodeScan | None = None,
 ) -> LoadedPickle:
+    what = known_object(scan)
     try:
         if trust:
             return trusted_loads(data)
@@ -172,6 +259,8 @@ def _unpickle(
             " without --strict it loads as an inert placeholder"
         ) from exc
     except UnsafePickleError as exc:
+        if what is not None:
+            raise _not_a_study(path, what) from exc
         raise InputError(f"{path}: refused to load: {exc}") from exc
     except EOFError as exc:
         raise InputError(
@@ -215,27 +304,79 @@ def _looks_like_doc(obj: Any) -> bool:
     return isinstance(obj, Mapping) and "misc" in obj and "result" in obj
 
 
-def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, Any]]:
-    """Trial documents from whatever the pickle holds, and how they were held."""
+def _is_core(obj: Any) -> bool:
+    """A Trials (stand-in or real), a list of trial documents, or a list of results dicts."""
+    if _trials_state(obj) is not None:
+        return True
+    if isinstance(obj, (list, tuple)) and (not obj or _looks_like_doc(obj[0])):
+        return isinstance(obj, list) or bool(obj)  # an empty tuple is no study
+    return is_results_list(obj)
+
+
+def _unwrap(obj: Any) -> tuple[Any, str, dict[str, Any]] | None:
+    """(the Trials or document list, how it was held, extras), or None: not a study."""
     extras: dict[str, Any] = {}
-    outer = ""
-    if isinstance(obj, Mapping) and "trials" in obj:
+    if isinstance(obj, Mapping) and "trials" in obj and _is_core(obj["trials"]):
         extras["space"] = obj.get("space")
-        outer = "dict['trials'] holding "
-        obj = obj["trials"]
-    elif isinstance(obj, Mapping) and "_hpopt_trials" in obj:  # Ray Tune's HyperOptSearch
+        return obj["trials"], "dict['trials'] holding ", extras
+    if isinstance(obj, Mapping) and "_hpopt_trials" in obj:  # Ray Tune's HyperOptSearch
         extras["space"] = obj.get("domain")
         extras["ray_mode"] = obj.get("_mode")
-        outer = "Ray Tune HyperOptSearch checkpoint holding "
-        obj = obj["_hpopt_trials"]
-    elif isinstance(obj, Mapping) and "hyperopt_trials" in obj:  # older Ray: a dict
-        outer = "Ray Tune checkpoint (older dict layout) holding "
-        obj = obj["hyperopt_trials"]
-    elif (
-        isinstance(obj, tuple) and len(obj) == 2 and _trials_state(obj[0]) is not None
-    ):  # older Ray: (trials, rstate)
-        outer = "Ray Tune checkpoint (older tuple layout) holding "
-        obj = obj[0]
+        return obj["_hpopt_trials"], "Ray Tune HyperOptSearch checkpoint holding ", extras
+    if isinstance(obj, Mapping) and "hyperopt_trials" in obj:  # older Ray: a dict
+        return obj["hyperopt_trials"], "Ray Tune checkpoint (older dict layout) holding ", extras
+    if isinstance(obj, tuple) and len(obj) == 2 and _trials_state(obj[0]) is not None:
+        return obj[0], "Ray Tune checkpoint (older tuple layout) holding ", extras  # older Ray
+    if _is_core(obj):
+        return obj, "", extras
+    return None
+
+
+def _count(obj: Any) -> int | None:
+    """How many trial documents ``obj`` holds when it is a study, else None."""
+    unwrapped = _unwrap(obj)
+    if unwrapped is None:
+        return None
+    inner = unwrapped[0]
+    state = _trials_state(inner)
+    if state is not None:
+        docs = state.get("_dynamic_trials")
+        docs = state.get("_trials") if docs is None else docs
+        return len(docs) if isinstance(docs, list) else 0
+    return len(inner) if isinstance(inner, (list, tuple)) else 0
+
+
+def _find_trial_docs(
+    path: Path, obj: Any, study_name: str | None = None, scan: OpcodeScan | None = None
+) -> tuple[list[Any], str, dict[str, Any]]:
+    """Trial documents from whatever the pickle holds, and how they were held."""
+    outer = ""
+    containers = (Mapping, list, tuple)
+    if study_name is not None:
+        entries = find_studies(obj, _count) if isinstance(obj, containers) else []
+        selected = select(obj, study_name) if isinstance(obj, containers) else None
+        if selected is None:
+            raise not_found_error(path, study_name, entries)
+        target, key = selected
+        if _count(target) is None:
+            raise InputError(
+                f"--study {key}: {describe(target)} there, not a study"
+                + (f"; {path} holds {listing(entries)}" if entries else "")
+            )
+        obj, outer = target, held_as(obj, key)
+    elif _unwrap(obj) is None and isinstance(obj, containers):
+        entries = find_studies(obj, _count)
+        if len(entries) > 1:
+            raise several_error(path, obj, entries)
+        if len(entries) == 1:
+            outer = held_as(obj, entries[0].key)
+            obj = entries[0].obj
+    unwrapped = _unwrap(obj)
+    if unwrapped is None:
+        what = known_object(scan) if describe(obj).startswith("a ") else None
+        raise _not_a_study(path, what or describe(obj))
+    obj, how, extras = unwrapped
+    outer += how
     state = _trials_state(obj)
     if state is not None:
         cls = getattr(obj, "class_name", None) or (
@@ -258,42 +399,20 @@ def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, An
         if not isinstance(docs, list):
             raise InputError(f"{path}: the {cls} object holds no list of trial documents")
         return docs, f"{outer}{cls.rsplit('.', 1)[-1]}", extras
-    if isinstance(obj, (list, tuple)) and (not obj or _looks_like_doc(obj[0])):
-        return list(obj), f"{outer}list of trial documents", extras
-    raise InputError(
-        f"{path}: holds {describe(obj)}, not a hyperopt study."
-        " Pickle the Trials object you passed to fmin (pickle.dump(trials, f))"
-    )
+    if is_results_list(obj):
+        docs, extras["warnings"] = docs_from_results(list(obj))
+        return docs, f"{outer}{RESULTS_CONTAINER}", extras
+    return list(obj), f"{outer}list of trial documents", extras
 
 
-def _writer_hints(
-    loaded: LoadedPickle, protocol: int | None, docs: list[Any], *, trusted: bool
-) -> list[str]:
-    hints: list[str] = []
-    names = loaded.globals_seen
-    if trusted:
-        pass  # plain pickle does not tell us which names it resolved
-    elif any(n.startswith("numpy._core.") for n in names):
-        hints.append("numpy 2.x wrote the numbers (numpy._core)")
-    elif any(n.startswith("numpy.core.") for n in names):
-        hints.append("numpy 1.x wrote the numbers (numpy.core)")
-    elif docs and any(_has_values(d) for d in docs[:5]):
-        hints.append("values stored as plain Python numbers (as hyperopt 0.1.x does)")
-    if protocol == 5:
-        hints.append(
-            "protocol 5: as cloudpickle writes (fmin trials_save_file=...), or an explicit"
-            " protocol=5 / Python 3.14+ pickle.dump"
+def _not_a_study(path: Path, what: str) -> InputError:
+    advice = " Pickle the Trials object you passed to fmin (pickle.dump(trials, f))"
+    if what.startswith("a pandas"):
+        advice += (
+            "; if its rows are trials.results, df.to_json(FILE, orient='records') writes a"
+            " file this tool reads"
         )
-    elif protocol is not None and protocol <= 2:
-        hints.append(f"protocol {protocol}: an old or explicitly low pickle protocol")
-    return hints
-
-
-def _has_values(doc: Any) -> bool:
-    try:
-        return any(len(v) for v in doc["misc"]["vals"].values())
-    except Exception:
-        return False
+    return InputError(f"{path}: holds {what}, not a hyperopt study.{advice}")
 
 
 def _study_from_docs(

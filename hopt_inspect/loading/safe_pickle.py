@@ -423,6 +423,29 @@ def _reconstructor(cls: Any, base: Any, state: Any = None) -> Any:
     raise UnsafePickleError("copyreg._reconstructor of a class that is not allowed")
 
 
+# dill's type table: ``dill._dill._load_type(name)`` (``dill.dill`` before dill 0.2.8) names
+# a builtin type, e.g. how dill writes ``set`` below protocol 4 and ``object`` on Python 2.
+# Only the plain data types are allowed; any other name (functions, code, modules, ...)
+# becomes a placeholder like any unknown global (``--strict`` refuses it).
+_DILL_TYPES: dict[str, Any] = {
+    "set": set, "SetType": set, "frozenset": frozenset, "FrozenSetType": frozenset,
+    "list": list, "ListType": list, "tuple": tuple, "TupleType": tuple,
+    "dict": dict, "DictType": dict, "DictionaryType": dict,
+    "int": int, "IntType": int, "LongType": int, "float": float, "FloatType": float,
+    "complex": complex, "ComplexType": complex, "bool": bool, "BooleanType": bool,
+    "str": str, "StringType": str, "UnicodeType": str,
+    "bytes": _bytes_like(bytes), "bytearray": _bytes_like(bytearray),
+    "NoneType": type(None), "object": object, "ObjectType": object,
+    "slice": slice, "SliceType": slice,
+}  # fmt: skip
+
+
+def _dill_load_type(name: Any) -> Any:
+    """Stands for dill's ``_load_type`` in the table; each load resolves it to
+    ``_LoadRegistry.dill_load_type`` (which knows the load's placeholders)."""
+    raise UnsafePickleError("dill _load_type outside a load")
+
+
 # The allow-list: exact (module, name) pairs and what they resolve to.
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "set"): set,
@@ -452,6 +475,8 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("bson.son", "SON"): SONStandIn,
     ("hyperopt.pyll.base", "Apply"): ApplyStandIn,  # hp graphs: plain data, see hpgraph
     ("hyperopt.pyll.base", "Literal"): ApplyStandIn,
+    ("dill._dill", "_load_type"): _dill_load_type,
+    ("dill.dill", "_load_type"): _dill_load_type,
 }
 
 # BUILD looks up __setstate__ on the object first: functions find this one and refuse.
@@ -485,6 +510,8 @@ class _LoadRegistry:
         found = _ALLOWED.get((module, name))
         if found is _numpy_reconstruct:
             return self.reconstruct  # counts the arrays to unbox after loading
+        if found is _dill_load_type:
+            return self.dill_load_type
         if found is not None:
             return found
         if module in _TRIALS_MODULES and name.endswith("Trials") and name.isidentifier():
@@ -492,6 +519,16 @@ class _LoadRegistry:
         if self.strict:
             raise BlockedGlobalError(module, name)
         return self.placeholder_class(qualname[:200])
+
+    def dill_load_type(self, name: Any) -> Any:
+        """dill's ``_load_type(name)``: a plain data type from the table, else a placeholder."""
+        found = _DILL_TYPES.get(name) if isinstance(name, str) else None
+        if found is not None:
+            return found
+        shown = f"dill._dill._load_type({str(name)[:60]!r})"
+        if self.strict:
+            raise BlockedGlobalError("dill._dill", f"_load_type({str(name)[:60]!r})")
+        return self.placeholder_class(shown)
 
     def trials_class(self, qualname: str) -> type[TrialsStandIn]:
         cls = self.trials_classes.get(qualname)

@@ -331,6 +331,14 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
         ax.set_xscale("log")
 
 
+def _middle(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters in the middle (file names keep both ends)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+
+
 def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     """The blog post's figure done well: one row per snapshot, below/above/difference."""
     rows = len(result.snapshots)
@@ -347,9 +355,11 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
         if result.inferred
         else f"space: {result.space_source}"
     )
-    fig.suptitle(
-        f"TPE's below/above log-likelihoods for {result.param} ~ {result.distribution}"
-        f"\n{file_label}, {n_trials} trials · {space}",
+    where = f"{_middle(file_label, 44)}, {n_trials} trial{'' if n_trials == 1 else 's'}"
+    fig.suptitle(  # ~105 characters fit the 10-inch width at this size: long names ellipsized
+        f"TPE's below/above log-likelihoods for {_middle(result.param, 36)}"
+        f" ~ {_middle(result.distribution, 40)}"
+        f"\n{where} · {_middle(space, 100 - len(where))}",
         fontsize=11,
         x=0.01,
         ha="left",
@@ -753,6 +763,15 @@ def scatter_figure(info: Any) -> Any:
     return fig
 
 
+def _hist_edges(lo: float, hi: float, log: bool) -> Any:
+    """31 increasing bin edges from lo to hi (a widened range when all values are equal)."""
+    import numpy as np
+
+    if not hi > lo:
+        lo, hi = (lo / 2, lo * 2) if log else (lo - 0.5, lo + 0.5)
+    return np.geomspace(lo, hi, 31) if log else np.linspace(lo, hi, 31)
+
+
 def hist_figure(info: Any) -> Any:
     import numpy as np
 
@@ -771,6 +790,7 @@ def hist_figure(info: Any) -> Any:
     for ax, panel in zip(axes.flat, info.panels, strict=False):
         s = panel.series
         total = len(panel.startup_values) + len(panel.tpe_values)
+        off_axis = 0
         if panel.lattice:  # one bar per lattice value, random search's share as a tick
             values = panel.prior_x
             step = min(b - a for a, b in itertools.pairwise(values)) if len(values) > 1 else 1
@@ -813,7 +833,11 @@ def hist_figure(info: Any) -> Any:
             _param_axis(ax, s, "x")
         else:
             lo, hi = s.bounds if s.bounds else (min(s.values), max(s.values))
-            edges = np.geomspace(lo, hi, 31) if s.log else np.linspace(lo, hi, 31)
+            if s.log and lo <= 0:  # q-rounded log kinds can round to 0: not on a log axis
+                positive = [v for v in s.values if v > 0]
+                off_axis = len(s.values) - len(positive)
+                lo = min(positive, default=1.0)
+            edges = _hist_edges(lo, hi, s.log)
             ax.hist(
                 [panel.startup_values, panel.tpe_values],
                 bins=edges,
@@ -831,7 +855,9 @@ def hist_figure(info: Any) -> Any:
                 for b in s.bounds:
                     ax.axvline(b, color="#555555", lw=0.8, ls=":")
         ax.set_title(
-            f"{s.label} ~ {s.distribution}" + (" (inferred)" if s.inferred else ""),
+            f"{s.label} ~ {s.distribution}"
+            + (" (inferred)" if s.inferred else "")
+            + (f" · {off_axis} at 0, off the log axis" if off_axis else ""),
             loc="left",
             fontsize=8.5,
             y=1.0,

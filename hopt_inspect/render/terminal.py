@@ -88,7 +88,7 @@ def _source_line(source: dict[str, Any]) -> Text:
 def _counts_line(summary: Summary) -> Text:
     by_state = summary.counts["by_state"]
     by_status = summary.counts["by_status"]
-    line = Text(f"{summary.n_trials} trials: ")
+    line = Text(f"{plural(summary.n_trials, 'trial')}: ")
     line.append(", ".join(f"{n} {safe(s)}" for s, n in by_state.items()))
     errors = by_state.get("error", 0)
     parts = []
@@ -146,7 +146,7 @@ def _top_table(summary: Summary, budget: int = 46) -> RenderableType:
     hidden = len(labels) - len(shown)
     if not hidden:
         return table
-    note = Text(f"+{hidden} more parameters (--json shows all)", style="dim")
+    note = Text(f"+{plural(hidden, 'more parameter')} (--json shows all)", style="dim")
     return Group(table, note)
 
 
@@ -156,8 +156,9 @@ def _losses_block(summary: Summary, budget: int = 46) -> RenderableType:
         return Text("no finite losses", style="yellow")
     q = summary.quantiles
     line = Text(
-        f"{n_ok} finite ok losses · min {fmt_num(q['min'], 4)} · q25 {fmt_num(q['q25'], 4)}"
-        f" · median {fmt_num(q['median'], 4)} · q75 {fmt_num(q['q75'], 4)}"
+        f"{n_ok} finite ok loss{'' if n_ok == 1 else 'es'} · min {fmt_num(q['min'], 4)}"
+        f" · q25 {fmt_num(q['q25'], 4)} · median {fmt_num(q['median'], 4)}"
+        f" · q75 {fmt_num(q['q75'], 4)}"
         f" · max {fmt_num(q['max'], 4)}"
     )
     return Group(
@@ -170,7 +171,7 @@ def _losses_block(summary: Summary, budget: int = 46) -> RenderableType:
 def _improvements_line(summary: Summary) -> Text:
     steps = summary.best_so_far
     shown = steps if len(steps) <= 8 else steps[-8:]
-    text = Text(f"{len(steps)} improvements" + (", the last 8:" if len(steps) > 8 else ":"))
+    text = Text(plural(len(steps), "improvement") + (", the last 8:" if len(steps) > 8 else ":"))
     text.append("\n" + " · ".join(f"tid {tid}: {fmt_num(loss, 4)}" for tid, loss in shown), "dim")
     return text
 
@@ -188,7 +189,13 @@ def _time_line(summary: Summary) -> Text | None:
     if d.n:
         text.append(
             f"\nper trial: median {fmt_seconds(d.median_s)}, max {fmt_seconds(d.max_s)},"
-            f" total {fmt_seconds(d.total_s)}",
+            f" total {fmt_seconds(d.total_s)}" + (f" ({d.n} finished)" if d.n_unfinished else ""),
+            "dim",
+        )
+    if d.n_unfinished:
+        text.append(
+            f"\n{'no trial finished; ' if not d.n else ''}{plural(d.n_unfinished, 'trial')}"
+            " never finished (new, running or cancelled): no duration",
             "dim",
         )
     return text
@@ -272,6 +279,11 @@ def render_summary(summary: Summary, width: int = 80) -> RenderableType:
         for i, group in enumerate(summary.failures[:5]):
             lines.append(("\n" if i else "") + f"{len(group.tids)}× {safe(group.reason, 120)}")
             lines.append(f" (tids {_tids(group.tids, 5)})", "dim")
+        if len(summary.failures) > 5:
+            more = len(summary.failures) - 5
+            lines.append(
+                f"\n+{more} more {'reason' if more == 1 else 'reasons'} (--json lists all)", "dim"
+            )
         table.add_row("Failures", lines)
     if summary.non_finite:
         table.add_row("Non-finite", Text(f"loss NaN or inf in tids {_tids(summary.non_finite)}"))
@@ -396,3 +408,30 @@ def finding_lines(findings: list[Finding], width: int = 76) -> RenderableType:
             safe(f.message, 300),
         )
     return table
+
+
+def render_study_list(listing: Any) -> RenderableType:
+    """A file of several studies: one row each, and how to pick one."""
+    title = Text(safe(listing.path), style="bold magenta")
+    title.append(f"  {safe(listing.container)}", style="dim")
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table.add_column("study (--study)", overflow="fold", max_width=40)
+    for name in ("trials", "done", "ok", "best loss", "best tid"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for e in listing.studies:
+        table.add_row(
+            safe(e.key, 80),
+            str(e.n_trials),
+            str(e.counts["by_state"].get("done", 0)),
+            str(e.counts["by_status"].get("ok", 0)),
+            fmt_num(e.best_loss),
+            "—" if e.best_tid is None else str(e.best_tid),
+        )
+    example = listing.studies[0].key if listing.studies else "KEY"
+    hint = Text(
+        f"\n{len(listing.studies)} studies in one file; for one of them:"
+        f" hopt-inspect summary FILE --study {safe(example, 40)}"
+        " (nested keys: --study outer/inner; list items: --study 0)",
+        style="dim",
+    )
+    return Group(title, table, hint)
