@@ -649,9 +649,10 @@ def plot(
 @command(formats=("text", "json"))
 def report(
     file: FileArg = DEFAULT_FILE,
-    output: Annotated[Path, _option("--output", "-o", help="Folder for index.html.")] = Path(
-        "report"
-    ),
+    output: Annotated[
+        Path,
+        _option("--output", "-o", help="A folder (index.html goes in it) or a FILE.html."),
+    ] = Path("report"),
     objective: Annotated[
         str | None,
         _option(
@@ -663,7 +664,7 @@ def report(
     fmt: str,
 ) -> None:
     """One self-contained HTML file: summary, findings, every plot, TPE curves, trials."""
-    from .outputs import check_folder
+    from .outputs import check_file, check_folder
     from .plotkinds import KINDS, PlotOptions, infos
     from .render.files import atomic_write_text
     from .render.plots import png_bytes, write_many
@@ -672,7 +673,12 @@ def report(
     from .tpe import tpe_curves
 
     planned = plan(inputs)
-    check_folder(output)
+    as_file = output.suffix.lower() in (".html", ".htm") and not output.is_dir()
+    if as_file:
+        check_file(output)
+    else:
+        check_folder(output, why="name a folder, or a FILE.html")
+    target = output if as_file else output / "index.html"
     session = _open(inputs, planned)
     study = session.study
     if not study.trials:
@@ -707,7 +713,6 @@ def report(
         generated_by=f"hopt-inspect {__version__}",
         efficiency_png=efficiency_png,
     )
-    target = output / "index.html"
     atomic_write_text(target, page)
     if fmt == "json":
         doc = {"schema": "hopt-inspect/report/1", "written": [str(target)], "bytes": len(page)}
@@ -837,7 +842,11 @@ def compare(
     ] = None,
     output: Annotated[
         Path | None,
-        _option("--output", "-o", help="Folder for compare.png (best so far, both studies)."),
+        _option(
+            "--output",
+            "-o",
+            help="Folder for compare.png (best so far, both studies), or a .png/.pdf/.svg.",
+        ),
     ] = None,
     study_a: Annotated[
         str | None, _option("--study-a", help="A's study, when A holds several (default: --study).")
@@ -856,12 +865,17 @@ def compare(
     from dataclasses import replace
 
     from .compare import compare as compare_studies
-    from .outputs import check_folder
+    from .outputs import check_file, check_folder
     from .session import open_session, plan
 
     planned = plan(inputs)
+    figure_path = None
     if output is not None:
-        check_folder(output, why="compare writes compare.png into a folder")
+        if output.suffix.lower() in FIGURE_SUFFIXES and not output.is_dir():
+            figure_path = check_file(output, suffixes=FIGURE_SUFFIXES)
+        else:
+            check_folder(output, why="compare writes compare.png into a folder, or name a .png")
+            figure_path = output / "compare.png"
     sessions = []
     sides = (("a", file_a, study_a, space_a, startup_a), ("b", file_b, study_b, space_b, startup_b))
     for side, file, name, space, startup in sides:
@@ -879,13 +893,15 @@ def compare(
     sa, sb = sessions
     result = compare_studies(
         sa.study, sb.study, sa.space, sb.space, sa.settings, sb.settings,
-        startup_given=(sa.inputs.n_startup_jobs is not None, sb.inputs.n_startup_jobs is not None),
+        startup_given=tuple(  # type: ignore[arg-type]
+            x.settings.startup_source not in ("default", "Optuna's default") for x in (sa, sb)
+        ),
     )  # fmt: skip
     figure = None
     if output is not None:
         from .render.compare_plot import write_compare_figure
 
-        figure = write_compare_figure(result, output / "compare.png")
+        figure = write_compare_figure(result, figure_path)
     if fmt == "json":
         sys.stdout.write(_json(result))
         return
@@ -1039,6 +1055,10 @@ def lpdf(
         param == "all" or output.is_dir() or str(output).endswith("/")
     )
     if output is not None:
+        if param == "all" and output.suffix.lower() in FIGURE_SUFFIXES and not output.is_dir():
+            raise InputError(
+                f"-o {output}: --param all writes one PNG per parameter: name a folder"
+            )
         if as_folder:
             check_folder(output, why="--param all writes one PNG per parameter into a folder")
         else:

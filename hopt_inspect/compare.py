@@ -140,11 +140,17 @@ def _settings(study: Study, settings: TPESettings, given: bool) -> dict[str, Any
         if optuna
         else "not recorded (hyperopt files do not say which algorithm ran)"
     )
-    where = (
-        "given"
-        if given
-        else ("assumed: Optuna's TPESampler default" if optuna else "assumed: tpe.suggest default")
-    )
+    if given and settings.startup_source not in (
+        "default",
+        "Optuna's default",
+        "given",
+        "--n-startup-jobs",
+    ):
+        where = f"given ({settings.startup_source})"
+    elif given:
+        where = "given"
+    else:
+        where = "assumed: Optuna's TPESampler default" if optuna else "assumed: tpe.suggest default"
     return {"sampler": sampler, "startup": settings.n_startup_jobs, "startup_source": where}
 
 

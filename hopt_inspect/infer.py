@@ -291,7 +291,7 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
         ints[label] = _stored_as_int(study, label)
     floats = {k: v for k, v in arrays.items() if not ints[k]}
     losses = study.ok_losses
-    random_study, why, tested = _looks_random(floats, masks, losses, startup)
+    random_study, why, tested = _looks_random(floats, masks, losses, startup, n_startup_jobs)
     params: dict[str, Param] = {}
     for label in study.labels:
         values = arrays[label]
@@ -340,7 +340,11 @@ RANDOM_P = 0.2  # call a study random search only when nothing suggests otherwis
 
 
 def _looks_random(
-    arrays: dict[str, Any], masks: dict[str, Any], losses: Any, startup: Any
+    arrays: dict[str, Any],
+    masks: dict[str, Any],
+    losses: Any,
+    startup: Any,
+    n_startup: int = N_STARTUP,
 ) -> tuple[bool, str, set[str]]:
     """Whether later trials are distributed as the start-up ones (a random-search study).
 
@@ -361,15 +365,18 @@ def _looks_random(
     loss_p = ks_two(first, later) if first.size >= 10 and later.size >= 20 else None
     tests = list(pvalues.values()) + ([loss_p] if loss_p is not None else [])
     if not pvalues:
-        return False, f"the first {N_STARTUP} trials are taken as TPE's prior draws", set()
+        return False, f"the first {n_startup} trials are taken as TPE's prior draws", set()
     p = min(1.0, min(tests) * len(tests))
     if p > RANDOM_P:
         why = (
-            f"later trials are distributed as the first {N_STARTUP} (p={p:.2g}): all trials"
+            f"later trials are distributed as the first {n_startup} (p={p:.2g}): all trials"
             " are taken as prior draws (random search)"
         )
         return True, why, set(pvalues)
-    why = f"the first {N_STARTUP} trials are taken as TPE's prior draws (p={p:.2g})"
+    why = (
+        f"the first {n_startup} trials are taken as TPE's prior draws (a test that later"
+        f" trials are distributed as they are: p={p:.2g}, so not random search)"
+    )
     return False, why, set(pvalues)
 
 

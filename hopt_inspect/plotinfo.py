@@ -24,6 +24,7 @@ class HistoryInfo:
     non_finite: list[tuple[int, str]]  # (tid, "nan" | "inf" | "-inf")
     startup: int
     symlog: bool  # losses span orders of magnitude
+    startup_default: bool = True  # n_startup_jobs is hyperopt's default, not given
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def history_info(study: Study, settings: TPESettings | None = None) -> HistoryIn
         failed=[t.tid for t in study.trials if t.is_failed],
         non_finite=non_finite,
         startup=min(settings.n_startup_jobs, study.n_trials),
+        startup_default=settings.startup_source in ("default", "Optuna's default"),
         symlog=_spans_orders(losses),
     )
 

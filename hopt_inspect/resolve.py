@@ -39,7 +39,12 @@ _MATH = {"log": math.log, "exp": math.exp, "log10": math.log10, "sqrt": math.sqr
 
 
 def resolve_space(
-    spec: str | None, study: Study, *, trust: bool = False, run_space: bool = False
+    spec: str | None,
+    study: Study,
+    *,
+    trust: bool = False,
+    run_space: bool = False,
+    n_startup_jobs: int | None = None,
 ) -> SearchSpace:
     """The search space for ``study``; its labels must match the trials' labels.
 
@@ -49,7 +54,7 @@ def resolve_space(
     key) imports them.
     """
     if spec is None:
-        space = _space_from_file(study, trust)
+        space = _space_from_file(study, trust, n_startup_jobs)
     else:
         space = space_from_spec(spec, trust=trust, run_space=run_space)
     check_labels(space, study)
@@ -94,7 +99,7 @@ def space_from_spec(spec: str, *, trust: bool = False, run_space: bool = False) 
     )
 
 
-def _space_from_file(study: Study, trust: bool) -> SearchSpace:
+def _space_from_file(study: Study, trust: bool, n_startup_jobs: int | None = None) -> SearchSpace:
     stored = study.space
     if isinstance(stored, SearchSpace):  # read with the file (an Optuna study's distributions)
         return stored
@@ -102,18 +107,21 @@ def _space_from_file(study: Study, trust: bool) -> SearchSpace:
         space = stored_space(stored, trust=trust)
         if space is not None:
             return space
-    space = infer_space_for(study)
+    space = infer_space_for(study, n_startup_jobs)
     if stored is not None:
         note = "the file stores a space that could not be read as an hp graph"
         return SearchSpace(space.params, space.source, inferred=True, notes=(note,))
     return space
 
 
-def infer_space_for(study: Study) -> SearchSpace:
-    """The space inferred from the trials (``infer.infer_study_space``)."""
+def infer_space_for(study: Study, n_startup_jobs: int | None = None) -> SearchSpace:
+    """The space inferred from the trials (``infer.infer_study_space``); the first
+    ``n_startup_jobs`` trials are taken as draws from the prior (default 20)."""
     from .infer import infer_study_space
 
-    return infer_study_space(study)
+    if n_startup_jobs is None:
+        return infer_study_space(study)
+    return infer_study_space(study, n_startup_jobs=n_startup_jobs)
 
 
 def stored_space(stored: Any, *, trust: bool = False) -> SearchSpace | None:

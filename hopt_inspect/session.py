@@ -96,6 +96,7 @@ class Session:
             self.study,
             trust=self.inputs.trust,
             run_space=self.inputs.run_space and self.inputs.space is not None,
+            n_startup_jobs=self.settings.n_startup_jobs,
         )
 
     @property
@@ -140,7 +141,13 @@ class Session:
             space=chosen,  # type: ignore[arg-type]
             settings=self.settings,
             checks=self.checks(),
+            sampler_kind=self.sampler_kind,
         )
+
+    @property
+    def sampler_kind(self) -> str | None:
+        """ "random" when the study is known to be random search (--algo rand, or config)."""
+        return "random" if self.algo == "rand" else None
 
 
 def parse_size(size: str | int | None, option: str = "--max-memory") -> int | None:
@@ -231,11 +238,18 @@ def session_for(study: Study, inputs: Inputs | None = None, planned: Plan | None
     p = planned or plan(inputs)
     cfg = p.config
     base = settings_for(study, _first(inputs.n_startup_jobs, cfg.n_startup_jobs))
+    if inputs.n_startup_jobs is not None:
+        startup_source = "--n-startup-jobs"
+    elif cfg.n_startup_jobs is not None:
+        startup_source = Path(cfg.path).name if cfg.path else "the config"
+    else:
+        startup_source = base.startup_source
     settings = TPESettings(
         gamma=_first(inputs.gamma, cfg.gamma, base.gamma),
         prior_weight=_first(inputs.prior_weight, cfg.prior_weight, base.prior_weight),
         n_startup_jobs=base.n_startup_jobs,
         lf=_first(inputs.lf, base.lf),
+        startup_source=startup_source,
     )
     algo, algo_source = _algo(study, inputs, cfg)
     notes = []

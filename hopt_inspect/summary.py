@@ -168,13 +168,15 @@ def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
         notes.append(
             ("the only trial falls" if n_history == 1 else f"all {n_history} trials fall")
             + " within TPE's random start-up"
-            f" (n_startup_jobs={startup} by default): if TPE ran, it has not modelled anything"
-            f" yet; run more evaluations or pass partial(tpe.suggest, n_startup_jobs=...)"
+            f" (n_startup_jobs={startup} {settings.startup_phrase}): if TPE ran, it has not"
+            " modelled anything yet; run more evaluations or pass"
+            " partial(tpe.suggest, n_startup_jobs=...)"
         )
     else:
         notes.append(
             f"the first {startup} trials were TPE's random start-up (n_startup_jobs={startup}"
-            " by default; the file does not record which algorithm or settings ran)"
+            f" {settings.startup_phrase}; the file does not record which algorithm or settings"
+            " ran)"
         )
         nb = n_below(n_history, settings.gamma)
         notes.append(

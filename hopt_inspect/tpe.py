@@ -31,6 +31,18 @@ class TPESettings:
     n_startup_jobs: int = 20
     n_ei_candidates: int = 24
     lf: int = 25  # tpe.DEFAULT_LF; not an argument of suggest since 0.2.3
+    # where n_startup_jobs came from, for sentences: "default", "Optuna's default",
+    # "--n-startup-jobs", or a config file's path (session.py decides)
+    startup_source: str = field(default="default", compare=False)
+
+    @property
+    def startup_phrase(self) -> str:
+        """ "by default" / "from --n-startup-jobs" / "from pyproject.toml"."""
+        if self.startup_source == "default":
+            return "by default"
+        if self.startup_source == "Optuna's default":
+            return "Optuna's default"
+        return f"from {self.startup_source}"
 
 
 OPTUNA_STARTUP = 10  # optuna.samplers.TPESampler's n_startup_trials
@@ -38,9 +50,12 @@ OPTUNA_STARTUP = 10  # optuna.samplers.TPESampler's n_startup_trials
 
 def settings_for(study: Study, n_startup_jobs: int | None = None) -> TPESettings:
     """Default settings for a study: hyperopt's, or Optuna's start-up for Optuna studies."""
+    source = "given"
     if n_startup_jobs is None:
-        n_startup_jobs = OPTUNA_STARTUP if study.source.format == "optuna-sqlite" else 20
-    return TPESettings(n_startup_jobs=n_startup_jobs)
+        optuna = study.source.format == "optuna-sqlite"
+        n_startup_jobs = OPTUNA_STARTUP if optuna else 20
+        source = "Optuna's default" if optuna else "default"
+    return TPESettings(n_startup_jobs=n_startup_jobs, startup_source=source)
 
 
 def n_below(n_history: int, gamma: float = 0.25, cap: int = 25) -> int:

@@ -498,7 +498,8 @@ def history_figure(info: Any) -> Any:
             info.startup - 0.5,
             color=STARTUP_SHADE,
             zorder=0,
-            label=f"first {info.startup} trials: random start-up, if default",
+            label=f"first {info.startup} trials: random start-up"
+            + (", if default" if info.startup_default else ""),
         )
     if info.points:
         tids, losses = zip(*info.points, strict=True)
