@@ -364,12 +364,18 @@ def analyse(
                 "extrapolated": bool(best.loss < model.draws[0]),
             },
         )
-    tail_text = (
-        f"random trials to the best: generalized Pareto tail of the {model.r} lowest of"
-        f" {len(model.draws)} {'trial' if random_throughout else 'start-up'} losses"
-        if model is not None
-        else "random trials to the best: not estimated (too few distinct start-up losses)"
-    )
+    if model is not None and not best.loss < model.draws[0]:
+        tail_text = (
+            "random trials to the best: the exact law of the lowest of"
+            f" {len(model.draws)} random draws (the best is among them: no model)"
+        )
+    elif model is not None:
+        tail_text = (
+            f"random trials to the best: generalized Pareto tail of the {model.r} lowest of"
+            f" {len(model.draws)} {'trial' if random_throughout else 'start-up'} losses"
+        )
+    else:
+        tail_text = "random trials to the best: not estimated (too few distinct start-up losses)"
     test_text = f"exact rank test of {k} later trials against the median of {m} start-up trials"
     method = f"{test_text}; {tail_text}"
     if m < MIN_TRIALS or k < MIN_TRIALS:
@@ -458,13 +464,13 @@ def best_sentence(result: TpeVsRandom) -> str | None:
     if not ev["tail"]["extrapolated"]:
         return (
             f"random search would need about {fmt_count(to_best['median'])} trials ({interval})"
-            f" to reach the best loss {ev['best_loss']:.4g}, found at trial"
-            f" {ev['best_trial_number']} among the {ev['tail']['draws']} prior draws (the exact"
+            f" to reach the best loss {ev['best_loss']:.4g}, found in tid {ev['best_tid']}"
+            f" among the {ev['tail']['draws']} prior draws (the exact"
             " law of their lowest, no model)"
         )
     tail = ev["tail"]
     return (
-        f"to reach the best loss {ev['best_loss']:.4g} (trial {ev['best_trial_number']}),"
+        f"to reach the best loss {ev['best_loss']:.4g} (tid {ev['best_tid']}),"
         f" random search would need about {fmt_count(to_best['median'])} trials by a tail model"
         f" of the {tail['lowest_used']} lowest of {tail['draws']} start-up losses ({interval});"
         f" {tail['draws']} draws say little about the far tail: on smooth objectives the truth"
