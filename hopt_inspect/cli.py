@@ -271,6 +271,8 @@ class _State:
 def _format_options(
     formats: Sequence[str], default: str, alias: str = "json"
 ) -> dict[str, tuple[Any, Any]]:
+    if default == "auto":  # watch: the first on a terminal, else the second
+        default = f"{formats[0]} on a terminal, else {formats[1]}"
     return {
         "output_format": (
             Annotated[
@@ -824,8 +826,12 @@ def watch(
 
 @command(formats=("text", "json"))
 def compare(
-    file_a: Annotated[Path, typer.Argument(help="Study A (the before): any file summary reads.")],
-    file_b: Annotated[Path, typer.Argument(help="Study B (the after): any file summary reads.")],
+    file_a: Annotated[
+        Path, typer.Argument(metavar="A", help="Study A (the before): any file summary reads.")
+    ],
+    file_b: Annotated[
+        Path, typer.Argument(metavar="B", help="Study B (the after): any file summary reads.")
+    ],
     space_a: Annotated[
         str | None, _option("--space-a", help="A's search space (default: --space).")
     ] = None,

@@ -161,6 +161,8 @@ def _losses_block(summary: Summary, budget: int = 46) -> RenderableType:
         f" · q75 {fmt_num(q['q75'], 4)}"
         f" · max {fmt_num(q['max'], 4)}"
     )
+    if not summary.top:  # --top 0
+        return line
     return Group(
         line,
         Text(f"top {len(summary.top)}, ascending:", style="dim"),
