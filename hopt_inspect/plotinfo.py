@@ -287,12 +287,12 @@ def _prior_density(param: Param) -> tuple[list[float], list[float]]:
     def norm_pdf(x: Any, mu: float, sigma: float) -> Any:  # scipy.stats costs 1.5 s to import
         return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
-    if param.kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform"):
+    if param.is_bounded:
         lo, hi = param.natural_bounds()  # type: ignore[misc]
         xs = _axis_grid(param, 2)
         width = (math.log(hi) - math.log(lo)) if param.is_log else (hi - lo)
         return xs, [1.0 / width] * 2
-    if param.kind in ("normal", "qnormal"):
+    if param.family == "normal" and not param.is_log:
         x = np.linspace(param.mu - 4 * param.sigma, param.mu + 4 * param.sigma, 200)
         return list(map(float, x)), list(map(float, norm_pdf(x, param.mu, param.sigma)))
     lx = np.linspace(param.mu - 4 * param.sigma, param.mu + 4 * param.sigma, 200)

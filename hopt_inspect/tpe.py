@@ -170,12 +170,12 @@ def _fit_space_obs(param: Param, obs: Sequence[float]) -> Any:
     import numpy as np
 
     values = np.asarray(obs, dtype=float)
-    if param.kind == "qloguniform":
+    if param.is_log and param.is_quantised and param.is_bounded:  # qloguniform
         # ap_qloguniform_sampler: log(maximum(obs, maximum(EPS, exp(low))))
         return np.log(np.maximum(values, np.maximum(_eps(), np.exp(param.low))))
-    if param.kind == "qlognormal":
+    if param.is_log and param.is_quantised:  # qlognormal
         return np.log(np.maximum(values, _eps()))  # ap_qlognormal_sampler
-    if param.kind in ("loguniform", "lognormal"):
+    if param.is_log:
         return np.log(values)
     return values
 
@@ -188,7 +188,7 @@ def _eps() -> float:
 
 def _prior(param: Param) -> tuple[float, float]:
     """(prior_mu, prior_sigma) exactly as the ap_*_sampler of this kind computes them."""
-    if param.kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform"):
+    if param.is_bounded:
         return 0.5 * (param.high + param.low), 1.0 * (param.high - param.low)
     return param.mu, param.sigma
 
@@ -236,10 +236,8 @@ def mixture_lpdf(param: Param, mixture: Mixture, x: Sequence[float]) -> list[flo
 
     samples = np.asarray(x, dtype=float)
     w, mu, sigma = (np.asarray(v) for v in (mixture.weights, mixture.mus, mixture.sigmas))
-    kind = param.kind
-    bounded = kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform")
-    low, high = (param.low, param.high) if bounded else (None, None)
-    q = param.q if kind.startswith("q") or kind == "uniformint" else None
+    low, high = (param.low, param.high) if param.is_bounded else (None, None)
+    q = param.q if param.is_quantised else None
     fn = hyperopt_tpe.LGMM1_lpdf if param.is_log else hyperopt_tpe.GMM1_lpdf
     # log(0) and log of a rounding-negative mass far from every kernel: hyperopt gives
     # -inf / NaN there too; no warning for it.
@@ -392,7 +390,7 @@ def category_probabilities(param: Param, obs: Sequence[int], settings: TPESettin
     weights = hyperopt_tpe.linear_forgetting_weights(len(obs), settings.lf)
     index = np.asarray(obs, dtype=int) - param.randint_offset
     counts = np.bincount(index, weights, minlength=k) if len(index) else np.zeros(k)
-    if param.kind == "pchoice":
+    if param.p is not None:  # pchoice: its odds weight the prior
         p = np.asarray(param.p, dtype=float)
         pseudo = counts + p.size * (settings.prior_weight * p)
     else:
@@ -423,7 +421,7 @@ def grid_for(param: Param, size: int, observed: Sequence[float] = ()) -> list[fl
 
     if param.is_categorical:
         return [float(i) for i in range(param.n_options)]
-    if param.kind in ("normal", "qnormal", "lognormal", "qlognormal"):
+    if param.family == "normal":
         lo, hi = param.mu - 4 * param.sigma, param.mu + 4 * param.sigma
         if observed:
             obs = np.asarray(observed, dtype=float)

@@ -14,7 +14,12 @@ ABOVE = "#D55E00"  # vermillion: the rest
 DIFF = "#000000"
 NEXT = "#0072B2"  # blue: what TPE tried next
 STARTUP_SHADE = "#EEEEEE"
-LOG_KINDS = {"loguniform", "qloguniform", "lognormal", "qlognormal"}
+
+
+def _log_kind(kind: str) -> bool:
+    from ..space import KIND_TABLE
+
+    return KIND_TABLE[kind].log
 
 
 def _figure(width: float, height: float) -> Any:
@@ -149,7 +154,9 @@ def _relative_to_uniform(result: LpdfResult, s: Snapshot, log_axis: bool) -> Sna
 
 
 def _q(result: LpdfResult) -> float | None:
-    return result.q if (result.kind.startswith("q") or result.kind == "uniformint") else None
+    from ..space import KIND_TABLE
+
+    return result.q if KIND_TABLE[result.kind].quantised else None
 
 
 def _flat(diff: list[float]) -> bool:
@@ -175,7 +182,7 @@ def _mark_next(ax: Any, value: float, label: str) -> None:
 
 
 def _draw_continuous_row(ax: Any, result: LpdfResult, s: Snapshot) -> str:
-    log_axis = result.kind in LOG_KINDS
+    log_axis = _log_kind(result.kind)
     if log_axis:
         s = _per_log_unit(s)
     s = _relative_to_uniform(result, s, log_axis)
@@ -258,7 +265,7 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
     cs = [c for i, c in enumerate(colours) if i not in bad]
     xs_bad = [samples[i][1] for i in missing]
     ys_bad = [samples[i][0] for i in missing]
-    log_x = result.kind in LOG_KINDS
+    log_x = _log_kind(result.kind)
     if result.options is not None and len(xs) > DENSE:  # bands, not jittered hexagons
         points = _rank_bands(ax, ys, xs, cs, len(result.options), tid_on_y=True)
     else:
@@ -327,7 +334,7 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
     colorbar.set_label(
         "loss (by rank)" + (f"\n{_dense_note(len(xs))}" if len(xs) > DENSE else ""), fontsize=7
     )
-    if result.kind in LOG_KINDS:
+    if _log_kind(result.kind):
         ax.set_xscale("log")
 
 
@@ -400,7 +407,7 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
             fontsize=8,
             frameon=False,
         )
-    unit = result.param + ("  (log scale)" if result.kind in LOG_KINDS else "")
+    unit = result.param + ("  (log scale)" if _log_kind(result.kind) else "")
     axes[-1].set_xlabel(unit)
     return fig
 
