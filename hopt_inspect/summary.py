@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .checks import Finding, run_checks
+from .checks import CheckReport, Finding, NotRun, run_checks
 from .space import SearchSpace, infer_space
 from .study import STATE_NAMES, Study, Trial, Value
 from .tpe import TPESettings, n_below, settings_for, snapshot
@@ -83,6 +83,8 @@ class Summary:
     top_display: list[dict[str, str]] = field(default_factory=list)
     tpe_state: list[ParamState] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # `check` with its defaults
+    checks_not_run: list[NotRun] = field(default_factory=list)
+    sampler: dict[str, Any] = field(default_factory=dict)  # what the trials say ran
     schema: str = SCHEMA
 
 
@@ -154,22 +156,41 @@ def _failures(study: Study) -> list[FailureGroup]:
     return [FailureGroup(r, tids) for r, tids in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
 
 
-def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
+def _notes(
+    study: Study, n_history: int, settings: TPESettings, sampler: dict[str, Any]
+) -> list[str]:
     notes: list[str] = []
     startup = settings.n_startup_jobs
+    kind = sampler.get("kind", "unknown")
+    evidence = sampler.get("evidence", "")
+    given = sampler.get("source", "detected") != "detected"
     if n_history == 0:
         notes.append("no trial is visible to TPE yet (none new, running or done)")
-    elif n_history <= startup:
+    elif kind == "random":
+        notes.append(
+            f"{evidence}"
+            + ("" if given else "; TPE findings do not apply (pass --algo tpe if TPE ran)")
+        )
+    elif n_history <= startup and kind != "tpe":
         notes.append(
             f"all {n_history} trials fall within TPE's random start-up"
-            f" (n_startup_jobs={startup} by default): if TPE ran, it has not modelled anything"
-            f" yet; run more evaluations or pass partial(tpe.suggest, n_startup_jobs=...)"
+            f" (n_startup_jobs={startup}{'' if given else ' by default'}): if TPE ran, it has"
+            " not modelled anything yet; run more evaluations or pass"
+            " partial(tpe.suggest, n_startup_jobs=...)"
         )
     else:
-        notes.append(
-            f"the first {startup} trials were TPE's random start-up (n_startup_jobs={startup}"
-            " by default; the file does not record which algorithm or settings ran)"
-        )
+        if given:
+            notes.append(f"sampler as given: {evidence}")
+        elif kind == "tpe":
+            notes.append(
+                f"these trials look like TPE and {sampler.get('startup_text')} ({evidence};"
+                " the file does not record the algorithm or its settings)"
+            )
+        else:
+            notes.append(
+                f"cannot tell TPE from random search: {evidence}. If TPE ran with its defaults,"
+                f" the first {startup} trials were its random start-up"
+            )
         nb = n_below(n_history, settings.gamma)
         notes.append(
             f"with {n_history} trials TPE's 'good' group holds only {nb} trials"
@@ -238,13 +259,16 @@ def summarize(
     top: int = 10,
     settings: TPESettings | None = None,
     space: SearchSpace | None = None,
+    algo: str | None = None,
+    n_startup_jobs: int | None = None,
 ) -> Summary:
     """Everything ``hopt-inspect summary`` shows about ``study``.
 
     With a ``space``, choice values are also shown by option, and TPE's model of each
     parameter at the end of the study is included.
     """
-    settings = settings or settings_for(study)
+    settings = settings or settings_for(study, n_startup_jobs)
+    report = _check_report(study, space, settings, algo, n_startup_jobs)
     ok_by_tid = [t for t in study.trials if t.is_ok]
     ok = sorted(ok_by_tid, key=lambda t: (t.loss, t.tid))
     best = ok[0] if ok else None  # = study.best(): smallest finite loss, ties to the lowest tid
@@ -265,20 +289,27 @@ def summarize(
         placeholders=[{"class": k, "count": v} for k, v in sorted(study.placeholders.items())],
         labels=list(study.labels),
         n_tpe_history=n_history,
-        notes=_notes(study, n_history, settings),
+        notes=_notes(study, n_history, settings, report.sampler),
         space_source=space.source if space else None,
         best_display=_display(space, best.params) if space and best else {},
         top_display=[_display(space, t.params) for t in ok[: max(top, 0)]] if space else [],
         tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
-        findings=_findings(study, space, settings),
+        findings=report.findings,
+        checks_not_run=report.not_run,
+        sampler=report.sampler,
     )
 
 
-def _findings(study: Study, space: SearchSpace | None, settings: TPESettings) -> list[Finding]:
+def _check_report(
+    study: Study,
+    space: SearchSpace | None,
+    settings: TPESettings,
+    algo: str | None,
+    n_startup_jobs: int | None,
+) -> CheckReport:
     if space is None:
         space = infer_space(study.observed_values())
-    report = run_checks(study, space, settings=settings)
-    return [f for f in report.findings if not f.evidence.get("skipped")]
+    return run_checks(study, space, settings=settings, algo=algo, n_startup_jobs=n_startup_jobs)
 
 
 def source_dict(study: Study) -> dict[str, Any]:
