@@ -52,6 +52,7 @@ class Thresholds:
     margin: float = 0.05  # edge margin, each side, as a share of the range in its own scale
     near: float = 0.05  # "near an earlier trial": closer than all but this share of random draws
     clump_ratio: float = 2.0  # and at least this many times the random expectation
+    clump_ratio_inferred: float = 5.0  # the same without --space (a rougher null)
     edge_ratio: float = 2.0
     collapse_window: int = 20  # the first proposals after start-up
     collapse_spread: float = 0.1  # their spread, as a share of the range

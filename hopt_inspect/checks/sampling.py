@@ -77,9 +77,45 @@ def _pit_columns(ctx: Context, params: list[Param]) -> dict[str, Any]:
     for p in params:
         column = ctx.study.column(p.label)
         if p.inferred or _unsure(p):
-            out[p.label] = _empirical_pit(column, rng)
+            out[p.label] = _startup_pit(p, column, ctx.startup_count)
         else:
             out[p.label] = scale.pit(p, column, rng)
+    return out
+
+
+def _startup_pit(param: Param, column: Any, startup: int) -> Any:
+    """Without the space: the start-up trials' own distribution stands in for the prior.
+
+    The CDF is interpolated between the sorted start-up values (in the guessed scale, with
+    the observed extremes as 0 and 1). Under random search the later values are draws from
+    the same distribution; a clump stays a clump.
+    """
+    import numpy as np
+
+    c = scale.coords(param, column)
+    early = np.sort(c[:startup][~np.isnan(c[:startup])])
+    out = np.full(len(c), np.nan)
+    ok = ~np.isnan(c)
+    if len(early) < 10 or not ok.any():
+        return out
+    lo, hi = float(np.min(c[ok])), float(np.max(c[ok]))
+    knots = np.concatenate([[lo], early, [hi]])
+    levels = np.concatenate([[0.0], np.arange(1, len(early) + 1) / (len(early) + 1), [1.0]])
+    knots, keep = np.unique(knots, return_index=True)
+    levels = levels[keep]
+    values = c[ok]
+    distinct = np.unique(values)
+    if len(distinct) < len(values):  # a lattice: randomise over each value's cell, so that
+        # equal values (which random search repeats too) are not "near" by construction
+        mids = (distinct[1:] + distinct[:-1]) / 2
+        edges = np.concatenate([[distinct[0]], mids, [distinct[-1]]])
+        k = np.searchsorted(distinct, values)
+        a = np.interp(edges[k], knots, levels)
+        b = np.interp(edges[k + 1], knots, levels)
+        rng = np.random.default_rng(13)
+        out[ok] = a + rng.uniform(size=len(values)) * (b - a)
+    else:
+        out[ok] = np.interp(values, knots, levels)
     return out
 
 
@@ -150,7 +186,8 @@ def check_clumping(ctx: Context) -> list[Finding]:
     expected = th.near * n
     p = binomial_sf(k, n, th.near)
     ratio = k / expected if expected else math.inf
-    if p >= th.alpha or ratio < th.clump_ratio:
+    rough = any(p.inferred or _unsure(p) for p in r["params"])
+    if p >= th.alpha or ratio < (th.clump_ratio_inferred if rough else th.clump_ratio):
         return []
     losses = ctx.study.ok_losses
     ok = np.flatnonzero(~np.isnan(losses))
@@ -164,7 +201,7 @@ def check_clumping(ctx: Context) -> list[Finding]:
     clump_losses = clump_losses[~np.isnan(clump_losses)]
     cutoff = float(np.sort(losses[ok])[top_n - 1])
     competitive = float(np.mean(clump_losses <= cutoff)) if len(clump_losses) else 0.0
-    if share >= 0.25 or competitive >= th.top_share / 2:
+    if share >= 0.5 or competitive >= 0.08:
         return []  # TPE refining around its best trials: working as designed
     tids = ctx.study.tids
     counts: dict[int, int] = {}
@@ -237,10 +274,12 @@ def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float
 def check_edge_sampling(ctx: Context) -> list[Finding]:
     """Proposals in the outer margins (both sides together) against the prior's mass there.
 
-    Without --space the bounds are the observed extremes and the prior is unknown, so the
-    margins' share among the start-up trials (detected, or hyperopt's default 20) stands in
-    for it (Fisher's exact test): under random search the first trials and the rest are
-    alike, and TPE's start-up is random draws. Needs a start-up of at least 10 trials.
+    Without --space the bounds are the observed extremes and the prior is a guess; the
+    guessed prior's margin mass is the null, and a guard keeps a wrongly guessed scale (a
+    log range taken for a linear one crowds its low margin) from passing as a defect: the
+    start-up trials (detected, or hyperopt's default 20; random draws under either sampler)
+    must put clearly fewer values there than the later ones (Fisher's exact test, p < 0.05).
+    Needs a start-up of at least 10 trials.
     """
     from scipy.stats import fisher_exact
 
@@ -268,14 +307,20 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             early = [scale.in_margin(param, float(v), th.margin) for v in column if v == v]
             s = len(early)
             ref = (early.count("low"), early.count("high"))
+            low_mass, high_mass = scale.margin_mass(
+                param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
+            )
             options = []
-            for k, m, w in (
-                (counts[0], ref[0], "low"),
-                (counts[1], ref[1], "high"),
-                (sum(counts), sum(ref), "both"),
+            for k, m, w, mass in (
+                (counts[0], ref[0], "low", low_mass),
+                (counts[1], ref[1], "high", high_mass),
+                (sum(counts), sum(ref), "both", low_mass + high_mass),
             ):
-                p = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
-                options.append((p, k, (m + 0.5) / (s + 1), w))
+                guard = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
+                if guard < 0.05:  # the start-up did not crowd there: not a wrong guessed scale
+                    options.append((binomial_sf(k, n, mass), k, mass, w))
+            if not options:
+                continue
             p, k, mass, which = min(options)
         else:
             low_mass, high_mass = scale.margin_mass(
@@ -319,7 +364,8 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             f"{param.label}: {k} of {n} proposals after start-up fell in {where},"
             f" {scale.scale_word(param)}{ctx.inferred_note()}; the "
             + (
-                f"{ctx.startup_count} start-up trials put {mass:.1%} there"
+                f"guessed prior puts {mass:.1%} there (and the {ctx.startup_count} start-up"
+                " trials did not crowd there)"
                 if param.inferred
                 else f"prior puts {mass:.1%} there"
             )
@@ -378,9 +424,14 @@ def check_collapsed(ctx: Context) -> list[Finding]:
     th = ctx.thresholds
     w = th.collapse_window
     tests = []
+    # A collapse can hide the start-up's end from the detector (the collapsed proposals are
+    # near nothing good), so the window starts no later than hyperopt's default start-up.
+    start = ctx.startup_count
+    if ctx.n_startup_jobs is None:
+        start = min(start, ctx.settings.n_startup_jobs)
     for param in (p for p in _continuous(ctx) if not _unsure(p)):
         values = []
-        for t in ctx.proposals:  # only the first w are needed
+        for t in ctx.ordered[start:]:  # only the first w are needed
             if t.params.get(param.label) is not None:
                 values.append(float(t.params[param.label]))
                 if len(values) == w:
