@@ -138,9 +138,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print the README table")
     parser.add_argument("--verbose", action="store_true", help="one line per study")
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        default=1,
+        help="1: the 96 studies the rules were tuned on; 2+: also fresh seeds (held out)",
+    )
+    parser.add_argument(
+        "--held-out", action="store_true", help="report only the fresh-seed replicates"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
-    rows = evaluate(quiet=False)
+    specs = corpus.all_specs(args.replicates)
+    if args.held_out:
+        specs = [s for s in specs if "-r" in s.name]
+    rows = evaluate(specs, quiet=False)
     took = time.perf_counter() - start
     if args.verbose:
         for r in rows:

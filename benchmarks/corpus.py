@@ -318,7 +318,8 @@ class Spec:
 HEALTHY_SIZES = (30, 60, 100, 150, 200, 300, 500)
 
 
-def healthy_specs() -> list[Spec]:
+def healthy_specs(replicate: int = 0) -> list[Spec]:
+    """Replicate 0 is the set the rules were tuned on; 1, 2, ... are fresh seeds (held out)."""
     out = []
     names = list(spaces())
     startups = (20, 20, 10, 5, 1, 30)
@@ -328,7 +329,8 @@ def healthy_specs() -> list[Spec]:
             algo = "rand" if j % 3 == 2 else "tpe"
             n = HEALTHY_SIZES[(i + j) % len(HEALTHY_SIZES)]
             n_startup = startups[(i + j) % len(startups)]
-            out.append(Spec(f"healthy-{space}-{j}", space, algo, n, 1000 + i, n_startup))
+            name = f"healthy-{space}-{j}" + (f"-r{replicate}" if replicate else "")
+            out.append(Spec(name, space, algo, n, 1000 + i + 100_000 * replicate, n_startup))
             i += 1
     return out
 
@@ -350,7 +352,7 @@ DEFECTS = {
 }
 
 
-def defect_specs() -> list[Spec]:
+def defect_specs(replicate: int = 0) -> list[Spec]:
     out = []
     i = 0
     for defect, (expect, space_names, n) in DEFECTS.items():
@@ -363,15 +365,15 @@ def defect_specs() -> list[Spec]:
             size = n if n == 0 else int(n * (0.8 + 0.15 * j))
             if defect == "startup":
                 size = 10 + 3 * j
-            out.append(
-                Spec(f"defect-{defect}-{j}", space, algo, size, 5000 + i, 20, defect, expect)
-            )
+            name = f"defect-{defect}-{j}" + (f"-r{replicate}" if replicate else "")
+            seed = 5000 + i + 100_000 * replicate
+            out.append(Spec(name, space, algo, size, seed, 20, defect, expect))
             i += 1
     return out
 
 
-def all_specs() -> list[Spec]:
-    return healthy_specs() + defect_specs()
+def all_specs(replicates: int = 1) -> list[Spec]:
+    return [s for r in range(replicates) for s in healthy_specs(r) + defect_specs(r)]
 
 
 def build_one(spec: Spec):
@@ -443,13 +445,16 @@ def build(specs=None, quiet=False) -> list[tuple[Spec, Path]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true")
+    parser.add_argument(
+        "--replicates", type=int, default=1, help="sets of fresh seeds (1: the tuning set)"
+    )
     args = parser.parse_args()
     if args.list:
-        for spec in all_specs():
+        for spec in all_specs(args.replicates):
             print(json.dumps(asdict(spec)))
         return
     start = time.perf_counter()
-    built = build()
+    built = build(all_specs(args.replicates))
     print(f"{len(built)} studies in {CACHE} ({time.perf_counter() - start:.0f} s)")
 
 

@@ -40,13 +40,17 @@ class SamplerGuess:
     scored: int = 0  # trials with a closeness score
     source: str = "detected"  # "detected", or "--algo"/"--n-startup-jobs" when overridden
     startup_exact: bool = True  # False: n_startup is an upper bound
+    startup_range: tuple[int, int] | None = None  # start-ups that fit the data about as well
     scores: list[float] = field(default_factory=list, repr=False)
 
     def startup_text(self) -> str:
         if self.kind == "tpe" and self.n_startup is not None:
             if not self.startup_exact:
                 return f"the start-up was at most {self.n_startup} trials"
-            return f"the start-up looks like {self.n_startup} trials"
+            lo, hi = self.startup_range or (self.n_startup, self.n_startup)
+            if lo == hi:
+                return f"the start-up looks like {self.n_startup} trials"
+            return f"the start-up looks like {self.n_startup} trials (anywhere from {lo} to {hi})"
         return ""
 
 
@@ -133,13 +137,21 @@ def _shift(scored: list[tuple[int, float, int]]) -> dict[str, Any]:
     """The strongest mean shift towards the good group over all change points."""
     z = [(0.5 - p) * math.sqrt(12 * m) for _, p, m in scored]
     best_z, best_k, suffix = 0.0, None, 0.0
+    stats: dict[int, float] = {}
     for k in range(len(z) - 1, -1, -1):
         suffix += z[k]
         count = len(z) - k
-        if count >= 5 and suffix / math.sqrt(count) > best_z:
-            best_z, best_k = suffix / math.sqrt(count), k
+        if count >= 5:
+            stats[k] = suffix / math.sqrt(count)
+            if stats[k] > best_z:
+                best_z, best_k = stats[k], k
     out: dict[str, Any] = {"z": best_z, "change": None, "after": None, "before": None}
     out["head_z"] = 0.0
+    out["range"] = None
+    if best_k is not None:
+        # change points that fit about as well (log-likelihood within 2 of the best)
+        close = [k for k, v in stats.items() if v > 0 and (best_z**2 - v**2) / 2 <= 2.0]
+        out["range"] = (scored[min(close)][0], scored[max(close)][0])
     whole = [p for _, p, _ in scored]
     out["mean"] = sum(whole) / len(whole) if whole else None
     if best_k is not None:
@@ -215,6 +227,7 @@ def detect_sampler(
             f" random draws would (mean closeness {after:.2f}; random search: 0.50;"
             f" z = {best_z:.1f}): TPE"
         )
+        common["startup_range"] = shift["range"]
         if before is not None and shift["head_z"] < 1.5:
             text += f"; the {change} trials before look like the prior (mean {before:.2f})"
         elif before is not None:

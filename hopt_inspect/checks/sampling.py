@@ -70,8 +70,6 @@ def _mean_uniform_quantile(m: int, level: float) -> float:
 def _pit_columns(ctx: Context, params: list[Param]) -> dict[str, Any]:
     import numpy as np
 
-    from ..sampler import _empirical_pit
-
     rng = np.random.default_rng(11)
     out = {}
     for p in params:
@@ -576,6 +574,25 @@ def _collision(ctx: Context, label: str, cache: dict[str, float]) -> float:
     return prob
 
 
+def _selectors(ctx: Context) -> set[str]:
+    """Labels of the choices that switch branches (whatever shape ``conditional`` has)."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        label = getattr(item, "label", None)
+        if isinstance(label, str):
+            found.add(label)
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            found.add(item[0])
+        elif isinstance(item, (tuple, list)):
+            for sub in item:
+                walk(sub)
+
+    for param in ctx.space.params.values():
+        walk(param.conditional)
+    return found
+
+
 @check("S005", "duplicates", "sampling", "identical configurations evaluated again")
 def check_duplicates(ctx: Context) -> list[Finding]:
     """Repeats against random search in the same space, branch by branch.
@@ -597,12 +614,16 @@ def check_duplicates(ctx: Context) -> list[Finding]:
         key = tuple(sorted(label for label, v in t.params.items() if v is not None))
         branches[key] = branches.get(key, 0) + 1
     cache: dict[str, float] = {}
+    # a choice that selects a branch has one value within it (its options differ in what
+    # else is active), so it does not divide the branch's configurations
+    selectors = _selectors(ctx)
     expected = 0.0
     per_branch = []
     for labels, count in branches.items():
         coll = 1.0
         for label in labels:
-            coll *= _collision(ctx, label, cache)
+            if label not in selectors:
+                coll *= _collision(ctx, label, cache)
         expected += coll * count * (count - 1) / 2
         per_branch.append(
             {
