@@ -53,7 +53,7 @@ class Thresholds:
     near: float = 0.05  # "near an earlier trial": closer than all but this share of random draws
     clump_ratio: float = 2.0  # and at least this many times the random expectation
     clump_ratio_inferred: float = 5.0  # the same without --space (a rougher null)
-    edge_ratio: float = 2.0
+    edge_ratio: float = 3.0  # an effect size, not only a p-value: 3x the prior's share
     collapse_window: int = 20  # the first proposals after start-up
     collapse_spread: float = 0.1  # their spread, as a share of the range
     stagnation_min: int = 30  # no improvement over max(this, share x N) trials

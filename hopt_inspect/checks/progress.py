@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
+from typing import Any
 
 from . import scale
 from .base import Context, Finding, Skip, binomial_sf, check, fmt_p, fmt_value
@@ -152,7 +154,8 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     branin's x = 9.42 in [-5, 10]) is not enough: the best trial must be in the outer half
     of the margin, and over a band of three margins the losses must keep improving towards
     the bound (Spearman rank correlation of loss with the distance from the bound, p < 0.05
-    one-sided).
+    one-sided) with the minimum of a parabola through the best loss of each sixth of the
+    band (the surface with the other parameters near their best) at or beyond the bound.
     """
     import numpy as np
     from scipy.stats import spearmanr
@@ -193,12 +196,16 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
         best_distance = (best_c - lo) if side == "low" else (hi - best_c)
         outer = best_distance <= width / 2
         n_margin = int(inside.sum())
-        rho, p_slope = math.nan, 1.0
+        rho, p_slope, vertex = math.nan, 1.0, math.nan
         if n_margin >= 6 and len(np.unique(distance[inside])) >= 3:
-            rho, p_two = spearmanr(distance[inside], losses[usable][inside])
+            d_in, l_in = distance[inside] / (hi - lo), losses[usable][inside]
+            rho, p_two = spearmanr(d_in, l_in)
             rho = float(rho)
             p_slope = float(p_two) / 2 if rho > 0 else 1.0
-        pressing = p_slope < 0.05 and outer
+            vertex = _envelope_vertex(d_in, l_in, 3 * th.margin)
+        # the best loss in each sixth of the band, fitted by a parabola in the distance:
+        # its minimum must lie at or beyond the bound, not inside
+        pressing = p_slope < 0.05 and outer and vertex <= 0
         inferred = param.inferred or ctx.space.inferred
         unsure = getattr(param, "low_confidence", False)
         bound = scale.bound_text(param, side)
@@ -226,6 +233,7 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             "best_distance_share": round(best_distance / (hi - lo), 5),
             "slope_rho": None if math.isnan(rho) else round(rho, 3),
             "slope_p": p_slope,
+            "fitted_minimum_share": None if math.isnan(vertex) else round(vertex, 5),
             "scale": scale.scale_word(param),
         }
         if unsure:
@@ -239,13 +247,20 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             severity = "warning"
             tail = (
                 f". Near the bound (within {3 * th.margin:.0%}) the loss keeps falling towards"
-                f" it (Spearman rho = {rho:.2f} over {n_margin} trials, {fmt_p(p_slope)}): the"
-                " optimum may lie outside the range"
+                f" it (Spearman rho = {rho:.2f} over {n_margin} trials, {fmt_p(p_slope)}) and a"
+                " parabola through the best loss of each sixth of that band bottoms out at or"
+                " beyond it: the optimum may lie outside the range"
             )
             advice = f"Widen the range of {param.label} beyond {bound} and run again"
         else:
             severity = "info"
-            if not outer:
+            if outer and p_slope < 0.05 and not math.isnan(vertex):
+                why = (
+                    f"the losses near it bottom out {vertex:.1%} of the range inside it (a"
+                    " parabola through the best loss of each sixth of the"
+                    f" {3 * th.margin:.0%} next to the bound)"
+                )
+            elif not outer:
                 why = (
                     f"the best trial is {best_distance / (hi - lo):.1%} of the range from it,"
                     " not pressed against it"
@@ -269,3 +284,27 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def _envelope_vertex(distance: Any, losses: Any, band: float) -> float:
+    """Where a parabola through the best loss of each sixth of the band bottoms out.
+
+    The per-slice minima track the loss surface with the other parameters near their best;
+    0 or less: the loss keeps falling up to the bound; inf when it falls away from it.
+    """
+    import numpy as np
+
+    xs, ys = [], []
+    edges = np.linspace(0.0, band, 7)
+    for a, b in pairwise(edges):
+        inside = (distance >= a) & (distance < b) if b < band else (distance >= a)
+        if inside.any():
+            j = int(np.argmin(np.where(inside, losses, np.inf)))
+            xs.append(distance[j])
+            ys.append(losses[j])
+    if len(xs) < 4:
+        return math.nan
+    c2, c1, _ = np.polyfit(xs, ys, 2)
+    if c2 > 0:
+        return float(-c1 / (2 * c2))
+    return -math.inf if c1 > 0 else math.inf

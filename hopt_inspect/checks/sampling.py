@@ -347,7 +347,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
         if p_adj >= th.alpha or ratio < th.edge_ratio:
             continue
         better, in_median, out_median = _margin_trials_better(ctx, param, which)
-        loss_drives = better < 0.01
+        loss_drives = better < 0.05
         n_low, n_high = sides.count("low"), sides.count("high")
         main_side = "low" if n_low >= n_high else "high"
         if which == "both":
