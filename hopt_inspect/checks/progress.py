@@ -87,8 +87,11 @@ def check_stagnation(ctx: Context) -> list[Finding]:
     rate = max(1.0, (records - 1) / math.log(best_position + 1)) if best_position > 0 else 1.0
     chance = ((best_position + 1) / n) ** rate
     random_chance = (best_position + 1) / n
-    before = losses[: best_position + 1][~np.isnan(losses[: best_position + 1])]
-    after = losses[best_position + 1 :][~np.isnan(losses[best_position + 1 :])]
+    # "earlier": up to the best trial, and at least the start-up (a lucky first trial
+    # would leave nothing to compare with)
+    split = max(best_position, ctx.startup_count - 1, 9) + 1
+    before = losses[:split][~np.isnan(losses[:split])]
+    after = losses[split:][~np.isnan(losses[split:])]
     p, effect = 1.0, math.nan
     if len(before) >= 5 and len(after) >= 5:
         test = mannwhitneyu(after, before, alternative="greater")

@@ -417,33 +417,74 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
 # --------------------------------------------------------------------------- collapsed
 
 
+def _spread(ctx: Context, param: Param, values: list[float]) -> float:
+    """The values' range as a share of the range: the space's, or without --space the
+    start-up trials' own (in the guessed scale; the observed extremes of a long-tailed
+    parameter would make everything else look collapsed)."""
+    import numpy as np
+
+    if not param.inferred:
+        return scale.spread(param, values)
+    early = scale.coords(param, ctx.study.column(param.label)[: ctx.startup_count])
+    early = early[~np.isnan(early)]
+    if len(early) < 10 or np.ptp(early) <= 0:
+        return math.nan
+    c = scale.coords(param, values)
+    return float(np.ptp(c) / np.ptp(early))
+
+
 @check("S003", "collapsed", "sampling", "early proposals cover a tiny part of a range")
 def check_collapsed(ctx: Context) -> list[Finding]:
     th = ctx.thresholds
     w = th.collapse_window
     tests = []
     # A collapse can hide the start-up's end from the detector (the collapsed proposals are
-    # near nothing good), so the window starts no later than hyperopt's default start-up.
-    start = ctx.startup_count
+    # near nothing good), so windows starting anywhere between the detected start-up and
+    # hyperopt's default are tried, the narrowest kept, corrected for the number tried.
+    starts = [ctx.startup_count]
     if ctx.n_startup_jobs is None:
-        start = min(start, ctx.settings.n_startup_jobs)
+        a, b = sorted((ctx.startup_count, ctx.settings.n_startup_jobs))
+        starts = list(range(a, b + 1))
     for param in (p for p in _continuous(ctx) if not _unsure(p)):
-        values = []
-        for t in ctx.ordered[start:]:  # only the first w are needed
-            if t.params.get(param.label) is not None:
-                values.append(float(t.params[param.label]))
-                if len(values) == w:
-                    break
-        if len(values) < w:
+        best = None
+        for start in starts:
+            values = []
+            for t in ctx.ordered[start:]:  # only the first w are needed
+                if t.params.get(param.label) is not None:
+                    values.append(float(t.params[param.label]))
+                    if len(values) == w:
+                        break
+            if len(values) < w:
+                continue
+            s = _spread(ctx, param, values)
+            if s == s and (best is None or s < best[0]):
+                best = (s, values, start)
+        if best is None:
             continue
-        s = scale.spread(param, values)
+        s, values, start = best
         # Range of w uniform draws: P(range <= s) = w s^(w-1) - (w-1) s^w.
         p = w * s ** (w - 1) - (w - 1) * s**w if s < 1 else 1.0
-        tests.append((param, s, min(1.0, max(p, 0.0)), values))
+        p = min(1.0, max(p, 0.0) * len(starts))
+        tests.append((param, s, p, values, start))
+    import numpy as np
+
+    losses = ctx.study.ok_losses
+    ok = losses[~np.isnan(losses)]
+    top_n = max(5, math.ceil(th.top_share * len(ok)))
+    cutoff = float(np.sort(ok)[min(top_n, len(ok)) - 1]) if len(ok) else math.inf
     findings = []
-    for param, s, p, values in tests:
+    for param, s, p, values, start in tests:
         p_adj = bonferroni(p, len(tests))
         if s >= th.collapse_spread or p_adj >= th.alpha:
+            continue
+        # converging on the best region is TPE working: a collapse is a warning only when
+        # the collapsed proposals' losses are not competitive
+        column = ctx.study.column(param.label)
+        window = [i for i in range(start, len(column)) if column[i] == column[i]][: len(values)]
+        window_losses = losses[window]
+        window_losses = window_losses[~np.isnan(window_losses)]
+        reaching = float(np.mean(window_losses <= cutoff)) if len(window_losses) else 0.0
+        if reaching >= 0.2:
             continue
         findings.append(
             Finding(
@@ -451,12 +492,20 @@ def check_collapsed(ctx: Context) -> list[Finding]:
                 params=[param.label],
                 message=(
                     f"{param.label}: the first {w} proposals after start-up span only {s:.1%}"
-                    f" {scale.range_word(param)} ({fmt_value(min(values))} to"
+                    + (
+                        " of the start-up trials' range"
+                        if param.inferred
+                        else f" {scale.range_word(param)}"
+                    )
+                    + f" ({fmt_value(min(values))} to"
                     f" {fmt_value(max(values))}); {w} random draws span that little with"
-                    f" {fmt_p(p_adj)}{ctx.inferred_note()}"
+                    f" {fmt_p(p_adj)}{ctx.inferred_note()}, and only {reaching:.0%} of them"
+                    f" reach the best {top_n} trials' losses: not convergence on the best region"
                 ),
                 evidence={
                     "window": w,
+                    "window_start": start,
+                    "window_reaching_top": round(reaching, 3),
                     "spread_share": round(s, 4),
                     "scale": scale.scale_word(param),
                     "p_value": p_adj,
