@@ -199,7 +199,7 @@ def check_clumping(ctx: Context) -> list[Finding]:
     clump_losses = clump_losses[~np.isnan(clump_losses)]
     cutoff = float(np.sort(losses[ok])[top_n - 1])
     competitive = float(np.mean(clump_losses <= cutoff)) if len(clump_losses) else 0.0
-    if share >= 0.5 or competitive >= 0.08:
+    if competitive >= 0.09:
         return []  # TPE refining around its best trials: working as designed
     tids = ctx.study.tids
     counts: dict[int, int] = {}
