@@ -287,6 +287,7 @@ def check(
         fail_on=threshold,
         thresholds=cfg.thresholds,
         settings=settings,
+        n_startup_jobs=n_startup_jobs if n_startup_jobs is not None else cfg.n_startup_jobs,
     )
     if cfg.path:
         report = replace(report, settings={**report.settings, "config": cfg.path})

@@ -259,3 +259,12 @@ def test_binomial_and_poisson_tails_match_scipy(n, p):
         mean = n * p
         expected = poisson.sf(k - 1, mean) if k > 0 else 1.0
         assert poisson_sf(k, mean) == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_cli_n_startup_jobs_overrides_the_detected_start_up():
+    out = run_cli("check", SAMPLES / "heart.p", "--n-startup-jobs", "5", "--json")
+    sampler = json.loads(out.stdout)["sampler"]
+    assert sampler["source"] == "--n-startup-jobs" and sampler["startup_used"] == 5
+    out = run_cli("check", SAMPLES / "heart.p", "--json")
+    sampler = json.loads(out.stdout)["sampler"]
+    assert sampler["source"] == "detected" and sampler["kind"] == "tpe"

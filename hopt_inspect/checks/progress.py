@@ -219,8 +219,9 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
         base = (
             f"{param.label}: the best trial ({best.tid}, {param.label} ="
             f" {fmt_value(best.params[param.label])}) lies within {th.margin:.0%} of {bound}"
-            f" ({scale.scale_word(param)}), {split}; the prior puts {mass:.0%} there"
-            f" ({fmt_p(p_pile)}){' (bounds INFERRED from observed values)' if inferred else ''}"
+            f" ({scale.scale_word(param)}"
+            f"{', bounds INFERRED from observed values' if inferred else ''}), {split}; the"
+            f" {'guessed ' if inferred else ''}prior puts {mass:.0%} there ({fmt_p(p_pile)})"
         )
         evidence = {
             "side": side,

@@ -276,7 +276,8 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
     guessed prior's margin mass is the null, and a guard keeps a wrongly guessed scale (a
     log range taken for a linear one crowds its low margin) from passing as a defect: the
     start-up trials (detected, or hyperopt's default 20; random draws under either sampler)
-    must put clearly fewer values there than the later ones (Fisher's exact test, p < 0.05).
+    must put clearly fewer values there than the later ones (Fisher's exact test, p < 0.01,
+    and ``edge_ratio`` times fewer).
     Needs a start-up of at least 10 trials.
     """
     from scipy.stats import fisher_exact
@@ -315,7 +316,9 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                 (sum(counts), sum(ref), "both", low_mass + high_mass),
             ):
                 guard = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
-                if guard < 0.05:  # the start-up did not crowd there: not a wrong guessed scale
+                startup_share = (m + 0.5) / (s + 1)
+                if guard < 0.01 and k / n >= th.edge_ratio * startup_share:
+                    # the start-up did not crowd there: not a wrongly guessed scale
                     options.append((binomial_sf(k, n, mass), k, mass, w))
             if not options:
                 continue
