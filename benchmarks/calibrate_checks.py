@@ -134,6 +134,11 @@ def table(result: dict, markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def _replicate(name: str) -> int:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail[1:]) if tail.startswith("r") and tail[1:].isdigit() else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print the README table")
@@ -145,13 +150,15 @@ def main() -> None:
         help="1: the 96 studies the rules were tuned on; 2+: also fresh seeds (held out)",
     )
     parser.add_argument(
-        "--held-out", action="store_true", help="report only the fresh-seed replicates"
+        "--from-replicate",
+        type=int,
+        default=0,
+        help="report only replicates from this one on (e.g. those never looked at in tuning)",
     )
     args = parser.parse_args()
     start = time.perf_counter()
     specs = corpus.all_specs(args.replicates)
-    if args.held_out:
-        specs = [s for s in specs if "-r" in s.name]
+    specs = [s for s in specs if _replicate(s.name) >= args.from_replicate]
     rows = evaluate(specs, quiet=False)
     took = time.perf_counter() - start
     if args.verbose:
