@@ -24,7 +24,7 @@ from .study import Study
 TPE_Z = 5.0  # a shift this strong (in standard errors) is TPE; max over change points
 RANDOM_Z = 3.0  # below this the proposals are as the prior draws them
 MIN_SCORED = 12  # fewer scored trials: cannot tell
-MAX_TRIALS = 3000  # the first this-many trials are enough to tell
+MAX_TRIALS = 1000  # the first this-many trials are enough to tell
 
 
 @dataclass(frozen=True)

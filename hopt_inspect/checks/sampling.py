@@ -8,6 +8,7 @@ around its best trials) is not reported as one either.
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any
 
 from ..space import Param
@@ -25,7 +26,8 @@ from .base import (
 )
 
 PRIOR_DRAWS = 2000
-MAX_PROPOSALS = 1000  # clumping looks at the last this-many proposals
+MAX_PROPOSALS = 500  # clumping looks at the last this-many proposals
+EARLIER = 1000  # ... each against this many trials before it (any fixed set keeps the null)
 
 
 def _continuous(ctx: Context) -> list[Param]:
@@ -46,6 +48,7 @@ def _unsure(param: Param) -> bool:
 # --------------------------------------------------------------------------- clumping
 
 
+@cache
 def _mean_uniform_quantile(m: int, level: float) -> float:
     """t with P(mean of m independent U(0, 1) <= t) = level (Irwin-Hall)."""
     if m == 1:
@@ -137,13 +140,13 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
     rng = np.random.default_rng(5)
     clumped, anchors, scored = [], [], 0
     for i in range(start, n):
-        ps, dists = [], np.zeros(i - max(0, i - 2000))
+        ps, dists = [], np.zeros(i - max(0, i - EARLIER))
         counted = np.zeros(len(dists))
         for u in cols.values():
             ui = u[i]
             if ui != ui:
                 continue
-            first = max(0, i - 2000)  # the last 2000 trials: any fixed set keeps the null
+            first = max(0, i - EARLIER)
             earlier = u[first:i]
             active = ~np.isnan(earlier)
             if not active.any():
@@ -164,7 +167,7 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
         if sum(ps) / len(ps) <= _mean_uniform_quantile(len(ps), near_level):
             clumped.append(i)
             mean_gap = np.where(counted > 0, dists / np.maximum(counted, 1), np.inf)
-            anchors.append(max(0, i - 2000) + int(np.argmin(mean_gap)))
+            anchors.append(max(0, i - EARLIER) + int(np.argmin(mean_gap)))
     if scored < 10:
         return None
     return {"scored": scored, "clumped": clumped, "anchors": anchors, "params": params}
