@@ -55,7 +55,7 @@ class ParamState:
     prior_share: float
     below_peak: Value
     above_peak: Value
-    argmax: Value  # where below − above peaks: the region TPE favours next
+    argmax: Value  # where below − above peaks (TPE's next draw leans there, need not land there)
 
 
 @dataclass(frozen=True)
@@ -183,8 +183,10 @@ def _notes(
             notes.append(f"sampler as given: {evidence}")
         elif kind == "tpe":
             notes.append(
-                f"these trials look like TPE and {sampler.get('startup_text')} ({evidence};"
-                " the file does not record the algorithm or its settings)"
+                f"these trials look like TPE and {sampler.get('startup_text')}: from trial"
+                f" {sampler.get('n_startup')} on, proposals land nearer the best earlier trials"
+                f" than random draws would (z = {sampler.get('z', 0):.1f}); the file does not"
+                " record the algorithm or its settings"
             )
         else:
             notes.append(
