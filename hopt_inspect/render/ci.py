@@ -27,8 +27,11 @@ def github_annotations(report: CheckReport) -> str:
             f"::{_GITHUB_LEVEL[f.severity]} file={_gh_property(report.source)},"
             f"title={_gh_property(title)}::{_gh_data(body)}"
         )
+    groups: dict[str, list[str]] = {}
     for skip in report.not_run:
-        lines.append(f"hopt-inspect check: not run: {skip.code} {skip.name} ({skip.reason})")
+        groups.setdefault(skip.reason, []).append(f"{skip.code} {skip.name}")
+    for reason, names in groups.items():
+        lines.append(f"hopt-inspect check: not run: {', '.join(names)} ({_gh_data(reason)})")
     lines.append(f"hopt-inspect check: {severity_counts(report.counts)} (fail-on {report.fail_on})")
     return "\n".join(lines) + "\n"
 
