@@ -58,6 +58,11 @@ def test_failures_sample_findings():
     assert nf.evidence["nan_tids"] == [60] and nf.evidence["inf_tids"] == [61]
     fail = next(f for f in report.findings if f.name == "failures")
     assert fail.evidence["failed"] == 7 and "FloatingPointError" in fail.message
+    # loss = (x - 1)^2 + dropout: dropout's optimum is its lower bound 0, so TPE's crowding
+    # there is the loss's doing (half the best trials are there), not an artefact
+    edge = next(f for f in report.findings if f.name == "edge-sampling")
+    assert edge.params == ["dropout"] and edge.severity == "info"
+    assert "the loss drives it" in edge.message
 
 
 def test_startup_only_and_skips(tmp_path):

@@ -249,6 +249,22 @@ def check_clumping(ctx: Context) -> list[Finding]:
 # --------------------------------------------------------------------------- edge-sampling
 
 
+def _top_in_margin(ctx: Context, param: Param, which: str) -> tuple[int, int]:
+    """How many of the best trials (top_share, at least 5) lie in the margin(s)."""
+    import numpy as np
+
+    column = ctx.study.column(param.label)
+    losses = ctx.study.ok_losses
+    usable = np.flatnonzero(~np.isnan(column) & ~np.isnan(losses))
+    if not len(usable):
+        return 0, 0
+    top_n = max(5, math.ceil(ctx.thresholds.top_share * len(usable)))
+    top = usable[np.argsort(losses[usable], kind="stable")[:top_n]]
+    sides = [scale.in_margin(param, float(column[i]), ctx.thresholds.margin) for i in top]
+    hits = sum(1 for s in sides if s is not None and (which == "both" or s == which))
+    return hits, len(top)
+
+
 def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float, float, float]:
     """Are trials in the margin(s) better than the rest? (p, median in, median out)."""
     import statistics
@@ -353,7 +369,10 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
         if p_adj >= th.alpha or ratio < th.edge_ratio:
             continue
         better, in_median, out_median = _margin_trials_better(ctx, param, which)
-        loss_drives = better < 0.05
+        top_hits, top_n = _top_in_margin(ctx, param, which)
+        # the loss's doing when trials there are better overall, or when most of the best
+        # trials are there (a parameter with a small effect on the loss: medians say little)
+        loss_drives = better < 0.05 or top_hits * 2 >= top_n
         n_low, n_high = sides.count("low"), sides.count("high")
         main_side = "low" if n_low >= n_high else "high"
         if which == "both":
@@ -376,7 +395,8 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             + f", so random search would expect {mass * n:.1f}"
             f" ({ratio:.1f}x, {fmt_p(p_adj)}). Trials there have median loss"
             f" {fmt_value(in_median)} against {fmt_value(out_median)} elsewhere"
-            f" (one-sided Mann-Whitney {fmt_p(better)}): "
+            f" (one-sided Mann-Whitney {fmt_p(better)}); {top_hits} of the {top_n} best"
+            " trials are there: "
         )
         if loss_drives:
             message += "the loss drives it, not TPE's prior artefact"
@@ -387,7 +407,8 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             severity = "info"
         else:
             message += (
-                "they are not significantly better, so TPE's edge artefact is the likelier"
+                f"they are not {'significantly ' if in_median < out_median else ''}better and"
+                " few of the best trials are there, so TPE's edge artefact is the likelier"
                 " cause than the loss"
             )
             advice = (
@@ -413,6 +434,8 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                     "margin_trials_better_p": better,
                     "median_loss_in_margins": in_median,
                     "median_loss_elsewhere": out_median,
+                    "best_trials_there": top_hits,
+                    "best_trials": top_n,
                 },
                 advice=advice,
             )
