@@ -123,6 +123,8 @@ class Session:
                 fail_on=self.fail_on,
                 thresholds=self.thresholds,
                 settings=self.settings,
+                algo=self.algo if self.algo_source != "default" else None,
+                n_startup_jobs=self.given_startup,
             )
             extra: dict[str, Any] = {"algo": self.algo, "algo_source": self.algo_source}
             if self.config.path:
@@ -141,13 +143,13 @@ class Session:
             space=chosen,  # type: ignore[arg-type]
             settings=self.settings,
             checks=self.checks(),
-            sampler_kind=self.sampler_kind,
         )
 
     @property
-    def sampler_kind(self) -> str | None:
-        """ "random" when the study is known to be random search (--algo rand, or config)."""
-        return "random" if self.algo == "rand" else None
+    def given_startup(self) -> int | None:
+        """n_startup_jobs when the user gave it (option or config), else None: detected."""
+        source = self.settings.startup_source
+        return None if source in ("default", "Optuna's default") else self.settings.n_startup_jobs
 
 
 def parse_size(size: str | int | None, option: str = "--max-memory") -> int | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .checks import CheckReport, Finding, run_checks
+from .checks import CheckReport, Finding, NotRun, run_checks
 from .efficiency import TpeVsRandom, tpe_vs_random
 from .space import SearchSpace
 from .study import STATE_NAMES, Study, Trial, Value
@@ -57,7 +57,7 @@ class ParamState:
     prior_share: float
     below_peak: Value
     above_peak: Value
-    argmax: Value  # where below − above peaks: the region TPE favours next
+    argmax: Value  # where below − above peaks (TPE's next draw leans there, need not land there)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,8 @@ class Summary:
     tpe_state: list[ParamState] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # `check` with its defaults
     tpe_vs_random: TpeVsRandom | None = None  # "Is TPE working?" (efficiency.py)
+    checks_not_run: list[NotRun] = field(default_factory=list)
+    sampler: dict[str, Any] = field(default_factory=dict)  # what the trials say ran
     schema: str = SCHEMA
 
 
@@ -159,25 +161,44 @@ def _failures(study: Study) -> list[FailureGroup]:
     return [FailureGroup(r, tids) for r, tids in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
 
 
-def _notes(study: Study, n_history: int, settings: TPESettings) -> list[str]:
+def _notes(
+    study: Study, n_history: int, settings: TPESettings, sampler: dict[str, Any]
+) -> list[str]:
     notes: list[str] = []
     startup = settings.n_startup_jobs
+    kind = sampler.get("kind", "unknown")
+    evidence = sampler.get("evidence", "")
+    given = sampler.get("source", "detected") != "detected"
     if n_history == 0:
         notes.append("no trial is visible to TPE yet (none new, running or done)")
-    elif n_history <= startup:
+    elif kind == "random":
+        notes.append(
+            f"{evidence}"
+            + ("" if given else "; TPE findings do not apply (pass --algo tpe if TPE ran)")
+        )
+    elif n_history <= startup and kind != "tpe":
         notes.append(
             ("the only trial falls" if n_history == 1 else f"all {n_history} trials fall")
             + " within TPE's random start-up"
-            f" (n_startup_jobs={startup} {settings.startup_phrase}): if TPE ran, it has not"
-            " modelled anything yet; run more evaluations or pass"
+            f" (n_startup_jobs={startup} {settings.startup_phrase}): if TPE ran, it has"
+            " not modelled anything yet; run more evaluations or pass"
             " partial(tpe.suggest, n_startup_jobs=...)"
         )
     else:
-        notes.append(
-            f"the first {startup} trials were TPE's random start-up (n_startup_jobs={startup}"
-            f" {settings.startup_phrase}; the file does not record which algorithm or settings"
-            " ran)"
-        )
+        if given:
+            notes.append(f"sampler as given: {evidence}")
+        elif kind == "tpe":
+            notes.append(
+                f"these trials look like TPE and {sampler.get('startup_text')}: from trial"
+                f" {sampler.get('n_startup')} on, proposals land nearer the best earlier trials"
+                f" than random draws would (z = {sampler.get('z', 0):.1f}); the file does not"
+                " record the algorithm or its settings"
+            )
+        else:
+            notes.append(
+                f"cannot tell TPE from random search: {evidence}. If TPE ran with its defaults,"
+                f" the first {startup} trials were its random start-up"
+            )
         nb = n_below(n_history, settings.gamma)
         notes.append(
             f"with {n_history} trials TPE's 'good' group holds only {plural(nb, 'trial')}"
@@ -252,8 +273,8 @@ def summarize(
     settings: TPESettings | None = None,
     space: SearchSpace | None = None,
     checks: CheckReport | None = None,
-    n_startup: int | None = None,
-    sampler_kind: str | None = None,
+    algo: str | None = None,
+    n_startup_jobs: int | None = None,
 ) -> Summary:
     """Everything ``hopt-inspect summary`` shows about ``study``.
 
@@ -261,10 +282,15 @@ def summarize(
     once, with the config's select/ignore); otherwise they run here with their defaults.
 
     With a ``space``, choice values are also shown by option, and TPE's model of each
-    parameter at the end of the study is included. ``n_startup``/``sampler_kind`` (from
-    sampler detection) feed the TPE-against-random-search verdict.
+    parameter at the end of the study is included. The sampler the checks detected (or
+    ``algo``/``n_startup_jobs`` when given) feeds the TPE-against-random-search verdict.
     """
-    settings = settings or settings_for(study)
+    settings = settings or settings_for(study, n_startup_jobs)
+    report = (
+        checks
+        if checks is not None
+        else _check_report(study, space, settings, algo, n_startup_jobs)
+    )
     ok_by_tid = [t for t in study.trials if t.is_ok]
     ok = sorted(ok_by_tid, key=lambda t: (t.loss, t.tid))
     best = ok[0] if ok else None  # = study.best(): smallest finite loss, ties to the lowest tid
@@ -285,29 +311,39 @@ def summarize(
         placeholders=[{"class": k, "count": v} for k, v in sorted(study.placeholders.items())],
         labels=list(study.labels),
         n_tpe_history=n_history,
-        notes=_notes(study, n_history, settings),
+        notes=_notes(study, n_history, settings, report.sampler),
         space_source=space.source if space else None,
         best_display=_display(space, best.params) if space and best else {},
         top_display=[_display(space, t.params) for t in ok[: max(top, 0)]] if space else [],
         tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
-        findings=_findings(study, space, settings, checks),
-        tpe_vs_random=tpe_vs_random(study, settings, n_startup=n_startup, sampler_kind=sampler_kind)
-        if study.trials
-        else None,
+        findings=report.findings,
+        checks_not_run=report.not_run,
+        sampler=report.sampler,
+        tpe_vs_random=_verdict(study, settings, report.sampler) if study.trials else None,
     )
 
 
-def _findings(
+def _verdict(study: Study, settings: TPESettings, sampler: dict[str, Any]) -> TpeVsRandom:
+    """TPE against random search, with the start-up and sampler the checks detected."""
+    kind = sampler.get("kind")
+    return tpe_vs_random(
+        study,
+        settings,
+        n_startup=sampler.get("n_startup") if kind == "tpe" else None,
+        sampler_kind="random" if kind == "random" else None,
+    )
+
+
+def _check_report(
     study: Study,
     space: SearchSpace | None,
     settings: TPESettings,
-    report: CheckReport | None = None,
-) -> list[Finding]:
-    if report is None:
-        if space is None:
-            space = infer_space_for_summary(study)
-        report = run_checks(study, space, settings=settings)
-    return [f for f in report.findings if not f.evidence.get("skipped")]
+    algo: str | None,
+    n_startup_jobs: int | None,
+) -> CheckReport:
+    if space is None:
+        space = infer_space_for_summary(study)
+    return run_checks(study, space, settings=settings, algo=algo, n_startup_jobs=n_startup_jobs)
 
 
 def infer_space_for_summary(study: Study) -> SearchSpace:

@@ -35,8 +35,9 @@ def test_codes_are_unique_and_stable():
     assert {c.name for c in REGISTRY} == {
         "startup-only", "clumping", "edge-sampling", "best-at-boundary", "stagnation",
         "failures", "non-finite-loss", "duplicates", "unexplored-choice", "stuck-trials",
-        "collapsed", "tpe-vs-random",
+        "collapsed", "tpe-vs-random", "no-trials",
     }  # fmt: skip
+    assert {c.family for c in REGISTRY} == {"sampling", "progress", "failures"}
 
 
 def test_heart_best_is_at_the_corner_so_the_edges_are_the_losss_doing():
@@ -57,9 +58,14 @@ def test_failures_sample_findings():
     assert nf.evidence["nan_tids"] == [60] and nf.evidence["inf_tids"] == [61]
     fail = next(f for f in report.findings if f.name == "failures")
     assert fail.evidence["failed"] == 7 and "FloatingPointError" in fail.message
+    # loss = (x - 1)^2 + dropout: dropout's optimum is its lower bound 0, so TPE's crowding
+    # there is the loss's doing (half the best trials are there), not an artefact
+    edge = next(f for f in report.findings if f.name == "edge-sampling")
+    assert edge.params == ["dropout"] and edge.severity == "info"
+    assert "the loss drives it" in edge.message
 
 
-def test_startup_only_and_skips_without_a_space(tmp_path):
+def test_startup_only_and_skips(tmp_path):
     from hyperopt import hp
 
     trials = run_fmin(lambda x: x**2, hp.uniform("x", -1, 1), 15, seed=2)
@@ -72,7 +78,41 @@ def test_startup_only_and_skips_without_a_space(tmp_path):
         names["startup-only"].severity == "warning"
         and "all 15 trials" in names["startup-only"].message
     )
-    assert names["edge-sampling"].severity == "info" and "skipped" in names["edge-sampling"].message
+    # --algo rand: startup-only cannot apply; it is "not run", never a finding or a failure
+    report = run_checks(study, resolve_space(None, study), algo="rand", select=["T001"])
+    assert report.findings == [] and not report.failed
+    assert [(s.code, s.name) for s in report.not_run] == [("T001", "startup-only")]
+    assert report.checks[0].status == "not run"
+
+
+def test_skips_are_listed_in_every_format(tmp_path):
+    from hopt_inspect.render.ci import github_annotations, junit_xml
+    from hopt_inspect.render.jsonout import dumps
+    from hopt_inspect.render.terminal import render_check
+
+    report = _report("heart.p", HEART_SPACE, algo="rand")
+    assert [s.code for s in report.not_run] == ["T001"]
+    assert "hopt-inspect check: not run: T001 startup-only" in github_annotations(report)
+    suite = ET.fromstring(junit_xml(report).split("\n", 1)[1])
+    skipped = [c for c in suite.iter("testcase") if c.find("skipped") is not None]
+    assert suite.get("skipped") == "1" and skipped[0].get("name").startswith("T001")
+    assert json.loads(dumps(report))["not_run"][0]["reason"].startswith("--algo rand")
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(render_check(report))
+    assert "not run: T001 startup-only (--algo rand" in console.export_text()
+
+
+def test_empty_study_is_an_error(tmp_path):
+    from hyperopt import Trials
+
+    path = tmp_path / "empty.p"
+    path.write_bytes(pickle.dumps(Trials()))
+    study = load_study(path)
+    report = run_checks(study, resolve_space(None, study))
+    assert [(f.code, f.severity) for f in report.findings] == [("F004", "error")]
+    assert report.failed and len(report.not_run) == len(REGISTRY) - 1
 
 
 def test_stuck_trials_and_unexplored_choice(tmp_path):
@@ -151,7 +191,7 @@ def test_cli_exit_codes_and_formats(tmp_path):
     suite = ET.parse(junit).getroot()
     assert suite.tag == "testsuite" and suite.get("tests") == "12" and suite.get("failures") == "1"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
-    assert failed == ["T003 best-at-boundary: the best trials sit at a bound"]
+    assert failed == ["T003 best-at-boundary: the best region presses against a bound"]
 
 
 @pytest.mark.parametrize(
@@ -195,15 +235,6 @@ def test_bad_config_is_named(tmp_path):
         load_config(bad)
 
 
-def test_calibration_fast():
-    """A small version of benchmarks/calibrate_checks.py: the same method, fewer studies."""
-    import calibrate_checks
-
-    rates = calibrate_checks.calibrate(6, seed=3, sizes=(50, 120))
-    assert rates["random"] == 0.0
-    assert rates["clumping"] >= 5 / 6 and rates["edge"] >= 5 / 6
-
-
 def test_summary_lists_findings_one_line_each():
     out = run_cli("summary", SAMPLES / "failures.p")
     assert "Findings" in out.stdout
@@ -235,3 +266,12 @@ def test_binomial_and_poisson_tails_match_scipy(n, p):
         mean = n * p
         expected = poisson.sf(k - 1, mean) if k > 0 else 1.0
         assert poisson_sf(k, mean) == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_cli_n_startup_jobs_overrides_the_detected_start_up():
+    out = run_cli("check", SAMPLES / "heart.p", "--n-startup-jobs", "5", "--json")
+    sampler = json.loads(out.stdout)["sampler"]
+    assert sampler["source"] == "--n-startup-jobs" and sampler["startup_used"] == 5
+    out = run_cli("check", SAMPLES / "heart.p", "--json")
+    sampler = json.loads(out.stdout)["sampler"]
+    assert sampler["source"] == "detected" and sampler["kind"] == "tpe"

@@ -6,56 +6,39 @@ Codes: S = where TPE sampled, T = TPE's progress, F = failed evaluations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..space import SearchSpace
 from ..study import Study
 from ..tpe import TPESettings, settings_for
-from .base import SEVERITIES, Check, Context, Finding, Thresholds
-from .efficiency import check_tpe_vs_random
-from .health import check_failures, check_non_finite, check_stuck
-from .progress import check_best_at_boundary, check_stagnation, check_startup_only
-from .sampling import (
-    check_clumping,
-    check_collapsed,
-    check_duplicates,
-    check_edge_sampling,
-    check_unexplored_choice,
-)
+from . import efficiency, health, progress, sampling  # noqa: F401  (registers the checks)
+from .base import _REGISTERED, SEVERITIES, Check, Context, Finding, NotRun, Skip, Thresholds
 
 SCHEMA = "hopt-inspect/check/1"
+FAMILIES = ("sampling", "progress", "failures")
 
-REGISTRY: tuple[Check, ...] = (
-    Check(
-        "S001", "clumping", "proposals land near earlier trials more than random", check_clumping
-    ),
-    Check("S002", "edge-sampling", "samples crowd the margins of a range", check_edge_sampling),
-    Check("S003", "collapsed", "early proposals cover a tiny part of a range", check_collapsed),
-    Check(
-        "S004",
-        "unexplored-choice",
-        "options never tried, or only at start-up",
-        check_unexplored_choice,
-    ),
-    Check("S005", "duplicates", "identical configurations evaluated again", check_duplicates),
-    Check("T001", "startup-only", "every trial was TPE's random start-up", check_startup_only),
-    Check("T002", "stagnation", "no improvement over the last trials", check_stagnation),
-    Check("T003", "best-at-boundary", "the best trials sit at a bound", check_best_at_boundary),
-    Check("T004", "tpe-vs-random", "TPE's proposals against random search", check_tpe_vs_random),
-    Check("F001", "failures", "too many failed or error trials", check_failures),
-    Check("F002", "non-finite-loss", "NaN or inf losses", check_non_finite),
-    Check("F003", "stuck-trials", "trials left new or running", check_stuck),
+REGISTRY: tuple[Check, ...] = tuple(
+    sorted(_REGISTERED, key=lambda c: (FAMILIES.index(c.family), c.code))
 )
 
-__all__ = ["REGISTRY", "SEVERITIES", "CheckReport", "Finding", "Thresholds", "run_checks"]
+__all__ = [
+    "REGISTRY",
+    "SEVERITIES",
+    "CheckReport",
+    "Finding",
+    "NotRun",
+    "Skip",
+    "Thresholds",
+    "run_checks",
+]
 
 
 @dataclass(frozen=True)
 class CheckResult:
     code: str
     name: str
-    status: str  # "pass", "fail" (findings at or above fail-on), "findings" (below), "skipped"
+    status: str  # "pass", "fail" (findings at or above fail-on), "findings" (below), "not run"
     findings: int
 
 
@@ -71,6 +54,8 @@ class CheckReport:
     checks: list[CheckResult]
     failed: bool
     settings: dict[str, Any] = field(default_factory=dict)
+    not_run: list[NotRun] = field(default_factory=list)  # never counted toward fail-on
+    sampler: dict[str, Any] = field(default_factory=dict)  # what the trials say ran
     schema: str = SCHEMA
 
 
@@ -112,17 +97,36 @@ def run_checks(
     fail_on: str = "warning",
     thresholds: Thresholds | None = None,
     settings: TPESettings | None = None,
+    algo: str | None = None,
+    n_startup_jobs: int | None = None,
 ) -> CheckReport:
-    """Run the selected checks; ``failed`` is true when a finding is at or above ``fail_on``."""
-    ctx = Context(study, space, settings or settings_for(study), thresholds or Thresholds())
+    """Run the selected checks; ``failed`` is true when a finding is at or above ``fail_on``.
+
+    ``algo`` ("tpe"/"rand") and ``n_startup_jobs`` override what the trials suggest ran.
+    """
+    ctx = Context(
+        study,
+        space,
+        settings or settings_for(study, n_startup_jobs),
+        thresholds or Thresholds(),
+        algo=algo,
+        n_startup_jobs=n_startup_jobs,
+    )
     findings: list[Finding] = []
     results: list[CheckResult] = []
+    not_run: list[NotRun] = []
     for check in selected(select, ignore):
-        found = check.run(ctx) if study.trials else []
+        if not study.trials and check.code != "F004":
+            out: list[Finding] | Skip = Skip("the study has no trials")
+        else:
+            out = check.run(ctx)
+        if isinstance(out, Skip):
+            not_run.append(NotRun(check.code, check.name, out.reason))
+            results.append(CheckResult(check.code, check.name, "not run", 0))
+            continue
+        found = [replace(f, code=check.code, name=check.name) for f in out]
         findings.extend(found)
-        if any(f.evidence.get("skipped") for f in found):
-            status = "skipped"
-        elif any(at_or_above(f.severity, fail_on) for f in found):
+        if any(at_or_above(f.severity, fail_on) for f in found):
             status = "fail"
         else:
             status = "findings" if found else "pass"
@@ -141,4 +145,19 @@ def run_checks(
             "n_startup_jobs": ctx.settings.n_startup_jobs,
             "thresholds": vars(ctx.thresholds),
         },
+        not_run=not_run,
+        sampler=_sampler_dict(ctx) if study.trials else {},
     )
+
+
+def _sampler_dict(ctx: Context) -> dict[str, Any]:
+    g = ctx.sampler
+    return {
+        "kind": g.kind,
+        "n_startup": g.n_startup,
+        "startup_text": g.startup_text(),
+        "source": g.source,
+        "evidence": g.evidence,
+        "z": g.z,
+        "startup_used": ctx.startup_count,
+    }

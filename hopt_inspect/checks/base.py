@@ -19,40 +19,75 @@ SEVERITIES = ("info", "warning", "error")
 class Finding:
     """One thing ``check`` reports; its fields are exactly what the JSON holds."""
 
-    code: str
-    name: str
-    severity: str
-    params: list[str]
-    message: str
+    code: str = ""  # stamped by the runner from the check's registration
+    name: str = ""
+    severity: str = "info"
+    params: list[str] = field(default_factory=list)
+    message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     advice: str = ""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """What a check returns when it cannot run here (reported as "not run", never counted)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A check that did not run, and why: its own list in every output format."""
+
+    code: str
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Every number a check compares against; ``[tool.hopt-inspect]`` can change them."""
 
-    alpha: float = 0.002  # p-value for a warning, after Bonferroni over parameters
+    alpha: float = 0.002  # p-value for a warning, after Bonferroni over parameters (x 5 checks)
     margin: float = 0.05  # edge margin, each side, as a share of the range in its own scale
     near: float = 0.05  # "near an earlier trial": closer than all but this share of random draws
     clump_ratio: float = 2.0  # and at least this many times the random expectation
-    edge_ratio: float = 2.0
+    clump_ratio_inferred: float = 5.0  # the same without --space (a rougher null)
+    edge_ratio: float = 3.0  # an effect size, not only a p-value: 3x the prior's share
     collapse_window: int = 20  # the first proposals after start-up
     collapse_spread: float = 0.1  # their spread, as a share of the range
     stagnation_min: int = 30  # no improvement over max(this, share x N) trials
     stagnation_share: float = 0.25
+    stagnation_effect: float = 0.75  # warn when the drought's losses are worse than earlier
+    # ones with this probability (common-language effect size) and p < alpha
+    duplicate_share: float = 0.05  # warn only when repeats waste this share of evaluations
     failure_rate: float = 0.10
     top_share: float = 0.10  # "top trials" for best-at-boundary: this share, at least 5
 
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: a stable code, a name, and a function of the context."""
+    """A registered check: a stable code, a name, a family, and a function of the context
+    returning findings (code and name are stamped on by the runner) or a ``Skip``."""
 
     code: str
     name: str
+    family: str  # "sampling", "progress", "failures"
     summary: str
-    run: Callable[[Context], list[Finding]]
+    run: Callable[[Context], list[Finding] | Skip]
+
+
+_REGISTERED: list[Check] = []
+
+
+def check(code: str, name: str, family: str, summary: str) -> Callable:
+    """Register a check function: its code, name, family and summary are declared here once."""
+
+    def register(fn: Callable[[Context], list[Finding] | Skip]) -> Callable:
+        _REGISTERED.append(Check(code, name, family, summary, fn))
+        return fn
+
+    return register
 
 
 @dataclass
@@ -61,14 +96,36 @@ class Context:
     space: SearchSpace
     settings: TPESettings
     thresholds: Thresholds
+    algo: str | None = None  # --algo: "tpe" or "rand" (None: detect from the data)
+    n_startup_jobs: int | None = None  # --n-startup-jobs (None: detect, else the default)
 
     @cached_property
     def ordered(self) -> list[Trial]:
         return list(self.study.trials)  # sorted by tid
 
     @cached_property
+    def sampler(self) -> Any:
+        from ..sampler import detect_sampler
+
+        return detect_sampler(
+            self.study,
+            self.space,
+            self.settings,
+            algo=self.algo,
+            n_startup_jobs=self.n_startup_jobs,
+        )
+
+    @cached_property
     def startup_count(self) -> int:
+        """Trials before TPE's first proposal: given, detected, or hyperopt's default."""
+        guess = self.sampler
+        if guess.kind == "tpe" and guess.n_startup is not None:
+            return min(guess.n_startup, len(self.ordered))
         return min(self.settings.n_startup_jobs, len(self.ordered))
+
+    @property
+    def looks_random(self) -> bool:
+        return self.sampler.kind == "random"
 
     @cached_property
     def proposals(self) -> list[Trial]:
@@ -85,7 +142,15 @@ class Context:
         return [float(v) for v in column[column == column]]  # NaN != NaN: inactive dropped
 
     def inferred_note(self) -> str:
-        return " (bounds INFERRED from observed values)" if self.space.inferred else ""
+        return (
+            " (bounds inferred from the trials: hopt-inspect space shows how sure)"
+            if self.space.inferred
+            else ""
+        )
+
+    def alpha_for(self, n_tests: int) -> float:
+        """The per-test level: alpha (one check's share of the family) over its tests."""
+        return self.thresholds.alpha / max(1, n_tests)
 
 
 # --------------------------------------------------------------------------- statistics

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..efficiency import analyse, best_sentence, headline, share_sentence
-from .base import Context, Finding
+from .base import Context, Finding, check
 
 _ADVICE = {
     "better": "",
@@ -19,16 +19,21 @@ _ADVICE = {
 }
 
 
+@check("T004", "tpe-vs-random", "progress", "TPE's proposals against random search")
 def check_tpe_vs_random(ctx: Context) -> list[Finding]:
-    analysis = analyse(ctx.study, ctx.settings)
+    guess = ctx.sampler
+    analysis = analyse(
+        ctx.study,
+        ctx.settings,
+        n_startup=guess.n_startup if guess.kind == "tpe" else None,
+        sampler_kind="random" if guess.kind == "random" else None,
+    )
     result = analysis.result
     if analysis.startup >= len(ctx.study.trials):
         return []  # every trial was start-up: T001 says so
     best = best_sentence(result)
     return [
         Finding(
-            code="T004",
-            name="tpe-vs-random",
             severity="warning" if result.verdict == "worse" else "info",
             params=[],
             message=f"{headline(result)}: {share_sentence(result)}" + (f"; {best}" if best else ""),

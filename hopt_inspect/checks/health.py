@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from .base import Context, Finding
+from .base import Context, Finding, check
 
 
+@check("F001", "failures", "failures", "too many failed or error trials")
 def check_failures(ctx: Context) -> list[Finding]:
     trials = ctx.ordered
     failed = [t for t in trials if t.is_failed]
@@ -23,8 +24,6 @@ def check_failures(ctx: Context) -> list[Finding]:
     top = "; ".join(f"{n}x {r[:80]}" for r, n in reasons.most_common(3))
     return [
         Finding(
-            code="F001",
-            name="failures",
             severity="error" if share >= 0.5 else "warning",
             params=[],
             message=(
@@ -47,6 +46,7 @@ def check_failures(ctx: Context) -> list[Finding]:
     ]
 
 
+@check("F002", "non-finite-loss", "failures", "NaN or inf losses")
 def check_non_finite(ctx: Context) -> list[Finding]:
     bad = [t for t in ctx.ordered if t.has_non_finite_loss]
     if not bad:
@@ -62,8 +62,6 @@ def check_non_finite(ctx: Context) -> list[Finding]:
             parts.append(f"{sign}inf in tids {', '.join(map(str, tids[:8]))}")
     return [
         Finding(
-            code="F002",
-            name="non-finite-loss",
             severity="warning",
             params=[],
             message=(
@@ -80,14 +78,13 @@ def check_non_finite(ctx: Context) -> list[Finding]:
     ]
 
 
+@check("F003", "stuck-trials", "failures", "trials left new or running")
 def check_stuck(ctx: Context) -> list[Finding]:
     stuck = [t for t in ctx.ordered if t.state in ("new", "running")]
     if not stuck:
         return []
     return [
         Finding(
-            code="F003",
-            name="stuck-trials",
             severity="warning",
             params=[],
             message=(
@@ -104,6 +101,23 @@ def check_stuck(ctx: Context) -> list[Finding]:
             advice=(
                 "If the run has ended, delete or requeue these jobs (MongoTrials: reset their"
                 " state); if it is still going, ignore this"
+            ),
+        )
+    ]
+
+
+@check("F004", "no-trials", "failures", "the study holds no trials at all")
+def check_empty(ctx: Context) -> list[Finding]:
+    if ctx.ordered:
+        return []
+    return [
+        Finding(
+            severity="error",
+            message="the study holds no trials: nothing was evaluated, so nothing can be checked",
+            evidence={"trials": 0},
+            advice=(
+                "Check that fmin ran and that this is the file it saved to (a Trials object"
+                " is saved empty when pickled before fmin)"
             ),
         )
     ]

@@ -3,89 +3,173 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
+from typing import Any
 
 from . import scale
-from .base import Context, Finding, binomial_sf, fmt_p, fmt_value
-from .sampling import _skipped
+from .base import Context, Finding, Skip, binomial_sf, check, fmt_p, fmt_value
 
 
-def check_startup_only(ctx: Context) -> list[Finding]:
+@check("T001", "startup-only", "progress", "every trial was TPE's random start-up")
+def check_startup_only(ctx: Context) -> list[Finding] | Skip:
+    if ctx.algo in ("rand", "random"):
+        return Skip("--algo rand: random search has no TPE start-up")
     n = len(ctx.study.tpe_history())
     startup = ctx.settings.n_startup_jobs
-    if n == 0 or n > startup:
+    guess = ctx.sampler
+    if n == 0:
         return []
-    return [
-        Finding(
-            code="T001",
-            name="startup-only",
-            severity="warning",
-            params=[],
-            message=(
-                ("the only trial" if n == 1 else f"all {n} trials")
-                + f" came from TPE's random start-up (n_startup_jobs={startup}):"
-                " TPE has not modelled anything yet, so nothing here says whether it works"
-            ),
-            evidence={"trials": n, "n_startup_jobs": startup},
-            advice=(
-                f"Run more than {startup} evaluations, or start TPE sooner with"
-                " algo=partial(tpe.suggest, n_startup_jobs=5)"
-            ),
-        )
-    ]
+    if n <= startup:
+        if guess.source == "detected" and guess.kind == "tpe":
+            return []  # TPE's own proposals are visible: the start-up was shorter
+        return [
+            Finding(
+                severity="warning",
+                message=(
+                    f"all {n} trials fall within TPE's random start-up (n_startup_jobs={startup}"
+                    f"{'' if ctx.n_startup_jobs is not None else ' by default'}): TPE has not"
+                    " modelled anything yet, so nothing here says whether it works"
+                ),
+                evidence={"trials": n, "n_startup_jobs": startup, "sampler": guess.kind},
+                advice=(
+                    f"Run more than {startup} evaluations, or start TPE sooner with"
+                    " algo=partial(tpe.suggest, n_startup_jobs=5)"
+                ),
+            )
+        ]
+    if guess.kind == "random" and guess.source == "detected":
+        return [
+            Finding(
+                severity="info",
+                message=(
+                    f"these {n} trials look like random search ({guess.evidence}). If this was"
+                    " rand.suggest, fine, and TPE findings do not apply; if it was tpe.suggest,"
+                    f" its start-up (n_startup_jobs) seems to have covered all {n} trials"
+                ),
+                evidence={"trials": n, "sampler": guess.kind, "z": guess.z},
+                advice="Pass --algo rand (or tpe) to say which sampler ran",
+            )
+        ]
+    return []
 
 
+@check("T002", "stagnation", "progress", "no improvement, and the late trials got worse")
 def check_stagnation(ctx: Context) -> list[Finding]:
+    """A drought is a warning only when the late losses are worse than the earlier ones.
+
+    Under random search the losses are exchangeable, and TPE makes late ones better, so
+    late losses clearly worse than early ones (Mann-Whitney, common-language effect size
+    ``stagnation_effect``) mean something changed. A long drought alone is an info line
+    with its probability at the study's own rate of improvement.
+    """
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
     th = ctx.thresholds
     n = len(ctx.ordered)
     window = max(th.stagnation_min, math.ceil(th.stagnation_share * n))
     if n < window + ctx.startup_count or not ctx.ok_trials:
         return []
-    best_position, best_loss = None, math.inf
-    for position, t in enumerate(ctx.ordered):
-        if t.is_ok and t.loss < best_loss:  # type: ignore[operator]
-            best_position, best_loss = position, t.loss
-    if best_position is None:
-        return []
+    losses = ctx.study.ok_losses
+    ok = np.flatnonzero(~np.isnan(losses))
+    best_position = int(ok[np.argmin(losses[ok])])
+    best_loss = float(losses[best_position])
     since = n - 1 - best_position
     if since < window:
         return []
+    records = 0
+    current = math.inf
+    for position in ok:
+        if losses[position] < current:
+            current = losses[position]
+            records += 1
+    # Records of exchangeable losses come at 1 per e-fold of trials; this study's own rate:
+    rate = max(1.0, (records - 1) / math.log(best_position + 1)) if best_position > 0 else 1.0
+    chance = ((best_position + 1) / n) ** rate
+    random_chance = (best_position + 1) / n
+    # "earlier": up to the best trial, and at least the start-up (a lucky first trial
+    # would leave nothing to compare with)
+    split = max(best_position, ctx.startup_count - 1, 9) + 1
+    before = losses[:split][~np.isnan(losses[:split])]
+    after = losses[split:][~np.isnan(losses[split:])]
+    p, effect = 1.0, math.nan
+    if len(before) >= 5 and len(after) >= 5:
+        test = mannwhitneyu(after, before, alternative="greater")
+        p = float(test.pvalue)
+        effect = float(test.statistic) / (len(after) * len(before))
     best_tid = ctx.ordered[best_position].tid
-    chance = (best_position + 1) / n  # random search: the best of n is equally likely anywhere
+    evidence = {
+        "best_tid": best_tid,
+        "best_loss": best_loss,
+        "trials_since": since,
+        "window": window,
+        "records": records,
+        "improvement_rate": round(rate, 3),
+        "chance_at_own_rate": round(chance, 4),
+        "random_chance": round(random_chance, 4),
+        "later_worse_p": p,
+        "later_worse_effect": None if math.isnan(effect) else round(effect, 3),
+    }
+    drought = (
+        f"the best loss {fmt_value(best_loss)} was found at trial {best_tid} and the last"
+        f" {since} of {n} trials did not improve it"
+    )
+    if p < th.alpha and effect >= th.stagnation_effect:
+        return [
+            Finding(
+                severity="warning",
+                message=(
+                    f"{drought}, and their losses are worse than the earlier trials' (a later"
+                    f" trial beats an earlier one with probability {1 - effect:.0%}; Mann-Whitney"
+                    f" {fmt_p(p)}): neither random search nor TPE gets worse over time, so"
+                    " something changed (the objective, its data, or the sampler got stuck)"
+                ),
+                evidence=evidence,
+                advice=(
+                    "Compare the losses before and after the best trial: a changed objective"
+                    " or data set makes the study two studies; otherwise restart with more"
+                    " exploration (a larger n_startup_jobs or gamma)"
+                ),
+            )
+        ]
     return [
         Finding(
-            code="T002",
-            name="stagnation",
-            severity="warning",
-            params=[],
+            severity="info",
             message=(
-                f"the best loss {fmt_value(best_loss)} was found at trial {best_tid} and the"
-                f" last {since} of {n} trials did not improve it (window {window}); for random"
-                f" search a drought this long happens with probability {chance:.0%}"
+                f"{drought}. At this study's own rate of improvement ({records} new bests so"
+                f" far) a drought this long happens with probability {chance:.0%} (for random"
+                f" search {random_chance:.0%}): you could stop here"
             ),
-            evidence={
-                "best_tid": best_tid,
-                "best_loss": best_loss,
-                "trials_since": since,
-                "window": window,
-                "random_chance": round(chance, 4),
-            },
+            evidence=evidence,
             advice=(
-                "More evaluations are unlikely to pay off as things are: stop here, or widen"
-                " the ranges that `check` flags at a boundary, or restart with more exploration"
+                "More trials are unlikely to help as things are; widen the ranges that `check`"
+                " flags at a boundary if you want to go on"
             ),
         )
     ]
 
 
+@check("T003", "best-at-boundary", "progress", "the best region presses against a bound")
 def check_best_at_boundary(ctx: Context) -> list[Finding]:
+    """The best trials pile up in a bound's margin AND the loss falls towards the bound.
+
+    A best value that merely sits in the margin (an optimum just inside the range, like
+    branin's x = 9.42 in [-5, 10]) is not enough: the best trial must be in the outer half
+    of the margin, and over a band of three margins the losses must keep improving towards
+    the bound (Spearman rank correlation of loss with the distance from the bound, p < 0.05
+    one-sided) with the minimum of a parabola through the best loss of each sixth of the
+    band (the surface with the other parameters near their best) at or beyond the bound.
+    """
+    import numpy as np
+    from scipy.stats import spearmanr
+
     th = ctx.thresholds
-    if ctx.space.inferred:
-        return [_skipped("T003", "best-at-boundary", "needs the space's bounds (pass --space)")]
     ok = sorted(ctx.ok_trials, key=lambda t: (t.loss, t.tid))
     if not ok:
         return []
     best = ok[0]
     top = ok[: max(5, math.ceil(th.top_share * len(ok)))]
+    losses = ctx.study.ok_losses
     findings = []
     for param in ctx.space.params.values():
         if not scale.is_bounded(param) or best.params.get(param.label) is None:
@@ -95,39 +179,136 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             continue
         values = [t.params[param.label] for t in top if t.params.get(param.label) is not None]
         sides = [scale.in_margin(param, float(v), th.margin) for v in values]
-        k = sum(1 for s in sides if s is not None)  # at either bound: the heart's 4 corners
+        k = sum(1 for s in sides if s is not None)  # either bound: a loss's corners count
         if k * 2 <= len(values):
             continue
         low_mass, high_mass = scale.margin_mass(
             param, th.margin, scale.prior_draws(param, 4000, seed=4)
         )
-        p = binomial_sf(k, len(values), low_mass + high_mass)
+        mass = low_mass + high_mass
+        p_pile = binomial_sf(k, len(values), mass)
+        # the loss surface inside the margin: does it keep falling towards the bound?
+        column = ctx.study.column(param.label)
+        usable = ~np.isnan(column) & ~np.isnan(losses)
+        c = scale.coords(param, column[usable])
+        lo, hi = scale.coord_range(param)
+        width = (hi - lo) * th.margin
+        distance = (c - lo) if side == "low" else (hi - c)
+        inside = distance <= 3 * width
+        best_c = float(scale.coords(param, [float(best.params[param.label])])[0])
+        best_distance = (best_c - lo) if side == "low" else (hi - best_c)
+        outer = best_distance <= width / 2
+        n_margin = int(inside.sum())
+        rho, p_slope, vertex = math.nan, 1.0, math.nan
+        if n_margin >= 6 and len(np.unique(distance[inside])) >= 3:
+            d_in, l_in = distance[inside] / (hi - lo), losses[usable][inside]
+            rho, p_two = spearmanr(d_in, l_in)
+            rho = float(rho)
+            p_slope = float(p_two) / 2 if rho > 0 else 1.0
+            vertex = _envelope_vertex(d_in, l_in, 3 * th.margin)
+        # the best loss in each sixth of the band, fitted by a parabola in the distance:
+        # its minimum must lie at or beyond the bound, not inside
+        pressing = p_slope < 0.05 and outer and vertex <= 0
+        inferred = param.inferred or ctx.space.inferred
+        unsure = getattr(param, "low_confidence", False)
         bound = scale.bound_text(param, side)
-        split = f"{sides.count('low')} at the lower, {sides.count('high')} at the upper bound"
+        split = (
+            f"{k} of the {len(values)} best trials within {th.margin:.0%} of a bound"
+            f" ({sides.count('low')} low, {sides.count('high')} high)"
+        )
+        base = (
+            f"{param.label}: the best trial ({best.tid}, {param.label} ="
+            f" {fmt_value(best.params[param.label])}) lies within {th.margin:.0%} of {bound}"
+            f" ({scale.scale_word(param)}"
+            f"{', bounds inferred from the trials' if inferred else ''}), {split}; the"
+            f" {'guessed ' if inferred else ''}prior puts {mass:.0%} there ({fmt_p(p_pile)})"
+        )
+        evidence = {
+            "side": side,
+            "best_tid": best.tid,
+            "best_value": best.params[param.label],
+            "top_in_margin": k,
+            "top_at_low": sides.count("low"),
+            "top_at_high": sides.count("high"),
+            "top_trials": len(values),
+            "prior_mass": round(mass, 4),
+            "p_value": p_pile,
+            "trials_in_band": n_margin,
+            "best_distance_share": round(best_distance / (hi - lo), 5),
+            "slope_rho": None if math.isnan(rho) else round(rho, 3),
+            "slope_p": p_slope,
+            "fitted_minimum_share": None if math.isnan(vertex) else round(vertex, 5),
+            "scale": scale.scale_word(param),
+        }
+        if unsure:
+            severity = "info"
+            tail = (
+                "; inconclusive without --space: this parameter's range cannot be pinned"
+                " down from the data"
+            )
+            advice = f"Pass --space so the real bounds of {param.label} are known"
+        elif pressing and p_pile < th.alpha:
+            severity = "warning"
+            tail = (
+                f". Near the bound (within {3 * th.margin:.0%}) the loss keeps falling towards"
+                f" it (Spearman rho = {rho:.2f} over {n_margin} trials, {fmt_p(p_slope)}) and a"
+                " parabola through the best loss of each sixth of that band bottoms out at or"
+                " beyond it: the optimum may lie outside the range"
+            )
+            advice = f"Widen the range of {param.label} beyond {bound} and run again"
+        else:
+            severity = "info"
+            if outer and p_slope < 0.05 and not math.isnan(vertex):
+                why = (
+                    f"the losses near it bottom out {vertex:.1%} of the range inside it (a"
+                    " parabola through the best loss of each sixth of the"
+                    f" {3 * th.margin:.0%} next to the bound)"
+                )
+            elif not outer:
+                why = (
+                    f"the best trial is {best_distance / (hi - lo):.1%} of the range from it,"
+                    " not pressed against it"
+                )
+            elif not math.isnan(rho):
+                why = (
+                    f"the loss does not keep falling towards the bound (rho = {rho:.2f} over"
+                    f" {n_margin} trials within {3 * th.margin:.0%} of it)"
+                )
+            else:
+                why = f"too few trials near it ({n_margin}) to see the loss's slope"
+            tail = f"; {why}, so the optimum looks inside the range, near the bound"
+            advice = f"Nothing to do unless you expected {param.label} elsewhere"
         findings.append(
             Finding(
-                code="T003",
-                name="best-at-boundary",
-                severity="warning",
+                severity=severity,
                 params=[param.label],
-                message=(
-                    f"{param.label}: the best trial ({best.tid}, {param.label} ="
-                    f" {fmt_value(best.params[param.label])}) lies within {th.margin:.0%} of"
-                    f" {bound}, and {k} of the {len(values)} best trials within {th.margin:.0%}"
-                    f" of a bound ({split}); by chance {low_mass + high_mass:.0%} would"
-                    f" ({fmt_p(p)}): the optimum may lie outside the range"
-                ),
-                evidence={
-                    "side": side,
-                    "best_tid": best.tid,
-                    "best_value": best.params[param.label],
-                    "top_in_margin": k,
-                    "top_at_low": sides.count("low"),
-                    "top_at_high": sides.count("high"),
-                    "top_trials": len(values),
-                    "p_value": p,
-                },
-                advice=f"Widen the range of {param.label} beyond {bound} and run again",
+                message=base + tail,
+                evidence=evidence,
+                advice=advice,
             )
         )
     return findings
+
+
+def _envelope_vertex(distance: Any, losses: Any, band: float) -> float:
+    """Where a parabola through the best loss of each sixth of the band bottoms out.
+
+    The per-slice minima track the loss surface with the other parameters near their best;
+    0 or less: the loss keeps falling up to the bound; inf when it falls away from it.
+    """
+    import numpy as np
+
+    xs, ys = [], []
+    edges = np.linspace(0.0, band, 7)
+    for a, b in pairwise(edges):
+        inside = (distance >= a) & (distance < b) if b < band else (distance >= a)
+        if inside.any():
+            j = int(np.argmin(np.where(inside, losses, np.inf)))
+            xs.append(distance[j])
+            ys.append(losses[j])
+    if len(xs) < 4:
+        return math.nan
+    c2, c1, _ = np.polyfit(xs, ys, 2)
+    if c2 > 0:
+        return float(-c1 / (2 * c2))
+    return -math.inf if c1 > 0 else math.inf

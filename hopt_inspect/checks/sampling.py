@@ -1,13 +1,14 @@
 """Where TPE proposed: clumping, edge-sampling, collapsed, unexplored choices, duplicates.
 
 Each statistic is set against what random search (the prior) would give in the same space,
-so chance alone is not reported as a defect.
+so chance alone is not reported as a defect; and a pattern TPE makes by design (proposals
+around its best trials) is not reported as one either.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
+from functools import cache
 from typing import Any
 
 from ..space import Param
@@ -15,15 +16,18 @@ from . import scale
 from .base import (
     Context,
     Finding,
+    Skip,
     binomial_sf,
     bonferroni,
+    check,
     fmt_p,
     fmt_value,
     poisson_sf,
 )
 
 PRIOR_DRAWS = 2000
-MAX_PROPOSALS = 1000  # clumping looks at the last this-many proposals
+MAX_PROPOSALS = 500  # clumping looks at the last this-many proposals
+EARLIER = 1000  # ... each against this many trials before it (any fixed set keeps the null)
 
 
 def _continuous(ctx: Context) -> list[Param]:
@@ -33,134 +37,232 @@ def _continuous(ctx: Context) -> list[Param]:
         for p in ctx.space.params.values()
         if scale.is_continuous(p)
         and ((p.low is not None and p.high is not None) or p.mu is not None)
+        and p.label in ctx.study.labels
     ]
+
+
+def _unsure(param: Param) -> bool:
+    return bool(getattr(param, "low_confidence", False))
 
 
 # --------------------------------------------------------------------------- clumping
 
 
-def _clumping_one(ctx: Context, param: Param) -> dict[str, Any] | None:
-    """How close each proposal came to an earlier value, against random draws.
+@cache
+def _mean_uniform_quantile(m: int, level: float) -> float:
+    """t with P(mean of m independent U(0, 1) <= t) = level (Irwin-Hall)."""
+    if m == 1:
+        return level
+    if m > 12:
+        from scipy.stats import norm
 
-    For proposal i, u_i = the share of prior draws that would land at least as close to the
-    earlier values as the proposal did (randomised on ties, so q lattices are fair too).
-    Under random search u_i is uniform, so "near" (u_i <= ``near``) happens with
-    probability ``near`` exactly, whatever the number of earlier trials.
+        return 0.5 + norm.ppf(level) / math.sqrt(12 * m)
+
+    def cdf(t: float) -> float:
+        x = m * t
+        total = sum((-1) ** k * math.comb(m, k) * (x - k) ** m for k in range(math.floor(x) + 1))
+        return total / math.factorial(m)
+
+    lo, hi = 0.0, 0.5
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < level else (lo, mid)
+    return lo
+
+
+def _pit_columns(ctx: Context, params: list[Param]) -> dict[str, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    out = {}
+    for p in params:
+        column = ctx.study.column(p.label)
+        if p.inferred or _unsure(p):
+            out[p.label] = _startup_pit(p, column, ctx.startup_count)
+        else:
+            out[p.label] = scale.pit(p, column, rng)
+    return out
+
+
+def _startup_pit(param: Param, column: Any, startup: int) -> Any:
+    """Without the space: the start-up trials' own distribution stands in for the prior.
+
+    The CDF is interpolated between the sorted start-up values (in the guessed scale, with
+    the observed extremes as 0 and 1). Under random search the later values are draws from
+    the same distribution; a clump stays a clump.
     """
     import numpy as np
 
-    column = ctx.study.column(param.label)
-    active = ~np.isnan(column)
-    if param.inferred and len(np.unique(column[active])) < 0.5 * active.sum():
-        return None  # a lattice whose step we do not know: equal values prove nothing
-    lo, hi = scale.coord_range(param)
-    draws = scale.coords(param, scale.prior_draws(param, PRIOR_DRAWS, seed=1))
-    jitter = np.random.default_rng(7)
-    start = max(ctx.startup_count, len(ctx.ordered) - MAX_PROPOSALS)
-    # Values before the evaluated window are sorted once (H); the window's own values go
-    # into a small sorted list (W). Each prior draw keeps its gap to the nearest earlier
-    # value, updated as values arrive: O(draws) per proposal, never O(n) per trial.
-    head_coords = scale.coords(param, column[:start][active[:start]])
-    order = np.argsort(head_coords, kind="stable")
-    h_sorted = head_coords[order]
-    h_tids = ctx.study.tids[:start][active[:start]][order]
-    draw_gaps = _nearest_gaps(draws, h_sorted)
-    w_sorted: list[float] = []
-    w_tids: list[int] = []
-    u_values, gaps = [], []
-    tids = ctx.study.tids
-    for position in np.flatnonzero(active[start:]) + start:
-        tid = int(tids[position])
-        c = float(scale.coords(param, [column[position]])[0])
-        nearest = _nearest(h_sorted, h_tids, c) + _nearest(w_sorted, w_tids, c)
-        if nearest:
-            gap, other = min(nearest)
-            below = float(np.mean(draw_gaps < gap))
-            tied = float(np.mean(draw_gaps == gap))
-            u_values.append(below + jitter.uniform() * tied)
-            gaps.append((gap / (hi - lo), tid, int(other)))
-        np.minimum(draw_gaps, np.abs(draws - c), out=draw_gaps)
-        i = bisect.bisect_left(w_sorted, c)
-        w_sorted.insert(i, c)
-        w_tids.insert(i, tid)
-    if len(u_values) < 10:
-        return None
-    near = ctx.thresholds.near
-    observed = sum(1 for u in u_values if u <= near)
-    return {
-        "observed": observed,
-        "expected": near * len(u_values),
-        "proposals": len(u_values),
-        "p_value": binomial_sf(observed, len(u_values), near),
-        "median_gap": float(np.median([g for g, _, _ in gaps])),
-        "closest_pairs": [(tid, other) for _, tid, other in sorted(gaps)[:3]],
-    }
+    c = scale.coords(param, column)
+    early = np.sort(c[:startup][~np.isnan(c[:startup])])
+    out = np.full(len(c), np.nan)
+    ok = ~np.isnan(c)
+    if len(early) < 10 or not ok.any():
+        return out
+    lo, hi = float(np.min(c[ok])), float(np.max(c[ok]))
+    knots = np.concatenate([[lo], early, [hi]])
+    levels = np.concatenate([[0.0], np.arange(1, len(early) + 1) / (len(early) + 1), [1.0]])
+    knots, keep = np.unique(knots, return_index=True)
+    levels = levels[keep]
+    values = c[ok]
+    distinct = np.unique(values)
+    if len(distinct) < len(values):  # a lattice: randomise over each value's cell, so that
+        # equal values (which random search repeats too) are not "near" by construction
+        mids = (distinct[1:] + distinct[:-1]) / 2
+        edges = np.concatenate([[distinct[0]], mids, [distinct[-1]]])
+        k = np.searchsorted(distinct, values)
+        a = np.interp(edges[k], knots, levels)
+        b = np.interp(edges[k + 1], knots, levels)
+        rng = np.random.default_rng(13)
+        out[ok] = a + rng.uniform(size=len(values)) * (b - a)
+    else:
+        out[ok] = np.interp(values, knots, levels)
+    return out
 
 
-def _nearest_gaps(draws: Any, sorted_values: Any) -> Any:
-    """For each draw, the distance to the nearest of the sorted values (inf if none)."""
+def _clumps(ctx: Context) -> dict[str, Any] | None:
+    """Proposals that landed near an earlier trial (jointly over parameters), and where.
+
+    For a proposal and a parameter, ``closeness`` = the prior probability of landing at
+    least as near an earlier value (exactly uniform under random search); a proposal is
+    "near" when its mean closeness is below the ``near`` quantile of a mean of uniforms, so
+    random search makes a ``near`` share of proposals near, whatever the space.
+    """
     import numpy as np
 
-    if len(sorted_values) == 0:
-        return np.full(len(draws), np.inf)
-    k = np.searchsorted(sorted_values, draws)
-    left = np.abs(draws - sorted_values[np.clip(k - 1, 0, len(sorted_values) - 1)])
-    right = np.abs(draws - sorted_values[np.clip(k, 0, len(sorted_values) - 1)])
-    return np.minimum(left, right)
-
-
-def _nearest(sorted_values: Any, tids: list[int], c: float) -> list[tuple[float, int]]:
-    """(gap, tid) of the nearest value on each side of c, from a sorted sequence."""
-    i = bisect.bisect_left(sorted_values, c)
-    return [(abs(c - sorted_values[j]), tids[j]) for j in (i - 1, i) if 0 <= j < len(sorted_values)]
-
-
-def check_clumping(ctx: Context) -> list[Finding]:
     params = _continuous(ctx)
-    results = {p.label: r for p in params if (r := _clumping_one(ctx, p)) is not None}
-    findings = []
-    th = ctx.thresholds
-    for label, r in results.items():
-        p_adj = bonferroni(r["p_value"], len(results))
-        ratio = r["observed"] / r["expected"] if r["expected"] > 0 else math.inf
-        if p_adj >= th.alpha or ratio < th.clump_ratio:
+    if not params:
+        return None
+    cols = _pit_columns(ctx, params)
+    n = len(ctx.ordered)
+    start = max(ctx.startup_count, n - MAX_PROPOSALS, 1)
+    near_level = ctx.thresholds.near
+    rng = np.random.default_rng(5)
+    clumped, anchors, scored = [], [], 0
+    for i in range(start, n):
+        ps, dists = [], np.zeros(i - max(0, i - EARLIER))
+        counted = np.zeros(len(dists))
+        for u in cols.values():
+            ui = u[i]
+            if ui != ui:
+                continue
+            first = max(0, i - EARLIER)
+            earlier = u[first:i]
+            active = ~np.isnan(earlier)
+            if not active.any():
+                continue
+            gaps = np.abs(earlier - ui)
+            d = float(np.min(gaps[active]))
+            g = np.sort(earlier[active])
+            lo = np.clip(g - d, 0, 1)
+            hi = np.clip(g + d, 0, 1)
+            reach = np.maximum.accumulate(np.concatenate([[0.0], hi[:-1]]))
+            length = float(np.sum(np.maximum(0.0, hi - np.maximum(lo, reach))))
+            ps.append(length if d > 0 else rng.uniform() * 1e-9)
+            dists[active] += gaps[active]
+            counted[active] += 1
+        if not ps:
             continue
-        pairs = ", ".join(f"{a}~{b}" for a, b in r["closest_pairs"])
-        findings.append(
-            Finding(
-                code="S001",
-                name="clumping",
-                severity="warning",
-                params=[label],
-                message=(
-                    f"{label}: {r['observed']} of {r['proposals']} proposals after start-up"
-                    f" landed closer to an earlier trial than {1 - th.near:.0%} of random draws"
-                    f" would; random search would do that {r['expected']:.1f} times"
-                    f" ({ratio:.1f}x, {fmt_p(p_adj)} after Bonferroni over {len(results)}"
-                    f" parameters){ctx.inferred_note()}. Median gap to the nearest earlier"
-                    f" trial: {r['median_gap']:.2%} of the range; closest pairs (tid~tid): {pairs}"
-                ),
-                evidence={
-                    "observed": r["observed"],
-                    "expected_random": round(r["expected"], 3),
-                    "proposals": r["proposals"],
-                    "near_quantile": th.near,
-                    "median_gap_share": round(r["median_gap"], 5),
-                    "p_value": p_adj,
-                    "closest_pairs": r["closest_pairs"],
-                },
-                advice=(
-                    "TPE re-proposes near its few 'good' trials (the good group holds"
-                    " ceil(0.25*sqrt(N)) trials). If the clumps are not where the best losses"
-                    " are, explore more: partial(tpe.suggest, gamma=0.5) or a larger"
-                    f" n_startup_jobs; see `hopt-inspect lpdf --param {label}`"
-                ),
-            )
+        scored += 1
+        if sum(ps) / len(ps) <= _mean_uniform_quantile(len(ps), near_level):
+            clumped.append(i)
+            mean_gap = np.where(counted > 0, dists / np.maximum(counted, 1), np.inf)
+            anchors.append(max(0, i - EARLIER) + int(np.argmin(mean_gap)))
+    if scored < 10:
+        return None
+    return {"scored": scored, "clumped": clumped, "anchors": anchors, "params": params}
+
+
+@check("S001", "clumping", "sampling", "proposals clump away from the best losses")
+def check_clumping(ctx: Context) -> list[Finding]:
+    """Premature convergence: proposals clump far more than random, around trials that are
+    not among the best. Clumps around the best trials are TPE working and are not reported."""
+    import numpy as np
+
+    r = _clumps(ctx)
+    if r is None:
+        return []
+    th = ctx.thresholds
+    n, k = r["scored"], len(r["clumped"])
+    expected = th.near * n
+    p = binomial_sf(k, n, th.near)
+    ratio = k / expected if expected else math.inf
+    rough = any(p.inferred or _unsure(p) for p in r["params"])
+    if p >= th.alpha or ratio < (th.clump_ratio_inferred if rough else th.clump_ratio):
+        return []
+    losses = ctx.study.ok_losses
+    ok = np.flatnonzero(~np.isnan(losses))
+    if len(ok) < 5:
+        return []
+    top_n = max(5, math.ceil(th.top_share * len(ok)))
+    top = set(ok[np.argsort(losses[ok], kind="stable")[:top_n]].tolist())
+    region = set(r["clumped"]) | set(r["anchors"])
+    share = len(top & region) / top_n
+    clump_losses = losses[r["clumped"]]
+    clump_losses = clump_losses[~np.isnan(clump_losses)]
+    cutoff = float(np.sort(losses[ok])[top_n - 1])
+    competitive = float(np.mean(clump_losses <= cutoff)) if len(clump_losses) else 0.0
+    if competitive >= 0.09:
+        return []  # TPE refining around its best trials: working as designed
+    tids = ctx.study.tids
+    counts: dict[int, int] = {}
+    for a in r["anchors"]:
+        counts[a] = counts.get(a, 0) + 1
+    hubs = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+    hub_text = ", ".join(
+        f"trial {int(tids[a])} (loss {fmt_value(float(losses[a]))}, {c} proposals)" for a, c in hubs
+    )
+    labels = [p.label for p in r["params"]]
+    return [
+        Finding(
+            severity="warning",
+            params=labels,
+            message=(
+                f"{k} of {n} proposals after the start-up landed near an earlier trial (jointly"
+                f" over {len(labels)} parameters, each in its own scale); random search would do"
+                f" that {expected:.1f} times ({ratio:.1f}x, {fmt_p(p)}). The clumps are not"
+                f" where the best losses are: {share:.0%} of the {top_n} best trials are in"
+                f" them and {competitive:.0%} of the clumped proposals reach the best"
+                f" {top_n}'s losses (<= {fmt_value(cutoff)}). Most re-proposed: {hub_text}"
+                f"{ctx.inferred_note()}"
+            ),
+            evidence={
+                "clumped": k,
+                "proposals": n,
+                "expected_random": round(expected, 3),
+                "ratio": round(ratio, 2),
+                "p_value": p,
+                "top_trials": top_n,
+                "top_share_in_clumps": round(share, 3),
+                "clumped_reaching_top": round(competitive, 3),
+                "hubs": [[int(tids[a]), c] for a, c in hubs],
+            },
+            advice=(
+                "The sampler keeps re-proposing around trials that are not competitive:"
+                " premature convergence. More exploration helps: a larger n_startup_jobs,"
+                " partial(tpe.suggest, gamma=0.5), or restart from a wider prior"
+            ),
         )
-    return findings
+    ]
 
 
 # --------------------------------------------------------------------------- edge-sampling
+
+
+def _top_in_margin(ctx: Context, param: Param, which: str) -> tuple[int, int]:
+    """How many of the best trials (top_share, at least 5) lie in the margin(s)."""
+    import numpy as np
+
+    column = ctx.study.column(param.label)
+    losses = ctx.study.ok_losses
+    usable = np.flatnonzero(~np.isnan(column) & ~np.isnan(losses))
+    if not len(usable):
+        return 0, 0
+    top_n = max(5, math.ceil(ctx.thresholds.top_share * len(usable)))
+    top = usable[np.argsort(losses[usable], kind="stable")[:top_n]]
+    sides = [scale.in_margin(param, float(column[i]), ctx.thresholds.margin) for i in top]
+    hits = sum(1 for s in sides if s is not None and (which == "both" or s == which))
+    return hits, len(top)
 
 
 def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float, float, float]:
@@ -185,29 +287,81 @@ def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float
     return p, statistics.median(inside), statistics.median(outside)
 
 
+@check("S002", "edge-sampling", "sampling", "samples crowd the margins of a range")
 def check_edge_sampling(ctx: Context) -> list[Finding]:
-    """Proposals in the outer margins (both sides together) against the prior's mass there."""
+    """Proposals in the outer margins (both sides together) against the prior's mass there.
+
+    Without --space the bounds are the observed extremes and the prior is a guess; the
+    guessed prior's margin mass is the null, and a guard keeps a wrongly guessed scale (a
+    log range taken for a linear one crowds its low margin) from passing as a defect: the
+    start-up trials (detected, or hyperopt's default 20; random draws under either sampler)
+    must put clearly fewer values there than the later ones (Fisher's exact test, p < 0.01,
+    and ``edge_ratio`` times fewer).
+    Needs a start-up of at least 10 trials.
+    """
+    from scipy.stats import fisher_exact
+
     th = ctx.thresholds
-    if ctx.space.inferred:
-        return [_skipped("S002", "edge-sampling", "needs the space's bounds (pass --space)")]
     tests = []
-    for param in (p for p in ctx.space.params.values() if scale.is_bounded(p)):
+    bounded = [
+        p
+        for p in ctx.space.params.values()
+        if scale.is_bounded(p) and not _unsure(p) and p.label in ctx.study.labels
+    ]
+    startup_ok = ctx.startup_count >= 10
+    untestable = 0
+    for param in bounded:
         values = ctx.active_values(param.label, ctx.startup_count)
         if len(values) < 10:
             continue
-        low_mass, high_mass = scale.margin_mass(
-            param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
-        )
         sides = [scale.in_margin(param, v, th.margin) for v in values]
         n = len(values)
-        # One side, the other, or both together: the strongest of the three, corrected for 3.
-        options = [
-            (sides.count("low"), low_mass, "low"),
-            (sides.count("high"), high_mass, "high"),
-            (sides.count("low") + sides.count("high"), low_mass + high_mass, "both"),
-        ]
-        p, k, mass, which = min((binomial_sf(k, n, m), k, m, w) for k, m, w in options)
+        counts = (sides.count("low"), sides.count("high"))
+        if param.inferred:
+            if not startup_ok:
+                untestable += 1
+                continue
+            column = ctx.study.column(param.label)[: ctx.startup_count]
+            early = [scale.in_margin(param, float(v), th.margin) for v in column if v == v]
+            s = len(early)
+            ref = (early.count("low"), early.count("high"))
+            low_mass, high_mass = scale.margin_mass(
+                param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
+            )
+            options = []
+            for k, m, w, mass in (
+                (counts[0], ref[0], "low", low_mass),
+                (counts[1], ref[1], "high", high_mass),
+                (sum(counts), sum(ref), "both", low_mass + high_mass),
+            ):
+                guard = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
+                startup_share = (m + 0.5) / (s + 1)
+                if guard < 0.01 and k / n >= th.edge_ratio * startup_share:
+                    # the start-up did not crowd there: not a wrongly guessed scale
+                    options.append((binomial_sf(k, n, mass), k, mass, w))
+            if not options:
+                continue
+            p, k, mass, which = min(options)
+        else:
+            low_mass, high_mass = scale.margin_mass(
+                param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
+            )
+            # One side, the other, or both together: the strongest of the three.
+            options = [
+                (binomial_sf(k, n, m), k, m, w)
+                for k, m, w in (
+                    (counts[0], low_mass, "low"),
+                    (counts[1], high_mass, "high"),
+                    (sum(counts), low_mass + high_mass, "both"),
+                )
+            ]
+            p, k, mass, which = min(options)
         tests.append((param, sides, k, n, mass, min(1.0, 3 * p), which))
+    if not tests and untestable:
+        return Skip(
+            "without --space the margins are compared with the start-up trials, and the"
+            f" start-up looks like {ctx.startup_count} trials (10 needed)"
+        )
     findings = []
     for param, sides, k, n, mass, p, which in tests:
         p_adj = bonferroni(p, len(tests))
@@ -215,7 +369,10 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
         if p_adj >= th.alpha or ratio < th.edge_ratio:
             continue
         better, in_median, out_median = _margin_trials_better(ctx, param, which)
-        loss_drives = better < 0.01
+        top_hits, top_n = _top_in_margin(ctx, param, which)
+        # the loss's doing when trials there are better overall, or when most of the best
+        # trials are there (a parameter with a small effect on the loss: medians say little)
+        loss_drives = better < 0.05 or top_hits * 2 >= top_n
         n_low, n_high = sides.count("low"), sides.count("high")
         main_side = "low" if n_low >= n_high else "high"
         if which == "both":
@@ -227,11 +384,19 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             main_side = which
             where = f"the {which} {th.margin:.0%} margin ({scale.bound_text(param, which)})"
         message = (
-            f"{param.label}: {k} of {n} proposals after start-up fell in {where}; the prior"
-            f" puts {mass:.1%} there, so random search would expect {mass * n:.1f}"
+            f"{param.label}: {k} of {n} proposals after start-up fell in {where},"
+            f" {scale.scale_word(param)}{ctx.inferred_note()}; the "
+            + (
+                f"guessed prior puts {mass:.1%} there (and the {ctx.startup_count} start-up"
+                " trials did not crowd there)"
+                if param.inferred
+                else f"prior puts {mass:.1%} there"
+            )
+            + f", so random search would expect {mass * n:.1f}"
             f" ({ratio:.1f}x, {fmt_p(p_adj)}). Trials there have median loss"
             f" {fmt_value(in_median)} against {fmt_value(out_median)} elsewhere"
-            f" (one-sided Mann-Whitney {fmt_p(better)}): "
+            f" (one-sided Mann-Whitney {fmt_p(better)}); {top_hits} of the {top_n} best"
+            " trials are there: "
         )
         if loss_drives:
             message += "the loss drives it, not TPE's prior artefact"
@@ -241,7 +406,11 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             )
             severity = "info"
         else:
-            message += "they are no better, so this is TPE's edge artefact"
+            message += (
+                f"they are not {'significantly ' if in_median < out_median else ''}better and"
+                " few of the best trials are there, so TPE's edge artefact is the likelier"
+                " cause than the loss"
+            )
             advice = (
                 "With few 'good' trials TPE's below/above ratio peaks at the bounds"
                 " (hyperopt #835); more start-up trials, a larger gamma, or narrower bounds"
@@ -250,8 +419,6 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             severity = "warning"
         findings.append(
             Finding(
-                code="S002",
-                name="edge-sampling",
                 severity=severity,
                 params=[param.label],
                 message=message,
@@ -267,6 +434,8 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                     "margin_trials_better_p": better,
                     "median_loss_in_margins": in_median,
                     "median_loss_elsewhere": out_median,
+                    "best_trials_there": top_hits,
+                    "best_trials": top_n,
                 },
                 advice=advice,
             )
@@ -277,41 +446,99 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
 # --------------------------------------------------------------------------- collapsed
 
 
+def _spread(ctx: Context, param: Param, values: list[float]) -> float:
+    """The values' range as a share of the range: the space's, or without --space the
+    start-up trials' own (in the guessed scale; the observed extremes of a long-tailed
+    parameter would make everything else look collapsed)."""
+    import numpy as np
+
+    if not param.inferred:
+        return scale.spread(param, values)
+    early = scale.coords(param, ctx.study.column(param.label)[: ctx.startup_count])
+    early = early[~np.isnan(early)]
+    if len(early) < 10 or np.ptp(early) <= 0:
+        return math.nan
+    c = scale.coords(param, values)
+    return float(np.ptp(c) / np.ptp(early))
+
+
+@check("S003", "collapsed", "sampling", "early proposals cover a tiny part of a range")
 def check_collapsed(ctx: Context) -> list[Finding]:
     th = ctx.thresholds
     w = th.collapse_window
     tests = []
-    for param in _continuous(ctx):
-        values = []
-        for t in ctx.proposals:  # only the first w are needed
-            if t.params.get(param.label) is not None:
-                values.append(float(t.params[param.label]))
-                if len(values) == w:
-                    break
-        if len(values) < w:
+    # A collapse can hide the start-up's end from the detector (the collapsed proposals are
+    # near nothing good), so windows starting anywhere between the detected start-up and
+    # hyperopt's default are tried, the narrowest kept, corrected for the number tried.
+    starts = [ctx.startup_count]
+    if ctx.n_startup_jobs is None:
+        a, b = sorted((ctx.startup_count, ctx.settings.n_startup_jobs))
+        starts = list(range(a, b + 1))
+    for param in (p for p in _continuous(ctx) if not _unsure(p)):
+        best = None
+        for start in starts:
+            values = []
+            for t in ctx.ordered[start:]:  # only the first w are needed
+                if t.params.get(param.label) is not None:
+                    values.append(float(t.params[param.label]))
+                    if len(values) == w:
+                        break
+            if len(values) < w:
+                continue
+            s = _spread(ctx, param, values)
+            if s == s and (best is None or s < best[0]):
+                best = (s, values, start)
+        if best is None:
             continue
-        s = scale.spread(param, values)
+        s, values, start = best
         # Range of w uniform draws: P(range <= s) = w s^(w-1) - (w-1) s^w.
         p = w * s ** (w - 1) - (w - 1) * s**w if s < 1 else 1.0
-        tests.append((param, s, min(1.0, max(p, 0.0)), values))
+        p = min(1.0, max(p, 0.0) * len(starts))
+        tests.append((param, s, p, values, start))
+    import numpy as np
+
+    losses = ctx.study.ok_losses
+    ok = losses[~np.isnan(losses)]
+    top_n = max(5, math.ceil(th.top_share * len(ok)))
+    cutoff = float(np.sort(ok)[min(top_n, len(ok)) - 1]) if len(ok) else math.inf
     findings = []
-    for param, s, p, values in tests:
+    for param, s, p, values, start in tests:
         p_adj = bonferroni(p, len(tests))
         if s >= th.collapse_spread or p_adj >= th.alpha:
             continue
+        # converging on the best region is TPE working: a collapse is a warning only when
+        # the collapsed proposals' losses are not competitive
+        column = ctx.study.column(param.label)
+        window = [i for i in range(start, len(column)) if column[i] == column[i]][: len(values)]
+        window_losses = losses[window]
+        window_losses = window_losses[~np.isnan(window_losses)]
+        reaching = float(np.mean(window_losses <= cutoff)) if len(window_losses) else 0.0
+        if reaching >= 0.2:
+            continue
         findings.append(
             Finding(
-                code="S003",
-                name="collapsed",
                 severity="warning",
                 params=[param.label],
                 message=(
                     f"{param.label}: the first {w} proposals after start-up span only {s:.1%}"
-                    f" of the range ({fmt_value(min(values))} to {fmt_value(max(values))});"
-                    f" {w} random draws span that little with {fmt_p(p_adj)}"
-                    f"{ctx.inferred_note()}"
+                    + (
+                        " of the start-up trials' range"
+                        if param.inferred
+                        else f" {scale.range_word(param)}"
+                    )
+                    + f" ({fmt_value(min(values))} to"
+                    f" {fmt_value(max(values))}); {w} random draws span that little with"
+                    f" {fmt_p(p_adj)}{ctx.inferred_note()}, and only {reaching:.0%} of them"
+                    f" reach the best {top_n} trials' losses: not convergence on the best region"
                 ),
-                evidence={"window": w, "spread_share": round(s, 4), "p_value": p_adj},
+                evidence={
+                    "window": w,
+                    "window_start": start,
+                    "window_reaching_top": round(reaching, 3),
+                    "spread_share": round(s, 4),
+                    "scale": scale.scale_word(param),
+                    "p_value": p_adj,
+                },
                 advice=(
                     "TPE locked onto one region right after start-up; if that region is not"
                     " clearly best, use more start-up trials (n_startup_jobs) or a larger"
@@ -325,11 +552,16 @@ def check_collapsed(ctx: Context) -> list[Finding]:
 # --------------------------------------------------------------------------- choices
 
 
+@check("S004", "unexplored-choice", "sampling", "options never tried, or only at start-up")
 def check_unexplored_choice(ctx: Context) -> list[Finding]:
+    """Options never tried where random search would have tried each. Without --space only
+    gaps between tried integers can be seen (an option never tried leaves no trace)."""
     th = ctx.thresholds
     findings = []
     categorical = [
-        p for p in ctx.space.params.values() if p.is_categorical and p.n_options and not p.inferred
+        p
+        for p in ctx.space.params.values()
+        if p.is_categorical and p.n_options and p.label in ctx.study.labels and not _unsure(p)
     ]
     for param in categorical:
         probs = scale.category_probs(param)
@@ -339,19 +571,19 @@ def check_unexplored_choice(ctx: Context) -> list[Finding]:
         ]
         n_all, n_after = len(all_values), len(after)
         never = [k for k in range(param.n_options) if k not in all_values]
+        if param.inferred and all_values:  # only gaps inside the observed range are visible
+            never = [k for k in never if min(all_values) < k < max(all_values)]
         startup_only = [k for k in range(param.n_options) if k in all_values and k not in after]
         p_never = [(1 - probs[k]) ** n_all for k in never]
         flagged = [
             k
             for k, p in zip(never, p_never, strict=True)
-            if bonferroni(p, param.n_options) < th.alpha
+            if bonferroni(p, param.n_options * len(categorical)) < th.alpha
         ]
         if flagged:
             names = ", ".join(param.option_text(k) for k in flagged[:8])
             findings.append(
                 Finding(
-                    code="S004",
-                    name="unexplored-choice",
                     severity="warning",
                     params=[param.label],
                     message=(
@@ -359,6 +591,7 @@ def check_unexplored_choice(ctx: Context) -> list[Finding]:
                         f" tried in {n_all} trial{'s' if n_all != 1 else ''} ({names}); random"
                         " search would have tried"
                         f" each (chance of missing one: {fmt_p(max(p_never))})"
+                        f"{ctx.inferred_note()}"
                     ),
                     evidence={
                         "never_tried": [param.option_text(k) for k in flagged],
@@ -375,8 +608,6 @@ def check_unexplored_choice(ctx: Context) -> list[Finding]:
             names = ", ".join(param.option_text(k) for k in dropped[:8])
             findings.append(
                 Finding(
-                    code="S004",
-                    name="unexplored-choice",
                     severity="info",
                     params=[param.label],
                     message=(
@@ -401,70 +632,133 @@ def check_unexplored_choice(ctx: Context) -> list[Finding]:
 # --------------------------------------------------------------------------- duplicates
 
 
-def _collision_probability(ctx: Context, labels: list[str]) -> float:
-    """Chance that two random configurations are identical (independent parameters)."""
+def _collision(ctx: Context, label: str, cache: dict[str, float]) -> float:
+    """Chance that two random draws of one parameter are equal (0 for continuous ones)."""
     import numpy as np
 
-    prob = 1.0
-    for label in labels:
-        param = ctx.space.params.get(label)
-        if param is None:
-            continue
-        if param.is_categorical:
-            prob *= sum(p * p for p in scale.category_probs(param))
-        elif param.q is not None:
-            _, counts = np.unique(scale.prior_draws(param, PRIOR_DRAWS, seed=3), return_counts=True)
-            freq = counts / counts.sum()
-            prob *= float((freq * freq).sum())
-        else:
-            return 0.0
+    if label in cache:
+        return cache[label]
+    param = ctx.space.params.get(label)
+    prob = 0.0
+    if param is not None and param.is_categorical:
+        probs = scale.category_probs(param)
+        prob = sum(p * p for p in probs) / (sum(probs) ** 2 or 1.0)
+    elif param is not None and (param.q is not None or param.kind == "uniformint"):
+        if param.q is None:
+            param = Param(param.label, "quniform", low=param.low, high=param.high, q=1.0)
+        _, counts = np.unique(scale.prior_draws(param, 20_000, seed=3), return_counts=True)
+        freq = counts / counts.sum()
+        prob = float((freq * freq).sum())
+    cache[label] = prob
     return prob
 
 
+def _selectors(ctx: Context) -> set[str]:
+    """Labels of the choices that switch branches (whatever shape ``conditional`` has)."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        label = getattr(item, "label", None)
+        if isinstance(label, str):
+            found.add(label)
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            found.add(item[0])
+        elif isinstance(item, (tuple, list)):
+            for sub in item:
+                walk(sub)
+
+    for param in ctx.space.params.values():
+        walk(param.conditional)
+    return found
+
+
+@check("S005", "duplicates", "sampling", "identical configurations evaluated again")
 def check_duplicates(ctx: Context) -> list[Finding]:
+    """Repeats against random search in the same space, branch by branch.
+
+    Trials are grouped by which parameters were active (a conditional space's branches);
+    in a branch two random configurations are equal with the product of each active
+    parameter's collision chance, so the expected pairs are the sum over branches of
+    C(n_branch, 2) times that. A warning needs repeats beyond that expectation (p < alpha,
+    at least twice as many pairs) that waste at least ``duplicate_share`` of the trials.
+    """
     dups = ctx.study.duplicate_groups()
     if not dups:
         return []
-    n = sum(1 for t in ctx.ordered if t.params and t.state != "error")
+    th = ctx.thresholds
+    configs = [t for t in ctx.ordered if t.params and t.state != "error"]
+    n = len(configs)
+    branches: dict[tuple[str, ...], int] = {}
+    for t in configs:
+        key = tuple(sorted(label for label, v in t.params.items() if v is not None))
+        branches[key] = branches.get(key, 0) + 1
+    cache: dict[str, float] = {}
+    # a choice that selects a branch has one value within it (its options differ in what
+    # else is active), so it does not divide the branch's configurations
+    selectors = _selectors(ctx)
+    expected = 0.0
+    per_branch = []
+    for labels, count in branches.items():
+        coll = 1.0
+        for label in labels:
+            if label not in selectors:
+                coll *= _collision(ctx, label, cache)
+        expected += coll * count * (count - 1) / 2
+        per_branch.append(
+            {
+                "params": list(labels),
+                "trials": count,
+                "configurations": (1 / coll) if coll else None,
+            }
+        )
     pairs = sum(len(g) * (len(g) - 1) // 2 for g in dups)
-    coll = _collision_probability(ctx, list(ctx.study.labels))
-    expected = coll * n * (n - 1) / 2
+    wasted = sum(len(g) - 1 for g in dups)
     p = poisson_sf(pairs, expected) if expected > 0 else 0.0
-    severity = "warning" if p < ctx.thresholds.alpha else "info"
+    ratio = pairs / expected if expected > 0 else math.inf
+    material = wasted >= max(3, th.duplicate_share * n)
+    severity = "warning" if (p < th.alpha and ratio >= 2 and material) else "info"
     shown = "; ".join(" = ".join(map(str, g[:4])) for g in dups[:4])
+    if expected > 0:
+        finite = [b["configurations"] for b in per_branch if b["configurations"]]
+        space_text = (
+            f"random search in this space would expect {expected:.2g} pairs"
+            f" (about {min(finite):.3g} equally likely configurations"
+            + (f" in the smallest of {len(per_branch)} branches" if len(per_branch) > 1 else "")
+            + f"; {fmt_p(p)})"
+        )
+    else:
+        space_text = (
+            "random search in this space would repeat none (a continuous parameter is"
+            " active in every branch)"
+        )
+    if severity == "info":
+        verdict = (
+            "; repeats this rare cost little" if not material else "; repeats are expected here"
+        )
+    else:
+        verdict = f": {ratio:.1f}x what chance gives, {wasted} evaluations spent on repeats"
     return [
         Finding(
-            code="S005",
-            name="duplicates",
             severity=severity,
             params=list(ctx.study.labels),
             message=(
-                f"{len(dups)} configuration{'s were' if len(dups) > 1 else ' was'} evaluated"
-                f" more than once ({pairs} duplicate"
-                f" pairs; tids {shown}); random search in this space would expect"
-                f" {expected:.2g} pairs ({fmt_p(p)})"
+                f"{len(dups)} configurations were evaluated more than once ({pairs} duplicate"
+                f" pairs, {wasted} of {n} trials; tids {shown}); {space_text}{verdict}"
+                f"{ctx.inferred_note()}"
             ),
             evidence={
                 "groups": dups[:20],
                 "pairs": pairs,
+                "wasted_trials": wasted,
                 "expected_random": expected,
+                "branches": per_branch[:20],
                 "p_value": p,
             },
             advice=(
-                "Each repeat costs an evaluation and tells TPE nothing new: use a finer q,"
-                " more options, or cache results by configuration"
+                "Each repeat costs an evaluation and tells TPE little: use a finer q or more"
+                " options, or cache results by configuration"
+                if severity == "warning"
+                else "Nothing to do; re-evaluating a noisy configuration can even help"
             ),
         )
     ]
-
-
-def _skipped(code: str, name: str, why: str) -> Finding:
-    return Finding(
-        code=code,
-        name=name,
-        severity="info",
-        params=[],
-        message=f"{name} skipped: {why}",
-        evidence={"skipped": True},
-        advice="Pass --space FILE.py:NAME or a TOML spec so bounds are known",
-    )

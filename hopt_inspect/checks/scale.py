@@ -114,3 +114,91 @@ def spread(param: Param, values: Any) -> float:
     if len(c) == 0 or hi <= lo:
         return math.nan
     return float((np.max(c) - np.min(c)) / (hi - lo))
+
+
+SCALE_WORDS = {
+    "uniform": "linear scale",
+    "quniform": "linear scale",
+    "uniformint": "linear scale",
+    "loguniform": "log scale",
+    "qloguniform": "log scale",
+    "normal": "prior-probability scale",
+    "qnormal": "prior-probability scale",
+    "lognormal": "prior-probability scale",
+    "qlognormal": "prior-probability scale",
+}
+
+
+def scale_word(param: Param) -> str:
+    """'log scale', 'linear scale' or 'prior-probability scale' (normal kinds)."""
+    return SCALE_WORDS.get(param.kind, "option scale")
+
+
+def range_word(param: Param) -> str:
+    """What a share of the coordinate range means for this parameter."""
+    if param.kind in ("normal", "qnormal", "lognormal", "qlognormal"):
+        return "of the prior's probability mass"
+    if param.is_log:
+        return "of the range (log scale)"
+    return "of the range"
+
+
+def pit(param: Param, values: Any, rng: Any) -> Any:
+    """Values → the prior's CDF at them, randomised within q cells and options.
+
+    Under random search (values drawn from the prior) the result is exactly uniform on
+    [0, 1], whatever the kind: the probability integral transform. NaN stays NaN.
+    """
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, np.nan)
+    ok = ~np.isnan(x)
+    if not ok.any():
+        return out
+    v = x[ok]
+    kind = param.kind
+    if param.is_categorical:
+        probs = np.asarray(category_probs(param), dtype=float)
+        if not len(probs):
+            return out
+        probs = probs / probs.sum()
+        cum = np.concatenate([[0.0], np.cumsum(probs)])
+        k = np.clip(np.round(v - param.randint_offset).astype(int), 0, len(probs) - 1)
+        out[ok] = cum[k] + rng.uniform(size=len(v)) * probs[k]
+        return out
+    q = param.q if param.q is not None else (1.0 if kind == "uniformint" else None)
+    if q is None:
+        out[ok] = np.clip(_cdf(param, v), 0.0, 1.0)
+        return out
+    a = np.clip(_cdf(param, v - q / 2), 0.0, 1.0)
+    b = np.clip(_cdf(param, v + q / 2), 0.0, 1.0)
+    out[ok] = a + rng.uniform(size=len(v)) * np.maximum(b - a, 0.0)
+    return out
+
+
+def _cdf(param: Param, x: Any) -> Any:
+    """The unrounded prior's CDF at natural-unit values x."""
+    import numpy as np
+
+    kind = param.kind
+    with np.errstate(all="ignore"):
+        if kind in ("uniform", "quniform", "uniformint"):
+            return (x - param.low) / (param.high - param.low)
+        if kind in ("loguniform", "qloguniform"):
+            lx = np.where(x > 0, np.log(np.maximum(x, 1e-300)), -np.inf)
+            return (lx - param.low) / (param.high - param.low)
+        from scipy.special import ndtr
+
+        if kind in ("lognormal", "qlognormal"):
+            x = np.where(x > 0, np.log(np.maximum(x, 1e-300)), -np.inf)
+        return ndtr((x - param.mu) / param.sigma)
+
+
+def has_prior(param: Param) -> bool:
+    """Whether the prior is known well enough for pit()."""
+    if param.is_categorical:
+        return param.n_options > 0
+    if param.kind in ("normal", "qnormal", "lognormal", "qlognormal"):
+        return param.mu is not None and param.sigma is not None and param.sigma > 0
+    return param.low is not None and param.high is not None and param.high > param.low

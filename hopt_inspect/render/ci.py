@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 
 from ..checks import REGISTRY, CheckReport, at_or_above, severity_counts
 
-_FAMILY = {"S": "sampling", "T": "progress", "F": "failures"}
 _GITHUB_LEVEL = {"info": "notice", "warning": "warning", "error": "error"}
 
 
@@ -28,6 +27,11 @@ def github_annotations(report: CheckReport) -> str:
             f"::{_GITHUB_LEVEL[f.severity]} file={_gh_property(report.source)},"
             f"title={_gh_property(title)}::{_gh_data(body)}"
         )
+    groups: dict[str, list[str]] = {}
+    for skip in report.not_run:
+        groups.setdefault(skip.reason, []).append(f"{skip.code} {skip.name}")
+    for reason, names in groups.items():
+        lines.append(f"hopt-inspect check: not run: {', '.join(names)} ({_gh_data(reason)})")
     lines.append(f"hopt-inspect check: {severity_counts(report.counts)} (fail-on {report.fail_on})")
     return "\n".join(lines) + "\n"
 
@@ -39,7 +43,8 @@ def junit_xml(report: CheckReport) -> str:
         by_code.setdefault(f.code, []).append(f)
     names = {c.code: c for c in REGISTRY}
     failures = sum(1 for c in report.checks if c.status == "fail")
-    skipped = sum(1 for c in report.checks if c.status == "skipped")
+    skipped = sum(1 for c in report.checks if c.status == "not run")
+    reasons = {s.code: s.reason for s in report.not_run}
     suite = ET.Element(
         "testsuite",
         name="hopt-inspect check",
@@ -58,13 +63,13 @@ def junit_xml(report: CheckReport) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"hopt-inspect.{_FAMILY[result.code[0]]}",
+            classname=f"hopt-inspect.{names[result.code].family}",
             name=f"{result.code} {result.name}: {names[result.code].summary}",
         )
         found = by_code.get(result.code, [])
         failing = [f for f in found if at_or_above(f.severity, report.fail_on)]
-        if result.status == "skipped":
-            ET.SubElement(case, "skipped", message=found[0].message if found else "skipped")
+        if result.status == "not run":
+            ET.SubElement(case, "skipped", message=f"not run: {reasons.get(result.code, '')}")
         elif failing:
             element = ET.SubElement(
                 case, "failure", message=failing[0].message[:500], type=failing[0].severity
@@ -72,7 +77,7 @@ def junit_xml(report: CheckReport) -> str:
             element.text = "\n\n".join(
                 f"[{f.severity}] {f.message}\nAdvice: {f.advice}" for f in failing
             )
-        if found and not failing and result.status != "skipped":
+        if found and not failing:
             out = ET.SubElement(case, "system-out")
             out.text = "\n".join(f"[{f.severity}] {f.message}" for f in found)
     ET.indent(suite)

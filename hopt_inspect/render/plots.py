@@ -358,7 +358,7 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     axes = list(axes) if rows else [axes]
     categorical = result.options is not None
     space = (
-        "space INFERRED from observed values: pass --space for hyperopt's exact curves"
+        "space INFERRED from the trials: pass --space for the real one"
         if result.inferred
         else f"space: {result.space_source}"
     )

@@ -118,8 +118,10 @@ def _verdict_block(summary: Summary, png: bytes | None) -> str:
 
 
 def _findings_block(report: CheckReport) -> str:
+    not_run = "".join(f"<li>{_e(s.code)} {_e(s.name)}: {_e(s.reason)}</li>" for s in report.not_run)
+    not_run = f"<p class=muted>Not run:</p><ul class=muted>{not_run}</ul>" if not_run else ""
     if not report.findings:
-        return "<p>No findings.</p>"
+        return "<p>No findings.</p>" + not_run
     parts = [
         f"<p class=muted>{_e(severity_counts(report.counts))} · space: "
         f"{_e(report.space_source)}</p>"
@@ -132,7 +134,7 @@ def _findings_block(report: CheckReport) -> str:
             + (f"<br><span class=advice>→ {_e(f.advice)}</span>" if f.advice else "")
             + "</div>"
         )
-    return "".join(parts)
+    return "".join(parts) + not_run
 
 
 def _trials_table(study: Study, display: dict[str, Any]) -> str:

@@ -211,7 +211,7 @@ def _tids(tids: list[int], limit: int = 8) -> str:
 def _tpe_state_block(summary: Summary) -> RenderableType:
     table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     table.add_column("parameter", overflow="fold", max_width=26)
-    for name in ("below", "prior", "below peak", "above peak", "TPE favours"):
+    for name in ("below", "prior", "below peak", "above peak", "ratio peak"):
         table.add_column(name, justify="right", no_wrap=True)
     for st in summary.tpe_state:
         table.add_row(
@@ -226,7 +226,9 @@ def _tpe_state_block(summary: Summary) -> RenderableType:
     title.append(f"  (space: {safe(summary.space_source or '', 60)})", style="dim")
     caption = Text(
         "below: trials in TPE's good group that set the parameter · prior: its share of the"
-        " good model · TPE favours: where good − other log-density peaks",
+        " good model · ratio peak: where good − other log-density peaks. TPE draws its next"
+        " candidates from the good model, so it leans towards this point without landing"
+        " on it; with few good trials the peak can sit far from the best trial",
         style="dim",
     )
     return Group(title, table, caption)
@@ -301,6 +303,12 @@ def render_summary(summary: Summary, width: int = 80) -> RenderableType:
         title = Text("\nFindings", style="bold")
         title.append("  (hopt-inspect check FILE for evidence and advice)", style="dim")
         parts += [title, finding_lines(summary.findings, width=width)]
+    if summary.checks_not_run:
+        groups: dict[str, list[str]] = {}
+        for skip in summary.checks_not_run:
+            groups.setdefault(skip.reason, []).append(skip.code)
+        for reason, codes in groups.items():
+            parts.append(Text(f"not run: {', '.join(codes)} ({safe(reason, 200)})", style="dim"))
     if summary.notes:
         notes = Table.grid(padding=(0, 1))
         notes.add_column(no_wrap=True)
@@ -356,7 +364,8 @@ def render_lpdf(result: LpdfResult, outputs: list[str]) -> RenderableType:
         "after: trials in the history · below/above: this parameter's observations in"
         " TPE's good/other group · prior: the prior's share of the below model · argmax:"
         " where below − above peaks · next tried: the value of the following trial (TPE"
-        " keeps the best of 24 draws from the below model: near the argmax, rarely at it)"
+        " keeps the best of 24 draws from the below model, which need not be near the"
+        f" argmax{_near_argmax_text(result)})"
     )
     if any(snap.startup for snap in result.snapshots):
         legend += " · *: random start-up, TPE did not choose the next trial"
@@ -387,14 +396,50 @@ def render_check(report: CheckReport) -> RenderableType:
         if f.advice:
             body.add_row("", Text("→ " + safe(f.advice, 600), style="green"))
         parts += [Text(""), line, body]
+    if report.sampler:
+        parts += [Text(""), Text(f"sampler: {safe(report.sampler['evidence'], 400)}", style="dim")]
+    if report.not_run:
+        parts.append(Text(""))
+        for reason, codes in _not_run_groups(report):
+            parts.append(Text(f"not run: {codes} ({safe(reason, 200)})", style="dim"))
     counts = severity_counts(report.counts)
-    ran = len(report.checks)
+    ran = len(report.checks) - len(report.not_run)
     verdict = Text(f"\n{counts} from {ran} checks · fail-on {report.fail_on} → ")
     verdict.append(
         "exit 1" if report.failed else "exit 0", "bold red" if report.failed else "green"
     )
     parts.append(verdict)
     return Group(*parts)
+
+
+def _near_argmax_text(result: Any) -> str:
+    """How often, in these snapshots, the next trial really landed near the argmax."""
+    hits = total = 0
+    for snap in result.snapshots:
+        if snap.startup or snap.argmax_x is None or snap.next_value is None or not snap.x:
+            continue
+        total += 1
+        if result.kind in ("choice", "pchoice", "randint"):
+            hits += int(snap.argmax_x == snap.next_value)
+            continue
+        lo, hi = min(snap.x), max(snap.x)
+        hits += int(hi > lo and abs(snap.next_value - snap.argmax_x) <= 0.1 * (hi - lo))
+    if not total:
+        return ""
+    near = (
+        "the same option as"
+        if result.kind in ("choice", "pchoice", "randint")
+        else ("within 10% of the plotted range of")
+    )
+    return f": here {hits} of {total} TPE-chosen trials landed {near} it"
+
+
+def _not_run_groups(report: CheckReport) -> list[tuple[str, str]]:
+    """Checks that did not run, grouped by reason: [(reason, "S002 edge-sampling, ...")]."""
+    groups: dict[str, list[str]] = {}
+    for skip in report.not_run:
+        groups.setdefault(skip.reason, []).append(f"{skip.code} {skip.name}")
+    return [(reason, ", ".join(names)) for reason, names in groups.items()]
 
 
 def finding_lines(findings: list[Finding], width: int = 76) -> RenderableType:
