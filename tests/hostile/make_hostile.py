@@ -519,6 +519,38 @@ def stand_ins() -> None:
     )
 
 
+# --------------------------------------------------------------------------- round 2 (#14)
+# Generators for tests/hostile/test_round2.py: small files built on the fly in a temporary
+# folder (not committed, not in the manifest). Each returns bytes or writes into ``folder``.
+
+
+def bson_doc(body: bytes) -> bytes:
+    """One BSON document around ``body`` (elements), with its length and final NUL."""
+    return struct.pack("<i", len(body) + 5) + body + b"\x00"
+
+
+def bson_negative_binary() -> bytes:
+    """A binary element whose length is negative: the old decoder stepped back onto it."""
+    return bson_doc(b"\x05a\x00" + struct.pack("<i", -8) + b"\x00")
+
+
+def bson_negative_binary_in_array() -> bytes:
+    """The same inside an array: the old loop appended forever (memory grew by GBs)."""
+    inner = bson_doc(b"\x050\x00" + struct.pack("<i", -8) + b"\x00")
+    return bson_doc(b"\x04a\x00" + inner)
+
+
+def bson_bogus_lengths() -> list[bytes]:
+    """Strings, documents and binaries with lengths that are negative, zero or too big."""
+    out = [bson_negative_binary(), bson_negative_binary_in_array()]
+    for kind in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        for length in (-(2**31), -5, -1, 0, 3, 2**31 - 1):
+            out.append(bson_doc(kind + b"k\x00" + struct.pack("<i", length) + b"\x00" * 6))
+    out.append(struct.pack("<i", -20) + b"\x00" * 16)
+    out.append(bson_doc(b"\x09t\x00" + struct.pack("<q", 2**62)))  # a time past year 9999
+    return out
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():
