@@ -551,6 +551,99 @@ def bson_bogus_lengths() -> list[bytes]:
     return out
 
 
+OPTUNA_TABLES = """
+CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name VARCHAR(512) NOT NULL);
+CREATE TABLE study_directions (study_direction_id INTEGER PRIMARY KEY, direction VARCHAR(8),
+    study_id INTEGER, objective INTEGER);
+CREATE TABLE trials (trial_id INTEGER PRIMARY KEY, number INTEGER, study_id INTEGER,
+    state VARCHAR(8) NOT NULL, datetime_start DATETIME, datetime_complete DATETIME);
+CREATE TABLE trial_params (param_id INTEGER PRIMARY KEY, trial_id INTEGER,
+    param_name VARCHAR(512), param_value FLOAT, distribution_json TEXT);
+CREATE TABLE trial_values (trial_value_id INTEGER PRIMARY KEY, trial_id INTEGER,
+    objective INTEGER, value FLOAT, value_type VARCHAR(7));
+"""
+UNIFORM = '{"name": "FloatDistribution", "attributes": {"low": 0.0, "high": 1.0, "log": false}}'
+
+
+def optuna_storage(
+    path: Path, name: str = "demo", n_trials: int = 3, sql: str = "", tables: str = OPTUNA_TABLES
+) -> Path:
+    """A minimal Optuna storage: one study of ``n_trials`` COMPLETE trials with ``x``."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.executescript(tables)
+    if "CREATE VIEW studies" not in sql:
+        con.execute("INSERT INTO studies VALUES (1, ?)", (name,))
+    if "CREATE VIEW study_directions" not in sql:
+        con.execute("INSERT INTO study_directions VALUES (1, 'MINIMIZE', 1, 0)")
+    for i in range(n_trials if "CREATE VIEW trials" not in sql else 0):
+        con.execute(
+            "INSERT INTO trials VALUES (?, ?, 1, 'COMPLETE', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:01')",
+            (i + 1, i),
+        )
+        if "CREATE VIEW trial_params" not in sql:
+            con.execute(
+                "INSERT INTO trial_params VALUES (?, ?, 'x', ?, ?)", (i + 1, i + 1, i / 10, UNIFORM)
+            )
+        con.execute("INSERT INTO trial_values VALUES (?, ?, 0, ?, 'FINITE')", (i + 1, i + 1, i))
+    con.executescript(sql)
+    con.commit()
+    con.close()
+    return path
+
+
+# A table replaced by a view: endless (recursive CTE), or a huge cross product.
+ENDLESS_STUDIES = (
+    "DROP TABLE studies; CREATE VIEW studies AS WITH RECURSIVE c(x) AS"
+    " (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x AS study_id, 'a' AS study_name"
+    " FROM c WHERE x < 0;"
+)
+CROSS_PARAMS = (
+    "CREATE TABLE names (n TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1"
+    " FROM c WHERE x < 3000) INSERT INTO names SELECT 'p' || x FROM c;"
+    " DROP TABLE trial_params; CREATE VIEW trial_params AS SELECT t.trial_id AS trial_id,"
+    " n.n AS param_name, 0.5 AS param_value, '" + UNIFORM + "' AS distribution_json"
+    " FROM trials t, names n;"
+)
+
+
+def optuna_with_leftover_wal(folder: Path) -> tuple[Path, object]:
+    """``victim.db`` with committed trials still in ``victim.db-wal`` (a writer is open).
+
+    Returns the path and the open connection (close it after the test); until then the
+    WAL holds trials the main file does not.
+    """
+    import sqlite3
+
+    path = optuna_storage(folder / "victim.db", name="victim", n_trials=2)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("INSERT INTO trials VALUES (10, 2, 1, 'COMPLETE', '2026-01-01 00:00:00', NULL)")
+    con.execute("INSERT INTO trial_params VALUES (10, 10, 'x', 0.9, ?)", (UNIFORM,))
+    con.execute("INSERT INTO trial_values VALUES (10, 10, 0, 0.5, 'FINITE')")
+    con.commit()
+    return path, con
+
+
+def optuna_bad_distributions() -> list[str]:
+    """``distribution_json`` values Optuna never writes."""
+    return [
+        "not json",
+        "[1, 2]",
+        '{"name": "FloatDistribution", "attributes": {"low": "a", "high": 1}}',
+        '{"name": "FloatDistribution", "attributes": {"low": 1, "high": 0}}',
+        '{"name": "FloatDistribution", "attributes": {"low": 0, "high": 1, "log": true}}',
+        '{"name": "FloatDistribution", "attributes": {"low": 0, "high": 1e999}}',
+        '{"name": "IntDistribution", "attributes": {"low": 0, "high": 5, "step": -1}}',
+        '{"name": "CategoricalDistribution", "attributes": {"choices": 7}}',
+        '{"name": "FloatDistribution", "attributes": 3}',
+        "[" * 100000,
+    ]
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

@@ -70,3 +70,71 @@ def test_bson_negative_binary_length_is_refused(tmp_path):
         path.write_bytes(data)
         assert len(data) <= 30
         refused(path)
+
+
+# --------------------------------------------------------------------------- 2. SQLite
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_optuna_path_is_not_pasted_into_a_uri(tmp_path):
+    """'decoy.db#' used to open 'decoy.db'; 'x.db?mode=rwc&y=' used to create 'x.db'."""
+    mh.optuna_storage(tmp_path / "decoy.db", name="decoy")
+    mh.optuna_storage(tmp_path / "real.db#", name="real")
+    mh.optuna_storage(tmp_path / "other.db?mode=rwc&x=", name="mine")
+    before = _snapshot(tmp_path)
+    study = load_study(tmp_path / "real.db#")
+    assert "'real'" in study.source.container
+    study = load_study(tmp_path / "other.db?mode=rwc&x=")
+    assert "'mine'" in study.source.container
+    assert _snapshot(tmp_path) == before  # nothing created, nothing changed
+
+
+def test_optuna_leftover_wal_is_read_but_never_touched(tmp_path):
+    path, writer = mh.optuna_with_leftover_wal(tmp_path)
+    try:
+        assert (tmp_path / "victim.db-wal").stat().st_size > 0
+        before = _snapshot(tmp_path)
+        study = load_study(path)
+        assert _snapshot(tmp_path) == before  # no checkpoint, the WAL is still there
+        assert study.n_trials == 3  # the trial that only the WAL holds is read too
+    finally:
+        writer.close()
+
+
+def test_optuna_wal_mode_file_creates_no_side_files(tmp_path):
+    path, writer = mh.optuna_with_leftover_wal(tmp_path)
+    writer.close()  # a clean close checkpoints and removes the WAL: a WAL-mode file alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.db"]
+    before = _snapshot(tmp_path)
+    assert load_study(path).n_trials == 3
+    assert _snapshot(tmp_path) == before
+
+
+def test_optuna_endless_view_stops_in_seconds(tmp_path, monkeypatch):
+    from hopt_inspect.loading import optuna_db
+
+    monkeypatch.setattr(optuna_db, "QUERY_SECONDS", 1.0)
+    path = mh.optuna_storage(tmp_path / "loop.db", sql=mh.ENDLESS_STUDIES)
+    assert "took over 1 s" in refused(path, seconds=10)
+
+
+def test_optuna_cross_product_is_refused(tmp_path):
+    path = mh.optuna_storage(tmp_path / "cross.db", n_trials=300, sql=mh.CROSS_PARAMS)
+    assert "more than 1,000 parameter names" in refused(path, seconds=10)
+
+
+@pytest.mark.parametrize("i", range(len(mh.optuna_bad_distributions())))
+def test_optuna_bad_distribution_json(tmp_path, i):
+    path = mh.optuna_storage(tmp_path / "bad.db", n_trials=1)
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute(
+        "UPDATE trial_params SET distribution_json = ?", (mh.optuna_bad_distributions()[i],)
+    )
+    con.commit()
+    con.close()
+    assert "distribution_json" in refused(path)
