@@ -5,17 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..checks import REGISTRY, CheckReport, at_or_above, severity_counts
+from .escape import github_data as _gh_data
+from .escape import github_property as _gh_property
+from .escape import xml_text as _x
 
 _FAMILY = {"S": "sampling", "T": "progress", "F": "failures"}
 _GITHUB_LEVEL = {"info": "notice", "warning": "warning", "error": "error"}
-
-
-def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_property(text: str) -> str:
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def github_annotations(report: CheckReport) -> str:
@@ -52,29 +47,29 @@ def junit_xml(report: CheckReport) -> str:
         ET.SubElement(suite, "properties"),
         "property",
         name="source",
-        value=report.source,
+        value=_x(report.source),
     )
     for result in report.checks:
         case = ET.SubElement(
             suite,
             "testcase",
             classname=f"hopt-inspect.{_FAMILY[result.code[0]]}",
-            name=f"{result.code} {result.name}: {names[result.code].summary}",
+            name=_x(f"{result.code} {result.name}: {names[result.code].summary}"),
         )
         found = by_code.get(result.code, [])
         failing = [f for f in found if at_or_above(f.severity, report.fail_on)]
         if result.status == "skipped":
-            ET.SubElement(case, "skipped", message=found[0].message if found else "skipped")
+            ET.SubElement(case, "skipped", message=_x(found[0].message if found else "skipped"))
         elif failing:
             element = ET.SubElement(
-                case, "failure", message=failing[0].message[:500], type=failing[0].severity
+                case, "failure", message=_x(failing[0].message[:500]), type=failing[0].severity
             )
-            element.text = "\n\n".join(
-                f"[{f.severity}] {f.message}\nAdvice: {f.advice}" for f in failing
+            element.text = _x(
+                "\n\n".join(f"[{f.severity}] {f.message}\nAdvice: {f.advice}" for f in failing)
             )
         if found and not failing and result.status != "skipped":
             out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(f"[{f.severity}] {f.message}" for f in found)
+            out.text = _x("\n".join(f"[{f.severity}] {f.message}" for f in found))
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -10,6 +10,7 @@ from typing import Any
 from ..checks import CheckReport, severity_counts
 from ..study import Study
 from ..summary import Summary
+from .escape import as_text, escape_controls
 
 MAX_TABLE_ROWS = 2000
 
@@ -46,7 +47,8 @@ td.l, th.l { text-align: left; } .scroll { overflow: auto; max-height: 520px; }
 
 
 def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for HTML: control characters made visible (\\xNN), then HTML-escaped."""
+    return html.escape(escape_controls(as_text(value), keep_newlines=True), quote=True)
 
 
 def _num(value: Any) -> str:

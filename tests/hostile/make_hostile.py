@@ -644,6 +644,61 @@ def optuna_bad_distributions() -> list[str]:
     ]
 
 
+# Text an attacker controls: labels, failure messages and result keys of a real fmin study.
+WRAP_PAD = "w " * 37  # makes word wrapping start a line with what follows, at 80 columns
+HOSTILE_LABELS = (
+    "[/x]",
+    "[link=https://evil.example/]lr[/link]",
+    "[conceal]secret[/conceal]",
+    WRAP_PAD + "::error title=pwned::from a label",
+    "a::add-mask::b",
+    "esc\x1b]52;c;cHduZWQ=\x07\x1b[2Jx",
+    ":smile: ##[warning]x",
+    "$\\frac{a}{$",
+    '=HYPERLINK("http://evil")',
+    "a/b",
+    "a:b",
+    "L" * 300,
+)
+HOSTILE_MESSAGES = (
+    "[/bold] broken [link=https://evil.example/]click[/link] [conceal]hidden",
+    WRAP_PAD + "::error file=x.py,line=1::pwned by a failure reason",
+    "[/b] [conceal]bell\x07 and \x1b[31mred\x1b[0m and"
+    " \x1b]8;;https://evil\x07osc8\x1b]8;;\x07 \x9b2J",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+)
+
+
+def hostile_text_trials(n: int = 24):
+    """A real ``fmin`` study whose labels and failure messages are hostile text."""
+    import numpy as np
+    from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, rand
+
+    space = {label: hp.uniform(label, 0, 1) for label in HOSTILE_LABELS}
+
+    def objective(p):
+        x = p[HOSTILE_LABELS[0]]
+        if x < 0.3:
+            i = int(x * 100) % len(HOSTILE_MESSAGES)
+            return {"status": STATUS_FAIL, "failure": HOSTILE_MESSAGES[i]}
+        if x > 0.85:
+            raise ValueError(HOSTILE_MESSAGES[int(x * 100) % len(HOSTILE_MESSAGES)])
+        return {"status": STATUS_OK, "loss": x}
+
+    trials = Trials()
+    fmin(
+        objective,
+        space,
+        algo=rand.suggest,
+        max_evals=n,
+        trials=trials,
+        rstate=np.random.default_rng(3),
+        show_progressbar=False,
+        catch_eval_exceptions=True,
+    )
+    return trials
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

@@ -138,3 +138,101 @@ def test_optuna_bad_distribution_json(tmp_path, i):
     con.commit()
     con.close()
     assert "distribution_json" in refused(path)
+
+
+# --------------------------------------------------------------------------- 3-5, 8. text
+
+
+@pytest.fixture(scope="module")
+def text_study(tmp_path_factory):
+    """A real fmin study with hostile labels and failure messages, pickled."""
+    import pickle
+
+    path = tmp_path_factory.mktemp("text") / "trials.p"
+    path.write_bytes(pickle.dumps(mh.hostile_text_trials()))
+    return path
+
+
+def _cli(*args, color=False, columns=80):
+    import os
+
+    from conftest import run_cli
+
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["COLUMNS"] = str(columns)
+    if color:
+        env["FORCE_COLOR"] = "1"
+        env["TERM"] = "xterm-256color"
+    out = run_cli(*args, env=env)
+    assert out.returncode in (0, 1), out.stderr[-800:]
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr, out.stderr
+    return out.stdout
+
+
+def _no_terminal_escapes(text: str, colors_allowed: bool = False) -> None:
+    import re
+
+    if colors_allowed:  # rich's own SGR colour codes, nothing else
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    bad = re.findall(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", text)
+    assert not bad, sorted(set(bad))
+
+
+def _no_workflow_command(text: str) -> None:
+    for line in text.splitlines():
+        assert not line.lstrip().startswith(("::", "##[")), line
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+@pytest.mark.parametrize("command", ["summary", "check"])
+def test_text_outputs_are_literal_and_escaped(text_study, command, columns):
+    """Markup in labels and messages: no MarkupError, no OSC 8 link, no concealed text,
+    no escape sequence from the file, no workflow command wherever wrapping lands."""
+    out = _cli(command, text_study, color=True, columns=columns)
+    assert "\x1b]8" not in out  # an OSC 8 hyperlink
+    assert "\x1b[8m" not in out  # [conceal]
+    _no_terminal_escapes(out, colors_allowed=True)
+    _no_workflow_command(out)
+    plain = _cli(command, text_study, columns=columns)
+    _no_terminal_escapes(plain)
+    _no_workflow_command(plain)
+    if command == "summary":
+        assert "[/x]" in plain and "[conceal]secret[/conceal]" in plain
+    else:
+        assert "\\x1b]8;;https://evil" in plain  # shown, escaped
+
+
+def test_check_github_and_junit_outputs(text_study, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    out = _cli("check", text_study, "--format", "github")
+    _no_terminal_escapes(out)
+    for line in out.splitlines()[:-1]:
+        assert line.startswith(("::warning file=", "::error file=", "::notice file="))
+    junit = tmp_path / "junit.xml"
+    _cli("check", text_study, "--format", "junit", "-o", junit)
+    ET.fromstring(junit.read_bytes())  # well-formed
+    _no_terminal_escapes(junit.read_text().replace("\n", " "))
+
+
+def test_export_escapes_controls_and_defuses_formulas(text_study):
+    import csv
+    import io
+    import json
+
+    out = _cli("export", text_study, "--format", "csv")
+    _no_terminal_escapes(out)
+    _no_workflow_command(out)
+    rows = list(csv.reader(io.StringIO(out)))
+    header, body = rows[0], rows[1:]
+    cells = header + [c for row in body for c in row]
+    for cell in cells:
+        if cell[:1] in ("=", "+", "-", "@"):
+            float(cell)  # only plain numbers may start so
+    assert '\'=HYPERLINK("http://evil")' in header
+    loss = header.index("loss")
+    assert all(row[loss] == "" or float(row[loss]) >= 0 for row in body)  # numbers stay
+    jsonl = _cli("export", text_study, "--format", "jsonl")
+    _no_terminal_escapes(jsonl)
+    docs = [json.loads(line) for line in jsonl.splitlines()]
+    assert any("\x9b" in str(d.get("error")) for d in docs)  # kept, as an escape
