@@ -476,6 +476,10 @@ def report(
         study, search_space, select=cfg.select, ignore=cfg.ignore, fail_on=cfg.fail_on,
         thresholds=cfg.thresholds, settings=settings,
     )  # fmt: skip
+    if cfg.path:  # say which config file was used
+        from dataclasses import replace
+
+        check_report = replace(check_report, settings={**check_report.settings, "config": cfg.path})
     infos = [
         ("history", plotinfo.history_info(study, settings)),
         ("params", plotinfo.params_info(study, search_space, settings)),

@@ -4,7 +4,7 @@
 select = ["S", "T003"]          # codes, code prefixes or names
 ignore = ["S005"]
 fail-on = "warning"             # info | warning | error
-space = "tuner.py:space"        # default --space
+space = "space.toml"           # default --space: a TOML spec only (never code)
 n-startup-jobs = 20
 
 [tool.hopt-inspect.thresholds]
@@ -96,12 +96,33 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
             raise InputError(f"{path}: fail-on must be one of {', '.join(SEVERITIES)}")
         config = replace(config, fail_on=table["fail-on"])
     if "space" in table:
-        config = replace(config, space=str(table["space"]))
+        config = replace(config, space=_space(table["space"], path))
     if "n-startup-jobs" in table:
-        config = replace(config, n_startup_jobs=int(table["n-startup-jobs"]))
+        value = table["n-startup-jobs"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**6:
+            raise InputError(f"{path}: n-startup-jobs must be a whole number from 0 to 1000000")
+        config = replace(config, n_startup_jobs=value)
     if "thresholds" in table:
         config = replace(config, thresholds=_thresholds(table["thresholds"], path))
     return config
+
+
+def _space(value: Any, path: Path) -> str:
+    """A config file may name only a TOML spec: no value in it can make us run code.
+
+    ``FILE.py:NAME`` and ``module:NAME`` import and run Python; a pyproject.toml in any
+    parent folder would do that on every ``check``, so such values are refused (pass them
+    as ``--space`` on the command line, where they are explicit). A relative TOML path is
+    taken from the config file's folder.
+    """
+    if not isinstance(value, str) or not value.endswith(".toml"):
+        raise InputError(
+            f"{path}: space = {str(value)[:100]!r} in [tool.hopt-inspect]: a config file may"
+            " only name a TOML spec (space.toml), never Python that would run; pass"
+            " FILE.py:NAME with --space instead"
+        )
+    spec = Path(value)
+    return str(spec if spec.is_absolute() else path.parent / spec)
 
 
 def _thresholds(table: Any, path: Path) -> Thresholds:
@@ -115,8 +136,10 @@ def _thresholds(table: Any, path: Path) -> Thresholds:
             names = ", ".join(n.replace("_", "-") for n in known)
             raise InputError(f"{path}: unknown threshold {key!r}; known: {names}")
         kind = int if isinstance(getattr(Thresholds(), name), int) else float
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{path}: threshold {key} must be a number")
         try:
             values[name] = kind(value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"{path}: threshold {key} must be a number") from exc
     return Thresholds(**values)

@@ -97,9 +97,10 @@ def _summary_block(summary: Summary) -> str:
 def _findings_block(report: CheckReport) -> str:
     if not report.findings:
         return "<p>No findings.</p>"
+    config = report.settings.get("config") if isinstance(report.settings, dict) else None
     parts = [
         f"<p class=muted>{_e(severity_counts(report.counts))} · space: "
-        f"{_e(report.space_source)}</p>"
+        f"{_e(report.space_source)}" + (f" · config: {_e(config)}" if config else "") + "</p>"
     ]
     for f in report.findings:
         params = f" [{_e(', '.join(f.params))}]" if f.params else ""

@@ -359,6 +359,9 @@ _SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red"}
 def render_check(report: CheckReport) -> RenderableType:
     head = Text(safe(report.source), style="bold magenta")
     head.append(f"  space: {safe(report.space_source, 80)}", style="dim")
+    config = report.settings.get("config") if isinstance(report.settings, dict) else None
+    if config:
+        head.append(f"  config: {safe(config, 120)}", style="dim")
     parts: list[RenderableType] = [head]
     for f in report.findings:
         line = Text()

@@ -236,3 +236,39 @@ def test_export_escapes_controls_and_defuses_formulas(text_study):
     _no_terminal_escapes(jsonl)
     docs = [json.loads(line) for line in jsonl.splitlines()]
     assert any("\x9b" in str(d.get("error")) for d in docs)  # kept, as an escape
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_config_space_never_runs_code(tmp_path, text_study):
+    """A pyproject.toml in a parent folder naming evil.py:space used to import it."""
+    import os
+
+    from conftest import run_cli
+
+    (tmp_path / "evil.py").write_text(
+        "import pathlib\npathlib.Path('CONFIG_RAN').write_text('x')\nspace = {}\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.hopt-inspect]\nspace = "{tmp_path / "evil.py"}:space"\n'
+    )
+    work = tmp_path / "deep" / "folder"
+    work.mkdir(parents=True)
+    env = {**os.environ, "COLUMNS": "100"}
+    for command in ("check", "report"):
+        out = run_cli(command, text_study, *(["-o", work / "r"] if command == "report" else []),
+                      cwd=work, env=env)  # fmt: skip
+        assert out.returncode == 2, out.stderr
+        assert "only name a TOML spec" in out.stderr and len(out.stderr.splitlines()) == 1
+    assert not list(tmp_path.rglob("CONFIG_RAN"))
+
+
+def test_config_file_used_is_named(tmp_path, text_study):
+    import os
+
+    from conftest import run_cli
+
+    (tmp_path / "pyproject.toml").write_text('[tool.hopt-inspect]\nignore = ["F"]\n')
+    out = run_cli("check", text_study, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"})
+    assert f"config: {tmp_path / 'pyproject.toml'}" in out.stdout
