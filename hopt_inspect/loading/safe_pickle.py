@@ -342,13 +342,26 @@ def _numpy_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
 # --------------------------------------------------------------------------- other shims
 
 
+# The codecs pickle protocols 0-2 use to spell bytes (``_codecs.encode(s, 'latin1')``,
+# ``bytes(s, 'latin-1')``): all linear. Any other codec name is refused: some are
+# quadratic (punycode took minutes on 88 KB) and some are not text codecs at all.
+_BYTE_CODECS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "ascii", "utf-8", "utf8"}
+
+
+def _codec(encoding: Any) -> str:
+    if not isinstance(encoding, str) or encoding.lower() not in _BYTE_CODECS:
+        raise UnsafePickleError(f"the codec {str(encoding)[:30]!r} is not one pickle uses")
+    return encoding.lower()
+
+
 def _codecs_encode(obj: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
     """How protocol <= 2 spells bytes: ``_codecs.encode(str, 'latin1')``."""
-    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1", "utf-8", "ascii"):
+    if not isinstance(obj, str):
         raise UnsafePickleError("_codecs.encode with unexpected arguments")
+    codec = _codec(encoding)
     if len(obj) > MAX_BYTES_ARG:
         raise UnsafePickleError("byte string too large")
-    return obj.encode(encoding, "strict")
+    return obj.encode(codec, "strict")
 
 
 def _bytes_like(kind: type) -> Any:
@@ -360,7 +373,11 @@ def _bytes_like(kind: type) -> Any:
         if len(args[0]) > MAX_BYTES_ARG:
             raise UnsafePickleError("byte string too large")
         if isinstance(args[0], str):
-            return kind(args[0].encode(args[1] if len(args) == 2 else "latin1"))
+            return kind(args[0].encode(_codec(args[1] if len(args) == 2 else "latin1")))
+        if len(args) == 2:
+            raise UnsafePickleError(f"{kind.__name__}() with unexpected arguments")
+        if isinstance(args[0], list) and not all(type(b) is int and 0 <= b < 256 for b in args[0]):
+            raise UnsafePickleError(f"{kind.__name__}() of a list that is not bytes")
         return kind(args[0])
 
     return make

@@ -699,6 +699,21 @@ def hostile_text_trials(n: int = 24):
     return trials
 
 
+def _pstr(text: str) -> bytes:
+    raw = text.encode("utf-8", "surrogatepass")
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def bytes_with_codec(codec: str, n: int = 88_000, module: str = "builtins") -> bytes:
+    """``bytes(s, codec)`` (or ``_codecs.encode``) on ``n`` characters; punycode is quadratic."""
+    name = b"bytes" if module == "builtins" else b"encode"
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(n))
+    return (
+        b"\x80\x02c" + module.encode() + b"\n" + name + b"\n"
+        + _pstr(text) + _pstr(codec) + b"\x86R."
+    )  # fmt: skip
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_hostile as mh
 
 
-class TookTooLong(Exception):
+class TookTooLong(BaseException):  # not an Exception: no handler may turn it into a message
     pass
 
 
@@ -46,7 +46,7 @@ def refused(path: Path, seconds: float = 5, **kwargs) -> str:
     with within(seconds), pytest.raises(InputError) as info:
         load_study(path, **kwargs)
     message = str(info.value)
-    assert "\n" not in message
+    assert "\n" not in message and "still running after" not in message
     return message
 
 
@@ -272,3 +272,31 @@ def test_config_file_used_is_named(tmp_path, text_study):
     (tmp_path / "pyproject.toml").write_text('[tool.hopt-inspect]\nignore = ["F"]\n')
     out = run_cli("check", text_study, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"})
     assert f"config: {tmp_path / 'pyproject.toml'}" in out.stdout
+
+
+# --------------------------------------------------------------------------- 6. CPU
+
+
+@pytest.mark.parametrize("module", ["builtins", "_codecs"])
+@pytest.mark.parametrize("codec", ["punycode", "idna", "utf-7", "base64", "rot13"])
+def test_bytes_shim_refuses_other_codecs(tmp_path, codec, module):
+    path = tmp_path / "codec.p"
+    path.write_bytes(mh.bytes_with_codec(codec, module=module))
+    assert "codec" in refused(path, seconds=3)
+
+
+def test_bytes_shim_still_reads_latin1(tmp_path):
+    from hopt_inspect.loading.safe_pickle import safe_loads
+
+    assert safe_loads(mh.bytes_with_codec("latin-1", 0)).obj == b""
+    assert len(safe_loads(mh.bytes_with_codec("UTF-8", 10)).obj) == 30
+
+
+def test_one_line_is_linear():
+    from hopt_inspect.errors import InputError, one_line
+
+    with within(1):
+        assert one_line("a" + " " * 60_000 + "b").startswith("a ")
+        assert one_line(" \n" * 60_000) == " "
+        assert one_line("x \n\n  y\r\nz") == "x y z"
+        assert len(str(InputError("m" * 100_000))) <= 2000
