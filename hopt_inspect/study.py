@@ -42,8 +42,14 @@ class Trial:
 
     @property
     def is_ok(self) -> bool:
-        """Status ``ok`` with a finite loss: a trial that can be the best."""
-        return self.status == STATUS_OK and self.loss is not None and math.isfinite(self.loss)
+        """Status ``ok`` with a finite loss, in a state ``trials.trials`` keeps (not error or
+        cancel): a trial that can be the best, as ``Trials.best_trial`` sees it."""
+        return (
+            self.status == STATUS_OK
+            and self.loss is not None
+            and math.isfinite(self.loss)
+            and self.state in VALID_STATES
+        )
 
     @property
     def is_failed(self) -> bool:
@@ -324,6 +330,16 @@ def _error_text(error: Any) -> str | None:
     return _text(error)
 
 
+def _tid(value: Any) -> int:
+    """A tid as hyperopt uses it: a whole number (a float like 3.7 is not truncated)."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"tid {value!r} is not a whole number")
+    tid = int(value)
+    if not -(2**63) <= tid < 2**63:
+        raise ValueError("tid is out of range")
+    return tid
+
+
 def trial_from_doc(
     doc: Mapping[str, Any], plain: Callable[[Any], Any] = lambda v: v
 ) -> tuple[Trial, str | None]:
@@ -335,7 +351,7 @@ def trial_from_doc(
     result = doc.get("result") or {}
     if not isinstance(misc, Mapping) or not isinstance(result, Mapping):
         raise ValueError("its 'misc' or 'result' is not a dict")
-    tid = int(doc.get("tid", misc.get("tid")))
+    tid = _tid(doc.get("tid", misc.get("tid")))
     state_code = doc.get("state", 2)
     state = STATE_NAMES.get(state_code, f"unknown({state_code})")
     loss, problem = _loss(result.get("loss"))

@@ -19,7 +19,7 @@ from ..study import Source, Study, labels_in_order, trial_from_doc
 from .bsondocs import docs_from_bson, looks_like_bson
 from .jsondocs import docs_from_json
 from .optuna_db import is_optuna_db, load_optuna
-from .plain import describe, to_plain, unbox
+from .plain import describe, docs_of_experiment, to_plain, unbox
 from .safe_pickle import (
     BlockedGlobalError,
     LoadedPickle,
@@ -123,6 +123,12 @@ def _load(path: Path, *, trust: bool, strict: bool, max_memory: int | None) -> S
     del content
     docs, container, extras = _find_trial_docs(path, loaded.obj)
     hints = _writer_hints(loaded, protocol, docs, trusted=trust)
+    docs, other_experiments = docs_of_experiment(docs, extras.get("exp_key"))
+    if other_experiments:  # a pickled trials.view(exp_key=...): what its .trials holds
+        hints.append(
+            f"a view of experiment {str(extras['exp_key'])[:80]!r}: {other_experiments}"
+            " documents of other experiments left out, as hyperopt's trials.trials does"
+        )
     if extras.get("ray_mode") == "max":
         hints.append(
             "Ray Tune ran with mode='max': it stores losses negated (loss = -score),"

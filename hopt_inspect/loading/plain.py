@@ -125,3 +125,25 @@ def describe(obj: Any) -> str:
     if isinstance(obj, type) and issubclass(obj, Placeholder):
         return f"the class or function {obj.qualname}"
     return f"a {type(obj).__module__}.{type(obj).__qualname__} object".replace("builtins.", "")
+
+
+def docs_of_experiment(docs: list[Any], exp_key: Any) -> tuple[list[Any], int]:
+    """The documents of a ``trials.view(exp_key=...)``, and how many others were left out.
+
+    A pickled view shares ``_dynamic_trials`` with the Trials it came from, so the file
+    holds every experiment's documents; hyperopt's ``refresh`` keeps those whose
+    ``exp_key`` equals the view's. Items that are not documents stay (they are reported).
+    """
+    if exp_key is None:
+        return docs, 0
+    kept = [d for d in docs if not isinstance(d, dict) or _same_key(d.get("exp_key"), exp_key)]
+    return kept, len(docs) - len(kept)
+
+
+def _same_key(a: Any, b: Any) -> bool:
+    if type(a) is not type(b) and not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False

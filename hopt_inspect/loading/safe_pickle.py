@@ -58,9 +58,27 @@ class TrialsStandIn:
     class_name: ClassVar[str] = "hyperopt.base.Trials"
 
     def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple) and len(state) == 2:  # (dict state, slot state)
-            state = state[0] if isinstance(state[0], dict) else state[1]
-        self.state = state if isinstance(state, dict) else {}
+        """What pickle's BUILD does to a plain object, on a dict we keep.
+
+        ``state`` is a dict, or ``(dict or None, slot dict or None)``: the dict updates the
+        instance ``__dict__`` and each slot item is set as an attribute (which, for a class
+        without slots such as Trials, also lands in ``__dict__``). A second BUILD updates
+        the same ``__dict__`` again. Anything else makes pickle itself fail: refused.
+        """
+        slotstate = None
+        if isinstance(state, tuple) and len(state) == 2:
+            state, slotstate = state
+        if not isinstance(state, (dict, type(None))) or not isinstance(
+            slotstate, (dict, type(None))
+        ):
+            raise UnsafePickleError("the Trials object's pickled state is not a dict")
+        merged = dict(getattr(self, "state", None) or {})
+        for part in (state, slotstate):
+            for key, value in (part or {}).items():
+                if not isinstance(key, str):
+                    raise UnsafePickleError("the Trials object's state has a key that is not text")
+                merged[key] = value
+        self.state = merged
 
     def __repr__(self) -> str:
         return f"<{self.class_name}>"
@@ -93,6 +111,20 @@ class SONStandIn(dict):
     def __setstate__(self, state: Any) -> None:  # SON pickles its items as state
         if isinstance(state, dict):
             self.update(state)
+
+
+class OrderedDictStandIn(OrderedDict):
+    """``collections.OrderedDict`` whose instance attributes are dropped, not set.
+
+    A BUILD on an OrderedDict sets instance attributes; one named ``keys``, ``get`` or
+    ``items`` would shadow the mapping's methods for our code, while hyperopt reads the
+    document through ``__getitem__``, which attributes cannot shadow. The items are kept.
+    """
+
+    __slots__ = ()
+
+    def __setstate__(self, state: Any) -> None:
+        pass
 
 
 class Placeholder:
@@ -421,7 +453,7 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "bytearray"): _bytes_like(bytearray),
     ("_codecs", "encode"): _codecs_encode,
     ("copyreg", "_reconstructor"): _reconstructor,
-    ("collections", "OrderedDict"): OrderedDict,
+    ("collections", "OrderedDict"): OrderedDictStandIn,
     ("datetime", "datetime"): _datetime,
     ("datetime", "date"): datetime.date,
     ("datetime", "time"): datetime.time,
@@ -499,6 +531,11 @@ class _LoadRegistry:
             cls = type(qualname.rsplit(".", 1)[-1][:100], (Placeholder,), attrs)
             self.placeholder_classes[qualname] = cls
         return cls
+
+
+# ``find_class`` hands out this bound method for ``_reconstruct``. BUILD on a bound method
+# reaches its function's ``__dict__``, shared by every later load in the process: refuse it.
+_LoadRegistry.reconstruct.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
 
 class SafeUnpickler(pickle.Unpickler):

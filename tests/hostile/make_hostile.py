@@ -714,6 +714,78 @@ def bytes_with_codec(codec: str, n: int = 88_000, module: str = "builtins") -> b
     )  # fmt: skip
 
 
+def experiment_view_trials():
+    """``trials.view(exp_key='b')`` of a Trials shared by two experiments (5 + 8 trials)."""
+    from conftest import run_fmin
+    from hyperopt import Trials, hp
+
+    trials = Trials(exp_key="a")
+    run_fmin(lambda x: x, hp.uniform("x", 0, 1), 5, trials=trials)
+    view = trials.view(exp_key="b")
+    run_fmin(lambda x: x + 10, hp.uniform("x", 0, 1), 8, trials=view, seed=1)
+    return view
+
+
+def _body(obj) -> bytes:
+    """``obj`` pickled without memo or frame (protocol 2), to splice between opcodes."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)
+    pickler.fast = True  # no memo: bodies can be concatenated
+    pickler.dump(obj)
+    return buf.getvalue()[2:-1]
+
+
+def trials_build_variants() -> dict[str, bytes]:
+    """A Trials whose state comes as ``(dict, slotstate)`` or in two BUILDs.
+
+    Plain pickle updates ``__dict__`` with the dict, then sets each slot item as an
+    attribute (for Trials, into ``__dict__`` too); a second BUILD updates it again.
+    """
+    trials = fmin_trials()
+    state = dict(vars(trials))
+    docs = state["_dynamic_trials"]
+    head = b"\x80\x02chyperopt.base\nTrials\n)\x81"
+    first = {**state, "_dynamic_trials": docs[:2]}
+    return {
+        "dict_then_slots": head + _body((first, {"_dynamic_trials": docs[:4]})) + b"b.",
+        "none_then_slots": head + _body((None, {**state, "_dynamic_trials": docs[:3]})) + b"b.",
+        "two_builds": head + _body(first) + b"b" + _body({"_exp_key": None}) + b"b.",
+    }
+
+
+def ordered_dict_shadowing_result() -> bytes:
+    """A trial whose result is an OrderedDict with instance attributes ``get`` and ``keys``."""
+    from collections import OrderedDict
+
+    trials = fmin_trials()
+    docs = copy.deepcopy(trials._dynamic_trials)
+    result = OrderedDict(status="ok", loss=0.125)
+    result.get = "shadow"
+    result.keys = "shadow"
+    docs[0]["result"] = result
+    return pickle.dumps(docs, protocol=2)
+
+
+def float_and_huge_tids() -> bytes:
+    trials = fmin_trials()
+    docs = copy.deepcopy(trials._dynamic_trials)
+    docs[1]["tid"] = 1.7
+    docs[1]["misc"]["tid"] = 1.7
+    docs[2]["tid"] = 10**5000
+    docs[3]["result"]["loss"] = 10**5000
+    docs[4]["misc"]["vals"]["x"] = [10**5000]
+    return pickle.dumps(docs, protocol=4)
+
+
+def cancelled_best() -> bytes:
+    """A CANCEL-state document with status ok and the lowest loss (trials.trials omits it)."""
+    trials = fmin_trials()
+    docs = copy.deepcopy(trials._dynamic_trials)
+    docs[2]["state"] = 4
+    docs[2]["result"] = {"status": "ok", "loss": -100.0}
+    return pickle.dumps(docs, protocol=4)
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

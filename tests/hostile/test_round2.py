@@ -300,3 +300,70 @@ def test_one_line_is_linear():
         assert one_line(" \n" * 60_000) == " "
         assert one_line("x \n\n  y\r\nz") == "x y z"
         assert len(str(InputError("m" * 100_000))) <= 2000
+
+
+# --------------------------------------------------------------------------- 9. numbers
+
+
+def test_pickled_view_is_what_hyperopt_trials_holds(tmp_path):
+    import pickle
+
+    view = mh.experiment_view_trials()
+    path = tmp_path / "view.p"
+    path.write_bytes(pickle.dumps(view))
+    study = load_study(path)
+    expected = pickle.loads(path.read_bytes())
+    expected.refresh()  # what a user gets from trials.trials after loading it
+    assert [t.tid for t in study.trials] == [d["tid"] for d in expected.trials]
+    assert any("view of experiment 'b'" in h for h in study.source.writer_hints)
+    assert min(t.loss for t in study.trials) >= 10  # experiment a's losses are below 1
+
+
+@pytest.mark.parametrize("variant", ["dict_then_slots", "none_then_slots", "two_builds"])
+def test_build_variants_match_pickle(tmp_path, variant):
+    import pickle
+
+    data = mh.trials_build_variants()[variant]
+    path = tmp_path / "build.p"
+    path.write_bytes(data)
+    real = pickle.loads(data)  # safe here: only hyperopt.base.Trials and plain data
+    study = load_study(path)
+    assert [t.tid for t in study.trials] == [d["tid"] for d in real._dynamic_trials]
+
+
+def test_ordered_dict_attributes_do_not_shadow_the_result(tmp_path):
+    path = tmp_path / "od.p"
+    path.write_bytes(mh.ordered_dict_shadowing_result())
+    first = load_study(path).trials[0]
+    assert (first.status, first.loss) == ("ok", 0.125)
+
+
+def test_float_and_huge_tids_and_values(tmp_path):
+    from hopt_inspect.summary import summarize
+
+    path = tmp_path / "tids.p"
+    path.write_bytes(mh.float_and_huge_tids())
+    study = load_study(path)
+    assert [t.tid for t in study.trials] == [0, 3, 4]  # 1.7 is not truncated to 1
+    assert study.trials[1].loss is None  # 10**5000 is no float
+    summarize(study)
+    out = _cli("summary", path)
+    assert "not a whole number" in out or "malformed" in out
+
+
+def test_cancelled_trial_is_not_the_best(tmp_path):
+    from hopt_inspect.summary import summarize
+
+    path = tmp_path / "cancel.p"
+    path.write_bytes(mh.cancelled_best())
+    summary = summarize(load_study(path))
+    assert summary.best.tid != 2 and -100.0 not in summary.losses_sorted
+
+
+def test_build_on_a_loader_method_is_refused():
+    from hopt_inspect.loading.safe_pickle import UnsafePickleError, _LoadRegistry, safe_loads
+
+    before = dict(vars(_LoadRegistry.reconstruct))
+    with pytest.raises(UnsafePickleError):
+        safe_loads(b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n}U\x01aK\x01sb.")
+    assert dict(vars(_LoadRegistry.reconstruct)) == before
