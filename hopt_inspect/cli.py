@@ -459,7 +459,7 @@ def report(
     from .config import load_config
     from .render.files import atomic_write_text
     from .render.plots import png_bytes, write_many
-    from .render.report import build_report
+    from .render.report import build_report, shown_parameters
     from .resolve import python_object, resolve_space
     from .summary import summarize
     from .tpe import TPESettings, tpe_curves
@@ -480,19 +480,19 @@ def report(
         from dataclasses import replace
 
         check_report = replace(check_report, settings={**check_report.settings, "config": cfg.path})
+    importance = plotinfo.importance_info(study, search_space)
+    shown, shown_note = shown_parameters(search_space, importance)  # bounded figures
     infos = [
         ("history", plotinfo.history_info(study, settings)),
-        ("params", plotinfo.params_info(study, search_space, settings)),
-        ("hist", plotinfo.hist_info(study, search_space, settings)),
-        ("importance", plotinfo.importance_info(study, search_space)),
+        ("params", plotinfo.params_info(study, shown, settings)),
+        ("hist", plotinfo.hist_info(study, shown, settings)),
+        ("importance", importance),
     ]
     if len(search_space.labels) >= 2:
-        px, py = plotinfo.most_important_pair(study, search_space)
+        px, py = plotinfo.most_important_pair(study, shown)
         fn = python_object(objective, option="--objective") if objective else None
         infos.insert(2, ("scatter", plotinfo.scatter_info(study, search_space, px, py, fn)))
-    curves = [
-        tpe_curves(study, search_space, label, settings=settings) for label in search_space.labels
-    ]
+    curves = [tpe_curves(study, search_space, label, settings=settings) for label in shown.labels]
     jobs = [*infos, *(("lpdf", c, file.name, len(study.trials)) for c in curves)]
     with _progress(len(jobs)) as advance:
         pngs = write_many(jobs, png_bytes, advance)
@@ -510,6 +510,7 @@ def report(
         lpdf=lpdf,
         option_text=options,
         generated_by=f"hopt-inspect {__version__}",
+        notes=(shown_note,) if shown_note else (),
     )
     target = output / "index.html"
     atomic_write_text(target, page)

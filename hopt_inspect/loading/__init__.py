@@ -19,7 +19,7 @@ from ..study import Source, Study, labels_in_order, trial_from_doc
 from .bsondocs import docs_from_bson, looks_like_bson
 from .jsondocs import docs_from_json
 from .optuna_db import is_optuna_db, load_optuna
-from .plain import describe, docs_of_experiment, to_plain, unbox
+from .plain import DocBudget, PlainConverter, describe, docs_of_experiment, key_text, unbox
 from .safe_pickle import (
     BlockedGlobalError,
     LoadedPickle,
@@ -248,7 +248,7 @@ def _find_trial_docs(path: Path, obj: Any) -> tuple[list[Any], str, dict[str, An
         extras["exp_key"] = state.get("_exp_key")
         attachments = state.get("attachments")
         extras["attachments"] = (
-            [str(k) for k in attachments] if isinstance(attachments, dict) else []
+            [key_text(k) for k in list(attachments)[:1000]] if isinstance(attachments, dict) else []
         )
         docs = state.get("_dynamic_trials")
         if docs is None:
@@ -308,14 +308,17 @@ def _study_from_docs(
 ) -> Study:
     trials = []
     problems: list[str] = []
+    plain = PlainConverter()  # shared values converted once, all values budgeted
+    budget = DocBudget(source.path)
     for position in range(len(docs)):
         doc = docs[position]
         docs[position] = None  # converted documents are freed as we go: one copy at a time
         if not _looks_like_doc(doc):
             problems.append(f"item {position} is not a trial document ({describe(doc)})")
             continue
+        budget.take(doc)
         try:
-            trial, problem = trial_from_doc(_unboxed(doc) if unbox_arrays else doc, plain=to_plain)
+            trial, problem = trial_from_doc(_unboxed(doc) if unbox_arrays else doc, plain=plain)
         except Exception as exc:  # hostile documents: RecursionError, OverflowError, ...
             problems.append(f"trial document {position} is malformed ({type(exc).__name__})")
             continue

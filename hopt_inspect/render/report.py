@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from ..checks import CheckReport, severity_counts
+from ..space import SearchSpace
 from ..study import Study
 from ..summary import Summary
 from .escape import as_text, escape_controls
@@ -113,8 +114,38 @@ def _findings_block(report: CheckReport) -> str:
     return "".join(parts)
 
 
+MAX_REPORT_PARAMS = 16  # per-parameter figures (TPE curves, panels of params and hist)
+MAX_TABLE_COLUMNS = 60  # parameter columns of the trials table
+
+
+def shown_parameters(space: SearchSpace, importance: Any = None) -> tuple[SearchSpace, str | None]:
+    """At most ``MAX_REPORT_PARAMS`` parameters for per-parameter figures, most important
+    first when PED-ANOVA ran, and a note saying what was left out (or None).
+
+    A file with 200 labels made a 57 MB report in four minutes: every figure is bounded.
+    """
+    labels = list(space.labels)
+    if len(labels) <= MAX_REPORT_PARAMS:
+        return space, None
+    ranked = [label for label, _ in getattr(importance, "importances", []) if label in space.params]
+    order = ranked + [label for label in labels if label not in set(ranked)]
+    keep = set(order[:MAX_REPORT_PARAMS])
+    shown = SearchSpace(
+        {label: space.params[label] for label in labels if label in keep},
+        source=space.source,
+        inferred=space.inferred,
+        notes=space.notes,
+    )
+    how = "the most important by PED-ANOVA" if ranked else "the first"
+    note = (
+        f"per-parameter figures show {MAX_REPORT_PARAMS} of {len(labels)} parameters ({how});"
+        " hopt-inspect lpdf FILE --param NAME draws any other"
+    )
+    return shown, note
+
+
 def _trials_table(study: Study, display: dict[str, Any]) -> str:
-    labels = list(study.labels)
+    labels = list(study.labels)[:MAX_TABLE_COLUMNS]
     head = "".join(
         ["<th>tid</th><th class=l>state</th><th class=l>status</th><th>loss</th>"]
         + [f"<th>{_e(label)}</th>" for label in labels]
@@ -137,6 +168,11 @@ def _trials_table(study: Study, display: dict[str, Any]) -> str:
     more = ""
     if len(study.trials) > MAX_TABLE_ROWS:
         more = f"<p class=muted>First {MAX_TABLE_ROWS} of {len(study.trials)} trials shown.</p>"
+    if len(study.labels) > MAX_TABLE_COLUMNS:
+        more += (
+            f"<p class=muted>First {MAX_TABLE_COLUMNS} of {len(study.labels)} parameters shown;"
+            " hopt-inspect export FILE has them all.</p>"
+        )
     return f"<div class=scroll><table><tr>{head}</tr>{''.join(rows)}</table></div>{more}"
 
 
@@ -149,6 +185,7 @@ def build_report(
     lpdf: list[tuple[str, bytes]],  # (label, png)
     option_text: dict[str, dict[Any, str]],
     generated_by: str,
+    notes: tuple[str, ...] = (),
 ) -> str:
     name = study.source.path.rsplit("/", 1)[-1]
     figs = "".join(
@@ -173,7 +210,7 @@ def build_report(
 <a href="#tpe">TPE curves</a><a href="#trials">Trials</a></nav>
 <h2 id="summary">Summary</h2>{_summary_block(summary)}
 <h2 id="findings">Findings</h2>{_findings_block(check)}
-<h2 id="plots">Plots</h2>{figs}
+<h2 id="plots">Plots</h2>{"".join(f"<p class=muted>{_e(n)}</p>" for n in notes)}{figs}
 <h2 id="tpe">TPE's curves, per parameter</h2>{curves}
 <h2 id="trials">Trials</h2>{_trials_table(study, option_text)}
 </body></html>

@@ -786,6 +786,53 @@ def cancelled_best() -> bytes:
     return pickle.dumps(docs, protocol=4)
 
 
+def _doc(tid: int, misc: dict, result: dict) -> dict:
+    return {"tid": tid, "state": 2, "misc": misc, "result": result, "exp_key": None,
+            "owner": None, "version": 0, "spec": None, "book_time": None,
+            "refresh_time": None}  # fmt: skip
+
+
+def shared_misc(n_docs: int = 8000, n_labels: int = 8000) -> bytes:
+    """Every document shares one ``misc`` with ``n_labels`` labels (pickle's memo)."""
+    misc = {"tid": 0, "cmd": None, "idxs": {}, "vals": {f"p{i}": [0.5] for i in range(n_labels)}}
+    docs = [_doc(i, misc, {"status": "ok", "loss": 1.0}) for i in range(n_docs)]
+    return gzip.compress(pickle.dumps(docs, protocol=4))
+
+
+def shared_result_value(n_docs: int = 4000, n_nodes: int = 20_000) -> bytes:
+    """One ``n_nodes``-node result value shared by every document."""
+    big = [{"k": [i, i + 1]} for i in range(n_nodes // 3)]
+    docs = [
+        _doc(i, {"tid": i, "idxs": {"x": [i]}, "vals": {"x": [i / n_docs]}},
+             {"status": "ok", "loss": i / n_docs, "big": big})
+        for i in range(n_docs)
+    ]  # fmt: skip
+    return pickle.dumps(docs, protocol=4)
+
+
+def billion_laughs(levels: int = 60):
+    """Nested frozensets, each level holding the previous one twice: 2**levels leaves."""
+    value = frozenset({0})
+    for i in range(levels):
+        value = frozenset({value, (value, i)})
+    return value
+
+
+def laughs_in_result_and_attachment() -> bytes:
+    trials = fmin_trials()
+    state = dict(vars(trials))
+    docs = copy.deepcopy(state["_dynamic_trials"])
+    laughs = billion_laughs()
+    docs[0]["result"]["extra"] = {laughs}
+    docs[1]["result"][laughs] = 1
+    docs[2]["misc"]["vals"][laughs] = [0.5]
+    head = b"\x80\x02chyperopt.base\nTrials\n)\x81"
+    body = {**state, "_dynamic_trials": docs, "_trials": None, "attachments": {laughs: b"x"}}
+    buf = io.BytesIO()
+    pickle.Pickler(buf, protocol=2).dump(body)
+    return head + buf.getvalue()[2:-1] + b"b."
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

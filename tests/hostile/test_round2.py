@@ -367,3 +367,58 @@ def test_build_on_a_loader_method_is_refused():
     with pytest.raises(UnsafePickleError):
         safe_loads(b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n}U\x01aK\x01sb.")
     assert dict(vars(_LoadRegistry.reconstruct)) == before
+
+
+# --------------------------------------------------------------------------- 7. amplification
+
+
+def test_shared_misc_with_many_labels_is_refused(tmp_path):
+    path = tmp_path / "misc.p.gz"
+    path.write_bytes(mh.shared_misc())
+    assert path.stat().st_size < 110_000
+    assert "8,000 parameters; at most 1,000" in refused(path)
+    path.write_bytes(mh.shared_misc(4100, 999))
+    assert "more than 4,000,000 parameter values" in refused(path, seconds=20)
+
+
+def test_shared_result_value_is_converted_once(tmp_path):
+    from hopt_inspect.render.tables import to_csv
+    from hopt_inspect.study import study_table
+    from hopt_inspect.summary import summarize
+
+    path = tmp_path / "shared.p"
+    path.write_bytes(mh.shared_result_value())
+    with within(15):
+        study = load_study(path)
+        summarize(study)
+        to_csv(*study_table(study))
+    assert study.n_trials == 4000
+    assert study.trials[0].extra["big"] is study.trials[-1].extra["big"]  # one copy
+
+
+def test_billion_laughs_in_sets_and_keys(tmp_path):
+    from hopt_inspect.render.tables import to_csv
+    from hopt_inspect.study import study_table
+    from hopt_inspect.summary import summarize
+
+    path = tmp_path / "laughs.p"
+    path.write_bytes(mh.laughs_in_result_and_attachment())
+    assert path.stat().st_size < 5000
+    with within(10):
+        study = load_study(path)
+        summarize(study)
+        to_csv(*study_table(study))
+        out = _cli("summary", path)
+    assert study.n_trials == 5 and "trials" in out
+
+
+def test_report_figures_and_columns_are_capped():
+    from hopt_inspect.render.report import MAX_REPORT_PARAMS, shown_parameters
+    from hopt_inspect.space import Param, SearchSpace
+
+    space = SearchSpace(
+        {f"p{i}": Param(f"p{i}", "uniform", low=0.0, high=1.0) for i in range(200)}, "test"
+    )
+    shown, note = shown_parameters(space)
+    assert len(shown.labels) == MAX_REPORT_PARAMS and "16 of 200 parameters" in note
+    assert shown_parameters(SearchSpace(dict(list(space.params.items())[:3]), "t"))[1] is None
