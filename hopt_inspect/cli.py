@@ -618,8 +618,9 @@ MAX_ROWS = 30
 
 
 def _png_name(label: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-    return f"lpdf-{safe}.png"
+    from .render.files import png_names
+
+    return png_names([label])[0]
 
 
 @app.command()
@@ -697,7 +698,12 @@ def lpdf(
             _need_folder(output, "--param all writes one PNG per parameter into a folder")
         if not as_folder and output.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise InputError(f"-o {output}: the figure is written as .png, .pdf or .svg")
-        targets = [output / _png_name(lab) if as_folder else output for lab in labels]
+        if as_folder:  # distinct, bounded names (a/b and a:b must not overwrite each other)
+            from .render.files import png_names
+
+            targets = [output / name for name in png_names(list(labels))]
+        else:
+            targets = [output for _ in labels]
         n_rows = len(points) if points else 11
         if n_rows > MAX_ROWS:
             raise InputError(

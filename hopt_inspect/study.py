@@ -285,14 +285,19 @@ def _param(value: Any) -> Value:
     if isinstance(number, bool):
         return number
     if isinstance(number, int):
-        try:
-            float(number)
-        except OverflowError:  # an int no float can hold is no parameter value
+        if abs(number) > MAX_PARAM_MAGNITUDE:  # an int no analysis can hold
             return None
         return number
     if isinstance(number, float):
+        if math.isfinite(number) and abs(number) > MAX_PARAM_MAGNITUDE:
+            return None  # squares and ranges of it overflow every density estimate
         return number  # NaN and inf kept: the checks treat them as not set
     return None
+
+
+# No hyperopt space draws values this large (lognormal would need mu + k*sigma > 345);
+# beyond it variances and ranges overflow float64.
+MAX_PARAM_MAGNITUDE = 1e150
 
 
 def _number(value: Any) -> Any:
@@ -364,7 +369,11 @@ def trial_from_doc(
                 continue
             value = values[0]
             # the common case first: fmin's values are floats and ints (after the loader)
-            params[key] = value if type(value) is float else _param(value)
+            params[key] = (
+                value
+                if type(value) is float and -MAX_PARAM_MAGNITUDE <= value <= MAX_PARAM_MAGNITUDE
+                else _param(value)
+            )
         else:  # some exporters flatten the one-element lists
             params[key] = _param(values)
         if (

@@ -311,9 +311,22 @@ def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
         return raw.decode("utf-32-be" if dtype.byteorder == ">" else "utf-32-le").rstrip("\0")
     if dtype.kind == "S":
         return raw.rstrip(b"\0")
-    import numpy as np  # datetime64 / timedelta64 only
+    np = _numpy()  # datetime64 / timedelta64 only
 
     return np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))[0]
+
+
+def _numpy() -> Any:
+    """numpy, imported outside the load's address-space cap if it is not imported yet.
+
+    Imported under a small cap, OpenBLAS fails to allocate its buffers and calls exit(1)
+    (``--max-memory 48M``). The import runs our installed code, not the file's, so it is
+    not the file's memory to count.
+    """
+    if "numpy" not in sys.modules:
+        with _uncapped():
+            import numpy  # noqa: F401
+    return sys.modules["numpy"]
 
 
 def _refuse_build(*_args: Any) -> None:
@@ -353,7 +366,7 @@ def _build_array(data: Any, dtype: Any, shape: Any, order: Any) -> Any:
     count = math.prod(shape)
     if count * dtype.itemsize != len(raw) or len(raw) > MAX_ARRAY_BYTES:
         raise UnsafePickleError("numpy array payload does not match its shape")
-    import numpy as np
+    np = _numpy()
 
     arr = np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))
     return arr.reshape(shape, order="F" if order == "F" else "C").copy()
@@ -701,6 +714,25 @@ MIN_LOAD_BUDGET = 256 << 20
 LOAD_BUDGET_FACTOR = 64
 
 
+_LIMITS_BEFORE_CAP: list[tuple[int, int]] = []  # set while _address_space_budget is active
+
+
+@contextlib.contextmanager
+def _uncapped():
+    """Lift the load's address-space cap for a moment (to import a module of ours)."""
+    if not _LIMITS_BEFORE_CAP:
+        yield
+        return
+    import resource
+
+    capped = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, _LIMITS_BEFORE_CAP[-1])
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, capped)
+
+
 @contextlib.contextmanager
 def _address_space_budget(nbytes: int):
     """Cap the address space at what is mapped now + nbytes (Linux); MemoryError beyond."""
@@ -718,9 +750,11 @@ def _address_space_budget(nbytes: int):
         if cap != resource.RLIM_INFINITY:
             limit = min(limit, cap)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _LIMITS_BEFORE_CAP.append((soft, hard))
     try:
         yield
     finally:
+        _LIMITS_BEFORE_CAP.pop()
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 

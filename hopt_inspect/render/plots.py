@@ -18,7 +18,12 @@ LOG_KINDS = {"loguniform", "qloguniform", "lognormal", "qlognormal"}
 
 
 def _figure(width: float, height: float) -> Any:
+    import matplotlib
     from matplotlib.figure import Figure
+
+    # Labels and options come from the file: "$...$" must print as written, never be
+    # parsed as mathtext (a label "$\\frac{a}{$" raised ValueError). We draw no math.
+    matplotlib.rcParams["text.parse_math"] = False
 
     # No constrained layout: it costs half a second per tall figure. Margins are set by hand.
     return Figure(figsize=(width, height), dpi=110)

@@ -833,6 +833,39 @@ def laughs_in_result_and_attachment() -> bytes:
     return head + buf.getvalue()[2:-1] + b"b."
 
 
+def json_edge_values() -> bytes:
+    """JSON trial documents with the values that made internal errors: ±1e308 losses,
+    mixed naive/aware times, ``{"$date": NaN}``, a 5000-digit integer, huge and float tids."""
+
+    def doc(tid, loss, x, book, refresh):
+        return {"tid": tid, "state": 2, "result": {"status": "ok", "loss": loss},
+                "misc": {"tid": tid, "idxs": {"x": [tid]}, "vals": {"x": [x]}},
+                "book_time": book, "refresh_time": refresh}  # fmt: skip
+
+    docs = [
+        doc(0, 1e308, 0.5, "2026-01-01T00:00:00", "2026-01-01T00:00:01"),
+        doc(1, -1e308, 1e308, "2026-01-01T00:00:02+05:00", "2026-01-01T00:00:03Z"),
+        doc(2, 1e308, -1e308, {"$date": float("nan")}, {"$date": 1e300}),
+        doc(3, 0.5, 0.25, {"$date": "9999-12-31T23:59:59Z"}, {"$date": -1e20}),
+        doc(4, 0.25, 0.1, "0001-01-01T00:00:00", "9999-12-31T23:59:59"),
+    ]
+    text = json.dumps(docs)
+    text = text.replace('"loss": 0.25', '"loss": 1' + "0" * 5000, 1)
+    return text.replace("NaN", "NaN").encode()
+
+
+def datetime64_results() -> bytes:
+    """Plain documents whose results hold a numpy datetime64 (numpy needed, no arrays)."""
+    import numpy as np
+
+    docs = copy.deepcopy(fmin_trials()._dynamic_trials)
+    for d in docs:
+        d["result"] = {"status": "ok", "loss": float(d["result"]["loss"]),
+                       "when": np.datetime64("2020-01-01")}  # fmt: skip
+        d["misc"]["vals"] = {k: [float(x) for x in v] for k, v in d["misc"]["vals"].items()}
+    return pickle.dumps(docs, protocol=4)
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

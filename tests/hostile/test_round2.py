@@ -422,3 +422,59 @@ def test_report_figures_and_columns_are_capped():
     shown, note = shown_parameters(space)
     assert len(shown.labels) == MAX_REPORT_PARAMS and "16 of 200 parameters" in note
     assert shown_parameters(SearchSpace(dict(list(space.params.items())[:3]), "t"))[1] is None
+
+
+# --------------------------------------------------------------------------- 10. smaller
+
+
+def test_json_edge_values_make_no_internal_error(tmp_path):
+    path = tmp_path / "edge.json"
+    path.write_bytes(mh.json_edge_values())
+    study = load_study(path)
+    assert [t.tid for t in study.trials] == [0, 1, 2, 3, 4]
+    assert study.trials[2].book_time is None  # {"$date": NaN}
+    assert study.trials[1].params["x"] is None  # 1e308: no analysis can hold it
+    for args in (["summary"], ["summary", "--json"], ["check"], ["export", "--format", "csv"]):
+        _cli(*args, path)
+
+
+def test_mathtext_label_and_png_names(text_study, tmp_path):
+    from hopt_inspect.render.files import png_names
+
+    label = mh.HOSTILE_LABELS[7]
+    assert label.startswith("$")
+    _cli("lpdf", text_study, "--param", label, "-o", tmp_path / "one.png")
+    assert (tmp_path / "one.png").stat().st_size > 1000
+    names = png_names(list(mh.HOSTILE_LABELS))
+    assert len(set(names)) == len(names)
+    assert all(len(n.encode()) <= 120 and "/" not in n and ":" not in n for n in names)
+    assert png_names(["learning_rate"]) == ["lpdf-learning_rate.png"]  # unchanged when safe
+
+
+def test_atomic_write_drops_setuid_of_a_symlink_target(tmp_path):
+    import os
+    import stat
+
+    from hopt_inspect.render.files import atomic_write_text
+
+    target = tmp_path / "target"
+    target.write_text("x")
+    os.chmod(target, 0o4755)
+    link = tmp_path / "out.txt"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    mode = link.lstat().st_mode
+    assert not link.is_symlink() and not mode & (stat.S_ISUID | stat.S_ISGID)
+    assert target.read_text() == "x" and stat.S_IMODE(mode) == 0o755
+
+
+@pytest.mark.parametrize("cap", ["48M", "96M"])
+def test_small_max_memory_does_not_kill_numpy(tmp_path, cap):
+    from conftest import run_cli
+
+    path = tmp_path / "dt64.p"
+    path.write_bytes(mh.datetime64_results())
+    out = run_cli("summary", path, "--max-memory", cap)
+    assert out.returncode in (0, 2) and "OpenBLAS" not in out.stderr, out.stderr[-300:]
+    if out.returncode == 2:
+        assert out.stderr.startswith("hopt-inspect: error:") and "internal" not in out.stderr
