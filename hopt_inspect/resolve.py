@@ -343,7 +343,7 @@ def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
     """``"loguniform(log(1e-5), 0)"`` → Param. Only literals, arithmetic and log/exp/sqrt."""
     try:
         tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise InputError(f"{where}: {label} = {text!r} is not a distribution call") from exc
     if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)):
         raise InputError(f"{where}: {label} = {text!r} is not a distribution call")
@@ -353,11 +353,11 @@ def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
     try:
         pos = [_literal(a) for a in tree.args]
         named = {k.arg: _literal(k.value) for k in tree.keywords if k.arg}
-    except ValueError as exc:
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # 1/0, exp(1000)
         raise InputError(f"{where}: {label} = {text!r}: {exc}") from exc
     try:
         return _param_from_args(label, kind, pos, named)
-    except (TypeError, ValueError, IndexError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as exc:
         raise InputError(f"{where}: {label} = {text!r}: {exc}") from exc
 
 

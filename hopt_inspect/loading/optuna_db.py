@@ -83,6 +83,7 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         else:
             con = sqlite3.connect(_uri(path, "mode=ro&immutable=1"), uri=True)
         try:
+            con.text_factory = _text_of  # invalid UTF-8 in a text cell must not raise
             con.execute("PRAGMA query_only = ON")
             con.execute("PRAGMA trusted_schema = OFF")
             deadline = time.monotonic() + QUERY_SECONDS
@@ -93,6 +94,10 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _text_of(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def _rows(con: sqlite3.Connection, sql: str, args: tuple, cap: int, what: str) -> Iterator:
@@ -143,7 +148,7 @@ def load_optuna(path: Path, study_name: str | None) -> tuple[Study, SearchSpace]
                 " never ends?); stopped"
             ) from exc
         raise InputError(f"{path}: the Optuna tables could not be read ({exc})") from exc
-    except (OSError, sqlite3.Error, MemoryError, RecursionError) as exc:
+    except (OSError, sqlite3.Error, MemoryError, RecursionError, UnicodeError) as exc:
         raise InputError(f"{path}: the SQLite file could not be read ({exc})") from exc
 
 
