@@ -173,7 +173,7 @@ def key_text(key: Any) -> str:
 def describe(obj: Any) -> str:
     """A few words on what an unexpected top-level object is, for error messages."""
     if isinstance(obj, dict):
-        keys = ", ".join(repr(str(k))[:30] for k in list(obj)[:6])
+        keys = ", ".join(repr(_key_text(k)[:30]) for k in list(obj)[:6])
         more = ", …" if len(obj) > 6 else ""
         return f"a dict with keys {keys}{more}" if obj else "an empty dict"
     if isinstance(obj, (list, tuple)):

@@ -410,6 +410,10 @@ def test_billion_laughs_in_sets_and_keys(tmp_path):
         to_csv(*study_table(study))
         out = _cli("summary", path)
     assert study.n_trials == 5 and "trials" in out
+    import pickle
+
+    path.write_bytes(pickle.dumps({mh.billion_laughs(): 1}))  # the error names its keys
+    assert "keys '<key>'" in refused(path, seconds=5)
 
 
 def test_report_figures_and_columns_are_capped():
