@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import math
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -342,7 +343,9 @@ def space_from_toml(path: Path) -> SearchSpace:
 def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
     """``"loguniform(log(1e-5), 0)"`` → Param. Only literals, arithmetic and log/exp/sqrt."""
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        with warnings.catch_warnings():  # "invalid decimal literal" must not reach stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise InputError(f"{where}: {label} = {text!r} is not a distribution call") from exc
     if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)):
