@@ -366,14 +366,17 @@ def plot(
         raise InputError(f"{file}: holds no trials to plot")
     search_space = resolve_space(space, study, trust=trust)
     settings = TPESettings(n_startup_jobs=n_startup_jobs)
+    from .render.report import shown_parameters
+
+    shown, shown_note = shown_parameters(search_space)  # bounded panels per figure
     jobs = []
     for k in kinds:
         if k == "history":
             info = plotinfo.history_info(study, settings)
         elif k == "params":
-            info = plotinfo.params_info(study, search_space, settings)
+            info = plotinfo.params_info(study, shown, settings)
         elif k == "hist":
-            info = plotinfo.hist_info(study, search_space, settings)
+            info = plotinfo.hist_info(study, shown, settings)
         elif k == "importance":
             info = plotinfo.importance_info(study, search_space)
         else:
@@ -407,6 +410,8 @@ def plot(
     from rich.text import Text
 
     lines = [Text(f"wrote {path}", style="green") for path in written]
+    if shown_note and any(k in ("params", "hist") for k in kinds):
+        lines.insert(0, Text(shown_note.replace("per-parameter figures", "params and hist")))
     if search_space.inferred:
         lines.insert(
             0,
