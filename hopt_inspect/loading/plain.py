@@ -32,6 +32,8 @@ def _leaf(value: Any) -> tuple[bool, Any]:
     if value is None or isinstance(value, (bool, int, str)):
         if isinstance(value, str) and len(value) > MAX_STR:
             return True, value[:MAX_STR] + "…"
+        if type(value) is int and value.bit_length() > 3000:  # str() refuses > 4300 digits
+            return True, f"<an integer of {value.bit_length()} bits>"
         return True, value
     if isinstance(value, float):
         return True, value

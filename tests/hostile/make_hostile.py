@@ -774,6 +774,8 @@ def float_and_huge_tids() -> bytes:
     docs[2]["tid"] = 10**5000
     docs[3]["result"]["loss"] = 10**5000
     docs[4]["misc"]["vals"]["x"] = [10**5000]
+    docs[0]["result"]["big"] = 10**5000  # an extra result value, exported
+    docs[0]["result"]["nested"] = {"a": [10**5000]}
     return pickle.dumps(docs, protocol=4)
 
 

@@ -349,6 +349,8 @@ def test_float_and_huge_tids_and_values(tmp_path):
     summarize(study)
     out = _cli("summary", path)
     assert "not a whole number" in out or "malformed" in out
+    for fmt in ("csv", "jsonl", "json"):
+        assert "integer of 16610 bits" in _cli("export", path, "--format", fmt)
 
 
 def test_cancelled_trial_is_not_the_best(tmp_path):
