@@ -455,6 +455,10 @@ def test_mathtext_label_and_png_names(text_study, tmp_path):
     assert len(set(names)) == len(names)
     assert all(len(n.encode()) <= 120 and "/" not in n and ":" not in n for n in names)
     assert png_names(["learning_rate"]) == ["lpdf-learning_rate.png"]  # unchanged when safe
+    from conftest import run_cli
+
+    out = run_cli("lpdf", text_study, "--param", mh.HOSTILE_LABELS[5], "-o", tmp_path / "e.png")
+    assert out.returncode == 0 and "\x1b" not in out.stderr + out.stdout, out.stderr[-300:]
 
 
 def test_atomic_write_drops_setuid_of_a_symlink_target(tmp_path):
