@@ -610,6 +610,7 @@ def plot(
     fmt: str,
 ) -> None:
     """Pictures of a study: loss history, sampled values, a 2-D scatter, histograms, importance."""
+    from . import plotkinds
     from .outputs import check_folder, final_path, staged_folder
     from .plotkinds import PlotOptions, infos, parse_kinds
     from .session import plan
@@ -636,6 +637,9 @@ def plot(
     from rich.text import Text
 
     lines = [Text(f"wrote {path}", style="green") for path in written]
+    shown_note = plotkinds.shown_space(session)[1]
+    if shown_note and any(k in ("params", "hist") for k, _ in chosen):
+        lines.insert(0, Text(shown_note.replace("per-parameter figures", "params and hist")))
     if inferred:
         lines.insert(
             0,
@@ -667,7 +671,7 @@ def report(
 ) -> None:
     """One self-contained HTML file: summary, findings, every plot, TPE curves, trials."""
     from .outputs import check_file, check_folder
-    from .plotkinds import KINDS, PlotOptions, infos
+    from .plotkinds import KINDS, PlotOptions, infos, shown_space
     from .render.files import atomic_write_text
     from .render.plots import png_bytes, write_many
     from .render.report import build_report
@@ -689,7 +693,8 @@ def report(
     summary_result = session.summary(space=space)
     check_report = session.checks()
     chosen = infos(session, list(KINDS), PlotOptions(objective=objective), strict=False)
-    labels = list(space.labels)
+    shown, shown_note = shown_space(session)  # at most 16 parameters' figures
+    labels = list(shown.labels)
     with _progress(len(chosen) + 2 * len(labels), "computing") as advance:
         curves = []
         for label in labels:
@@ -714,6 +719,7 @@ def report(
         option_text=space.option_display(),
         generated_by=f"hopt-inspect {__version__}",
         efficiency_png=efficiency_png,
+        notes=(shown_note,) if shown_note else (),
     )
     atomic_write_text(target, page)
     if fmt == "json":
@@ -1011,8 +1017,9 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def _png_name(label: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-    return f"lpdf-{safe}.png"
+    from .render.files import png_names
+
+    return png_names([label])[0]
 
 
 @command(formats=("text", "json"))
@@ -1050,6 +1057,7 @@ def lpdf(
 ) -> None:
     """TPE's below/above log-likelihood curves for a parameter, as hyperopt computes them."""
     from .outputs import check_file, check_folder, final_path, staged_folder
+    from .render.files import png_names
     from .session import plan
     from .tpe import tpe_curves
 
@@ -1105,9 +1113,10 @@ def lpdf(
             name = Path(file).name
             if as_folder:
                 with staged_folder(output) as stage:
+                    names = png_names([r.param for r in results])  # distinct, bounded
                     jobs = [
-                        (stage / _png_name(r.param), "lpdf", r, name, len(study.trials))
-                        for r in results
+                        (stage / n, "lpdf", r, name, len(study.trials))
+                        for n, r in zip(names, results, strict=True)
                     ]
                     written = [
                         final_path(stage, output, w)

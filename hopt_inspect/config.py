@@ -4,7 +4,7 @@
 select = ["S", "T003"]          # codes, code prefixes or names
 ignore = ["S005"]
 fail-on = "warning"             # info | warning | error
-space = "tuner.py:space"        # default --space (read statically, never imported)
+space = "tuner.py:space"        # default --space: read statically, never imported
 algo = "tpe"                    # tpe | rand; default: what the trials show
 n-startup-jobs = 20
 gamma = 0.25
@@ -105,13 +105,15 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
             raise InputError(f"{path}: fail-on must be one of {', '.join(SEVERITIES)}")
         config = replace(config, fail_on=table["fail-on"])
     if "space" in table:
-        config = replace(config, space=_relative_to(str(table["space"]), path.parent))
+        config = replace(config, space=_space(table["space"], path))
     if "algo" in table:
         if table["algo"] not in ("tpe", "rand"):
             raise InputError(f'{path}: algo must be "tpe" or "rand"')
         config = replace(config, algo=table["algo"])
     if "n-startup-jobs" in table:
-        config = replace(config, n_startup_jobs=_number(table, "n-startup-jobs", int, path, 0))
+        config = replace(
+            config, n_startup_jobs=_number(table, "n-startup-jobs", int, path, 0, 10**6)
+        )
     if "gamma" in table:
         config = replace(config, gamma=_number(table, "gamma", float, path, 1e-3, 1.0))
     if "prior-weight" in table:
@@ -119,6 +121,18 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
     if "thresholds" in table:
         config = replace(config, thresholds=_thresholds(table["thresholds"], path))
     return config
+
+
+def _space(value: Any, path: Path) -> str:
+    """The config's ``space``: a TOML spec or a script, relative to the config's folder.
+
+    A script named here is only ever READ (``scriptspace``): ``--run-space``, the one way
+    to import a script, applies to ``--space`` on the command line and never to a config,
+    so no value in a config file can make the tool run code.
+    """
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise InputError(f"{path}: space in [tool.hopt-inspect] must be a path such as space.toml")
+    return _relative_to(value, path.parent)
 
 
 def _relative_to(spec: str, folder: Path) -> str:
@@ -154,8 +168,10 @@ def _thresholds(table: Any, path: Path) -> Thresholds:
             names = ", ".join(n.replace("_", "-") for n in known)
             raise InputError(f"{path}: unknown threshold {key!r}; known: {names}")
         kind = int if isinstance(getattr(Thresholds(), name), int) else float
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{path}: threshold {key} must be a number")
         try:
             values[name] = kind(value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"{path}: threshold {key} must be a number") from exc
     return Thresholds(**values)

@@ -43,10 +43,24 @@ def _history(session: Session, opts: PlotOptions) -> Any:
     return history_info(session.study, session.settings)
 
 
+def shown_space(session: Session) -> tuple[Any, str | None]:
+    """The parameters per-parameter figures show (at most 16, most important first) and a
+    note when some were left out; computed once per session."""
+    cached = session.__dict__.get("_shown_space")
+    if cached is None:
+        from .plotinfo import importance_info
+        from .render.report import shown_parameters
+
+        space = session.space
+        importance = importance_info(session.study, space) if len(space.labels) > 16 else None
+        cached = session.__dict__["_shown_space"] = shown_parameters(space, importance)
+    return cached
+
+
 def _params(session: Session, opts: PlotOptions) -> Any:
     from .plotinfo import params_info
 
-    return params_info(session.study, session.space, session.settings)
+    return params_info(session.study, shown_space(session)[0], session.settings)
 
 
 def _scatter(session: Session, opts: PlotOptions) -> Any:
@@ -80,7 +94,7 @@ def _scatter(session: Session, opts: PlotOptions) -> Any:
 def _hist(session: Session, opts: PlotOptions) -> Any:
     from .plotinfo import hist_info
 
-    return hist_info(session.study, session.space, session.settings)
+    return hist_info(session.study, shown_space(session)[0], session.settings)
 
 
 def _importance(session: Session, opts: PlotOptions) -> Any:

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import math
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -432,8 +433,10 @@ def space_from_toml(path: Path) -> SearchSpace:
 def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
     """``"loguniform(log(1e-5), 0)"`` → Param. Only literals, arithmetic and log/exp/sqrt."""
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as exc:
+        with warnings.catch_warnings():  # "invalid decimal literal" must not reach stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise InputError(f"{where}: {label} = {text!r} is not a distribution call") from exc
     if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)):
         raise InputError(f"{where}: {label} = {text!r} is not a distribution call")
@@ -443,11 +446,11 @@ def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
     try:
         pos = [_literal(a) for a in tree.args]
         named = {k.arg: _literal(k.value) for k in tree.keywords if k.arg}
-    except ValueError as exc:
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # 1/0, exp(1000)
         raise InputError(f"{where}: {label} = {text!r}: {exc}") from exc
     try:
         return _param_from_args(label, kind, pos, named)
-    except (TypeError, ValueError, IndexError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as exc:
         raise InputError(f"{where}: {label} = {text!r}: {exc}") from exc
 
 

@@ -48,8 +48,14 @@ class Trial:
 
     @property
     def is_ok(self) -> bool:
-        """Status ``ok`` with a finite loss: a trial that can be the best."""
-        return self.status == STATUS_OK and self.loss is not None and math.isfinite(self.loss)
+        """Status ``ok`` with a finite loss, in a state ``trials.trials`` keeps (not error or
+        cancel): a trial that can be the best, as ``Trials.best_trial`` sees it."""
+        return (
+            self.status == STATUS_OK
+            and self.loss is not None
+            and math.isfinite(self.loss)
+            and self.state in VALID_STATES
+        )
 
     @property
     def is_failed(self) -> bool:
@@ -297,14 +303,19 @@ def _param(value: Any) -> Value:
     if isinstance(number, bool):
         return number
     if isinstance(number, int):
-        try:
-            float(number)
-        except OverflowError:  # an int no float can hold is no parameter value
+        if abs(number) > MAX_PARAM_MAGNITUDE:  # an int no analysis can hold
             return None
         return number
     if isinstance(number, float):
+        if math.isfinite(number) and abs(number) > MAX_PARAM_MAGNITUDE:
+            return None  # squares and ranges of it overflow every density estimate
         return number  # NaN and inf kept: the checks treat them as not set
     return None
+
+
+# No hyperopt space draws values this large (lognormal would need mu + k*sigma > 345);
+# beyond it variances and ranges overflow float64.
+MAX_PARAM_MAGNITUDE = 1e150
 
 
 def _number(value: Any) -> Any:
@@ -363,6 +374,16 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else text
 
 
+def _tid(value: Any) -> int:
+    """A tid as hyperopt uses it: a whole number (a float like 3.7 is not truncated)."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"tid {value!r} is not a whole number")
+    tid = int(value)
+    if not -(2**63) <= tid < 2**63:
+        raise ValueError("tid is out of range")
+    return tid
+
+
 def trial_from_doc(
     doc: Mapping[str, Any], plain: Callable[[Any], Any] = lambda v: v
 ) -> tuple[Trial, str | None]:
@@ -374,7 +395,7 @@ def trial_from_doc(
     result = doc.get("result") or {}
     if not isinstance(misc, Mapping) or not isinstance(result, Mapping):
         raise ValueError("its 'misc' or 'result' is not a dict")
-    tid = int(doc.get("tid", misc.get("tid")))
+    tid = _tid(doc.get("tid", misc.get("tid")))
     state_code = doc.get("state", 2)
     state = STATE_NAMES.get(state_code, f"unknown({state_code})")
     loss, problem = _loss(result.get("loss"))
@@ -387,7 +408,11 @@ def trial_from_doc(
                 continue
             value = values[0]
             # the common case first: fmin's values are floats and ints (after the loader)
-            params[key] = value if type(value) is float else _param(value)
+            params[key] = (
+                value
+                if type(value) is float and -MAX_PARAM_MAGNITUDE <= value <= MAX_PARAM_MAGNITUDE
+                else _param(value)
+            )
         else:  # some exporters flatten the one-element lists
             params[key] = _param(values)
         if (

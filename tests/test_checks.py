@@ -31,7 +31,7 @@ def _report(name, space, **kwargs):
 
 def test_codes_are_unique_and_stable():
     codes = [c.code for c in REGISTRY]
-    assert len(set(codes)) == len(codes) == 12
+    assert len(set(codes)) == len(codes) == 13
     assert {c.name for c in REGISTRY} == {
         "startup-only", "clumping", "edge-sampling", "best-at-boundary", "stagnation",
         "failures", "non-finite-loss", "duplicates", "unexplored-choice", "stuck-trials",
@@ -189,7 +189,7 @@ def test_cli_exit_codes_and_formats(tmp_path):
                   "-o", junit)  # fmt: skip
     assert out.returncode == 1 and out.stdout == ""
     suite = ET.parse(junit).getroot()
-    assert suite.tag == "testsuite" and suite.get("tests") == "12" and suite.get("failures") == "1"
+    assert suite.tag == "testsuite" and suite.get("tests") == "13" and suite.get("failures") == "1"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["T003 best-at-boundary: the best region presses against a bound"]
 
@@ -208,11 +208,14 @@ def test_cli_bad_options(args, message):
 
 
 def test_config_from_pyproject(tmp_path):
+    (tmp_path / "heart.toml").write_text(  # a config names TOML specs only (never code)
+        '[space]\nlearning_rate = "uniform(-2, 2)"\nsize_of_hidden_layer = "uniform(-2, 2)"\n'
+    )
     (tmp_path / "pyproject.toml").write_text(
         "[tool.hopt-inspect]\n"
         'ignore = ["T003"]\n'
         'fail-on = "warning"\n'
-        f'space = "{HEART_SPACE}"\n'
+        'space = "heart.toml"\n'
         "[tool.hopt-inspect.thresholds]\n"
         "margin = 0.02\n"
     )
@@ -220,7 +223,7 @@ def test_config_from_pyproject(tmp_path):
     assert config.ignore == ("T003",) and config.thresholds.margin == 0.02
     out = run_cli("check", SAMPLES / "heart.p", "--json", cwd=tmp_path)
     doc = json.loads(out.stdout)
-    assert doc["space_source"] == HEART_SPACE
+    assert str(tmp_path / "heart.toml") in doc["space_source"]
     assert all(f["code"] != "T003" for f in doc["findings"])
     assert doc["settings"]["thresholds"]["margin"] == 0.02
 

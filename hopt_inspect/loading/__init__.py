@@ -29,7 +29,7 @@ from .containers import (
 )
 from .jsondocs import docs_from_json
 from .optuna_db import is_optuna_db, load_optuna
-from .plain import describe, to_plain, unbox
+from .plain import DocBudget, PlainConverter, describe, docs_of_experiment, key_text, unbox
 from .results import CONTAINER as RESULTS_CONTAINER
 from .results import docs_from_results, is_results_list
 from .safe_pickle import (
@@ -171,6 +171,12 @@ def _load(
         container=container,
         trusted=trust,
     )
+    docs, other_experiments = docs_of_experiment(docs, extras.get("exp_key"))
+    if other_experiments:  # a pickled trials.view(exp_key=...): what its .trials holds
+        hints.append(
+            f"a view of experiment {str(extras['exp_key'])[:80]!r}: {other_experiments}"
+            " documents of other experiments left out, as hyperopt's trials.trials does"
+        )
     if extras.get("ray_mode") == "max":
         hints.append(
             "Ray Tune ran with mode='max': it stores losses negated (loss = -score),"
@@ -386,7 +392,7 @@ def _find_trial_docs(
         extras["exp_key"] = state.get("_exp_key")
         attachments = state.get("attachments")
         extras["attachments"] = (
-            [str(k) for k in attachments] if isinstance(attachments, dict) else []
+            [key_text(k) for k in list(attachments)[:1000]] if isinstance(attachments, dict) else []
         )
         if isinstance(attachments, dict) and extras.get("space") is None:
             # MongoTrials (asynchronous fmin) keep the pickled Domain here; read as data later
@@ -427,14 +433,17 @@ def _study_from_docs(
 ) -> Study:
     trials = []
     problems: list[str] = []
+    plain = PlainConverter()  # shared values converted once, all values budgeted
+    budget = DocBudget(source.path)
     for position in range(len(docs)):
         doc = docs[position]
         docs[position] = None  # converted documents are freed as we go: one copy at a time
         if not _looks_like_doc(doc):
             problems.append(f"item {position} is not a trial document ({describe(doc)})")
             continue
+        budget.take(doc)
         try:
-            trial, problem = trial_from_doc(_unboxed(doc) if unbox_arrays else doc, plain=to_plain)
+            trial, problem = trial_from_doc(_unboxed(doc) if unbox_arrays else doc, plain=plain)
         except Exception as exc:  # hostile documents: RecursionError, OverflowError, ...
             problems.append(f"trial document {position} is malformed ({type(exc).__name__})")
             continue

@@ -20,18 +20,22 @@ def _parse_date(value: Any) -> Any:
     if isinstance(value, dict):
         value = value.get("$numberLong", value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.datetime.fromtimestamp(value / 1000, datetime.timezone.utc).replace(
-            tzinfo=None
-        )
+        try:  # milliseconds since 1970; NaN, inf and years outside 1..9999 are no time
+            return _EPOCH + datetime.timedelta(milliseconds=value)
+        except (ValueError, OverflowError):
+            return None
     if isinstance(value, str):
         try:
-            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            parsed = datetime.datetime.fromisoformat(value[:64].replace("Z", "+00:00"))
+            if parsed.tzinfo is not None:  # hyperopt's times are naive UTC
+                parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except (ValueError, OverflowError):
             return value
-        if parsed.tzinfo is not None:  # hyperopt's times are naive UTC
-            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         return parsed
     return value
+
+
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def _extended(obj: dict[str, Any]) -> Any:
@@ -53,26 +57,36 @@ def _extended(obj: dict[str, Any]) -> Any:
     return obj
 
 
-def docs_from_json(path: Path, data: bytes) -> tuple[list[Any], str]:
-    text = data.decode("utf-8", errors="replace")
+def _int(text: str) -> int | float:
+    """JSON integers; past 4000 digits (``int()`` refuses 4300) the float they round to."""
+    return int(text) if len(text) <= 4000 else float(text)
 
+
+def _parse(path: Path, text: str) -> tuple[Any, str]:
     def hook(pairs: list[tuple[str, Any]]) -> Any:
         return _extended(dict(pairs))
 
     try:
-        obj = json.loads(text, object_pairs_hook=hook)
-        container = "JSON"
+        return json.loads(text, object_pairs_hook=hook, parse_int=_int), "JSON"
     except json.JSONDecodeError as first_error:
         lines = [line for line in text.splitlines() if line.strip()]
         try:
-            obj = [json.loads(line, object_pairs_hook=hook) for line in lines]
-            container = "JSON lines"
+            docs = [json.loads(line, object_pairs_hook=hook, parse_int=_int) for line in lines]
         except json.JSONDecodeError:
             raise InputError(
                 f"{path}: not valid JSON (line {first_error.lineno}: {first_error.msg})"
             ) from first_error
+        return docs, "JSON lines"
+
+
+def docs_from_json(path: Path, data: bytes) -> tuple[list[Any], str]:
+    text = data.decode("utf-8", errors="replace")
+    try:
+        obj, container = _parse(path, text)
     except RecursionError as exc:
         raise InputError(f"{path}: JSON nested too deeply") from exc
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError(f"{path}: not readable JSON ({str(exc)[:120]})") from exc
     if isinstance(obj, dict) and isinstance(obj.get("trials"), list):
         return obj["trials"], f"{container} object with 'trials'"
     if isinstance(obj, list) and all(isinstance(d, dict) and "result" in d for d in obj[:20]):

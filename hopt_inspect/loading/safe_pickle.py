@@ -58,9 +58,27 @@ class TrialsStandIn:
     class_name: ClassVar[str] = "hyperopt.base.Trials"
 
     def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple) and len(state) == 2:  # (dict state, slot state)
-            state = state[0] if isinstance(state[0], dict) else state[1]
-        self.state = state if isinstance(state, dict) else {}
+        """What pickle's BUILD does to a plain object, on a dict we keep.
+
+        ``state`` is a dict, or ``(dict or None, slot dict or None)``: the dict updates the
+        instance ``__dict__`` and each slot item is set as an attribute (which, for a class
+        without slots such as Trials, also lands in ``__dict__``). A second BUILD updates
+        the same ``__dict__`` again. Anything else makes pickle itself fail: refused.
+        """
+        slotstate = None
+        if isinstance(state, tuple) and len(state) == 2:
+            state, slotstate = state
+        if not isinstance(state, (dict, type(None))) or not isinstance(
+            slotstate, (dict, type(None))
+        ):
+            raise UnsafePickleError("the Trials object's pickled state is not a dict")
+        merged = dict(getattr(self, "state", None) or {})
+        for part in (state, slotstate):
+            for key, value in (part or {}).items():
+                if not isinstance(key, str):
+                    raise UnsafePickleError("the Trials object's state has a key that is not text")
+                merged[key] = value
+        self.state = merged
 
     def __repr__(self) -> str:
         return f"<{self.class_name}>"
@@ -123,6 +141,20 @@ class ApplyStandIn:
 
     def __repr__(self) -> str:
         return f"<pyll {getattr(self, 'name', '?')}>"
+
+
+class OrderedDictStandIn(OrderedDict):
+    """``collections.OrderedDict`` whose instance attributes are dropped, not set.
+
+    A BUILD on an OrderedDict sets instance attributes; one named ``keys``, ``get`` or
+    ``items`` would shadow the mapping's methods for our code, while hyperopt reads the
+    document through ``__getitem__``, which attributes cannot shadow. The items are kept.
+    """
+
+    __slots__ = ()
+
+    def __setstate__(self, state: Any) -> None:
+        pass
 
 
 class Placeholder:
@@ -309,9 +341,22 @@ def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
         return raw.decode("utf-32-be" if dtype.byteorder == ">" else "utf-32-le").rstrip("\0")
     if dtype.kind == "S":
         return raw.rstrip(b"\0")
-    import numpy as np  # datetime64 / timedelta64 only
+    np = _numpy()  # datetime64 / timedelta64 only
 
     return np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))[0]
+
+
+def _numpy() -> Any:
+    """numpy, imported outside the load's address-space cap if it is not imported yet.
+
+    Imported under a small cap, OpenBLAS fails to allocate its buffers and calls exit(1)
+    (``--max-memory 48M``). The import runs our installed code, not the file's, so it is
+    not the file's memory to count.
+    """
+    if "numpy" not in sys.modules:
+        with _uncapped():
+            import numpy  # noqa: F401
+    return sys.modules["numpy"]
 
 
 def _refuse_build(*_args: Any) -> None:
@@ -351,7 +396,7 @@ def _build_array(data: Any, dtype: Any, shape: Any, order: Any) -> Any:
     count = math.prod(shape)
     if count * dtype.itemsize != len(raw) or len(raw) > MAX_ARRAY_BYTES:
         raise UnsafePickleError("numpy array payload does not match its shape")
-    import numpy as np
+    np = _numpy()
 
     arr = np.frombuffer(raw, dtype=np.dtype(dtype.numpy_str()))
     return arr.reshape(shape, order="F" if order == "F" else "C").copy()
@@ -372,13 +417,26 @@ def _numpy_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
 # --------------------------------------------------------------------------- other shims
 
 
+# The codecs pickle protocols 0-2 use to spell bytes (``_codecs.encode(s, 'latin1')``,
+# ``bytes(s, 'latin-1')``): all linear. Any other codec name is refused: some are
+# quadratic (punycode took minutes on 88 KB) and some are not text codecs at all.
+_BYTE_CODECS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "ascii", "utf-8", "utf8"}
+
+
+def _codec(encoding: Any) -> str:
+    if not isinstance(encoding, str) or encoding.lower() not in _BYTE_CODECS:
+        raise UnsafePickleError(f"the codec {str(encoding)[:30]!r} is not one pickle uses")
+    return encoding.lower()
+
+
 def _codecs_encode(obj: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
     """How protocol <= 2 spells bytes: ``_codecs.encode(str, 'latin1')``."""
-    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1", "utf-8", "ascii"):
+    if not isinstance(obj, str):
         raise UnsafePickleError("_codecs.encode with unexpected arguments")
+    codec = _codec(encoding)
     if len(obj) > MAX_BYTES_ARG:
         raise UnsafePickleError("byte string too large")
-    return obj.encode(encoding, "strict")
+    return obj.encode(codec, "strict")
 
 
 def _bytes_like(kind: type) -> Any:
@@ -390,7 +448,11 @@ def _bytes_like(kind: type) -> Any:
         if len(args[0]) > MAX_BYTES_ARG:
             raise UnsafePickleError("byte string too large")
         if isinstance(args[0], str):
-            return kind(args[0].encode(args[1] if len(args) == 2 else "latin1"))
+            return kind(args[0].encode(_codec(args[1] if len(args) == 2 else "latin1")))
+        if len(args) == 2:
+            raise UnsafePickleError(f"{kind.__name__}() with unexpected arguments")
+        if isinstance(args[0], list) and not all(type(b) is int and 0 <= b < 256 for b in args[0]):
+            raise UnsafePickleError(f"{kind.__name__}() of a list that is not bytes")
         return kind(args[0])
 
     return make
@@ -457,7 +519,7 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "bytearray"): _bytes_like(bytearray),
     ("_codecs", "encode"): _codecs_encode,
     ("copyreg", "_reconstructor"): _reconstructor,
-    ("collections", "OrderedDict"): OrderedDict,
+    ("collections", "OrderedDict"): OrderedDictStandIn,
     ("datetime", "datetime"): _datetime,
     ("datetime", "date"): datetime.date,
     ("datetime", "time"): datetime.time,
@@ -551,6 +613,11 @@ class _LoadRegistry:
             cls = type(qualname.rsplit(".", 1)[-1][:100], (Placeholder,), attrs)
             self.placeholder_classes[qualname] = cls
         return cls
+
+
+# ``find_class`` hands out this bound method for ``_reconstruct``. BUILD on a bound method
+# reaches its function's ``__dict__``, shared by every later load in the process: refuse it.
+_LoadRegistry.reconstruct.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -716,6 +783,25 @@ MIN_LOAD_BUDGET = 256 << 20
 LOAD_BUDGET_FACTOR = 64
 
 
+_LIMITS_BEFORE_CAP: list[tuple[int, int]] = []  # set while _address_space_budget is active
+
+
+@contextlib.contextmanager
+def _uncapped():
+    """Lift the load's address-space cap for a moment (to import a module of ours)."""
+    if not _LIMITS_BEFORE_CAP:
+        yield
+        return
+    import resource
+
+    capped = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, _LIMITS_BEFORE_CAP[-1])
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, capped)
+
+
 @contextlib.contextmanager
 def _address_space_budget(nbytes: int):
     """Cap the address space at what is mapped now + nbytes (Linux); MemoryError beyond."""
@@ -733,9 +819,11 @@ def _address_space_budget(nbytes: int):
         if cap != resource.RLIM_INFINITY:
             limit = min(limit, cap)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _LIMITS_BEFORE_CAP.append((soft, hard))
     try:
         yield
     finally:
+        _LIMITS_BEFORE_CAP.pop()
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..checks import REGISTRY, CheckReport, at_or_above, severity_counts
+from .escape import github_data as _gh_data
+from .escape import github_property as _gh_property
+from .escape import xml_text as _x
 
 _GITHUB_LEVEL = {"info": "notice", "warning": "warning", "error": "error"}
-
-
-def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_property(text: str) -> str:
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def github_annotations(report: CheckReport) -> str:
@@ -57,29 +52,29 @@ def junit_xml(report: CheckReport) -> str:
         ET.SubElement(suite, "properties"),
         "property",
         name="source",
-        value=report.source,
+        value=_x(report.source),
     )
     for result in report.checks:
         case = ET.SubElement(
             suite,
             "testcase",
             classname=f"hopt-inspect.{names[result.code].family}",
-            name=f"{result.code} {result.name}: {names[result.code].summary}",
+            name=_x(f"{result.code} {result.name}: {names[result.code].summary}"),
         )
         found = by_code.get(result.code, [])
         failing = [f for f in found if at_or_above(f.severity, report.fail_on)]
         if result.status == "not run":
-            ET.SubElement(case, "skipped", message=f"not run: {reasons.get(result.code, '')}")
+            ET.SubElement(case, "skipped", message=_x(f"not run: {reasons.get(result.code, '')}"))
         elif failing:
             element = ET.SubElement(
-                case, "failure", message=failing[0].message[:500], type=failing[0].severity
+                case, "failure", message=_x(failing[0].message[:500]), type=failing[0].severity
             )
-            element.text = "\n\n".join(
-                f"[{f.severity}] {f.message}\nAdvice: {f.advice}" for f in failing
+            element.text = _x(
+                "\n\n".join(f"[{f.severity}] {f.message}\nAdvice: {f.advice}" for f in failing)
             )
         if found and not failing:
             out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(f"[{f.severity}] {f.message}" for f in found)
+            out.text = _x("\n".join(f"[{f.severity}] {f.message}" for f in found))
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

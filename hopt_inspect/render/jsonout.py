@@ -38,4 +38,6 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def dumps(result: Any) -> str:
-    return json.dumps(to_jsonable(result), indent=2, ensure_ascii=False, allow_nan=False)
+    from .escape import json_text  # C1 controls and lone surrogates as \uNNNN
+
+    return json_text(json.dumps(to_jsonable(result), indent=2, ensure_ascii=False, allow_nan=False))

@@ -23,7 +23,12 @@ def _log_kind(kind: str) -> bool:
 
 
 def _figure(width: float, height: float) -> Any:
+    import matplotlib
     from matplotlib.figure import Figure
+
+    # Labels and options come from the file: "$...$" must print as written, never be
+    # parsed as mathtext (a label "$\\frac{a}{$" raised ValueError). We draw no math.
+    matplotlib.rcParams["text.parse_math"] = False
 
     # No constrained layout: it costs half a second per tall figure. Margins are set by hand.
     return Figure(figsize=(width, height), dpi=110)
@@ -416,7 +421,22 @@ IMAGE_FORMATS = ("png", "pdf", "svg")
 
 
 def save_figure(fig: Any, stream: Any, fmt: str = "png") -> None:
+    _escape_texts(fig)
     fig.savefig(stream, format=fmt)
+
+
+def _escape_texts(fig: Any) -> None:
+    """Control characters in any text of the figure (labels, options and file names come
+    from the file) drawn as ``\\xNN``: no missing-glyph warning echoes ESC to stderr."""
+    from matplotlib.text import Text
+
+    from .escape import CONTROL, escape_controls
+
+    for text in fig.findobj(Text):
+        content = text.get_text()
+        if CONTROL.search(content.replace("\n", "")):
+            lines = content.split("\n")  # our own line breaks stay
+            text.set_text("\n".join(escape_controls(line) for line in lines))
 
 
 def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str]:

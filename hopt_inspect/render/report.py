@@ -8,8 +8,10 @@ import math
 from typing import Any
 
 from ..checks import CheckReport, severity_counts
+from ..space import SearchSpace
 from ..study import Study
 from ..summary import Summary
+from .escape import as_text, escape_controls
 
 MAX_TABLE_ROWS = 2000
 
@@ -46,7 +48,8 @@ td.l, th.l { text-align: left; } .scroll { overflow: auto; max-height: 520px; }
 
 
 def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for HTML: control characters made visible (\\xNN), then HTML-escaped."""
+    return html.escape(escape_controls(as_text(value), keep_newlines=True), quote=True)
 
 
 def _num(value: Any) -> str:
@@ -122,9 +125,10 @@ def _findings_block(report: CheckReport) -> str:
     not_run = f"<p class=muted>Not run:</p><ul class=muted>{not_run}</ul>" if not_run else ""
     if not report.findings:
         return "<p>No findings.</p>" + not_run
+    config = report.settings.get("config") if isinstance(report.settings, dict) else None
     parts = [
         f"<p class=muted>{_e(severity_counts(report.counts))} · space: "
-        f"{_e(report.space_source)}</p>"
+        f"{_e(report.space_source)}" + (f" · config: {_e(config)}" if config else "") + "</p>"
     ]
     for f in report.findings:
         params = f" [{_e(', '.join(f.params))}]" if f.params else ""
@@ -137,8 +141,38 @@ def _findings_block(report: CheckReport) -> str:
     return "".join(parts) + not_run
 
 
+MAX_REPORT_PARAMS = 16  # per-parameter figures (TPE curves, panels of params and hist)
+MAX_TABLE_COLUMNS = 60  # parameter columns of the trials table
+
+
+def shown_parameters(space: SearchSpace, importance: Any = None) -> tuple[SearchSpace, str | None]:
+    """At most ``MAX_REPORT_PARAMS`` parameters for per-parameter figures, most important
+    first when PED-ANOVA ran, and a note saying what was left out (or None).
+
+    A file with 200 labels made a 57 MB report in four minutes: every figure is bounded.
+    """
+    labels = list(space.labels)
+    if len(labels) <= MAX_REPORT_PARAMS:
+        return space, None
+    ranked = [label for label, _ in getattr(importance, "importances", []) if label in space.params]
+    order = ranked + [label for label in labels if label not in set(ranked)]
+    keep = set(order[:MAX_REPORT_PARAMS])
+    shown = SearchSpace(
+        {label: space.params[label] for label in labels if label in keep},
+        source=space.source,
+        inferred=space.inferred,
+        notes=space.notes,
+    )
+    how = "the most important by PED-ANOVA" if ranked else "the first"
+    note = (
+        f"per-parameter figures show {MAX_REPORT_PARAMS} of {len(labels)} parameters ({how});"
+        " hopt-inspect lpdf FILE --param NAME draws any other"
+    )
+    return shown, note
+
+
 def _trials_table(study: Study, display: dict[str, Any]) -> str:
-    labels = list(study.labels)
+    labels = list(study.labels)[:MAX_TABLE_COLUMNS]
     head = "".join(
         ["<th>tid</th><th class=l>state</th><th class=l>status</th><th>loss</th>"]
         + [f"<th>{_e(label)}</th>" for label in labels]
@@ -161,6 +195,11 @@ def _trials_table(study: Study, display: dict[str, Any]) -> str:
     more = ""
     if len(study.trials) > MAX_TABLE_ROWS:
         more = f"<p class=muted>First {MAX_TABLE_ROWS} of {len(study.trials)} trials shown.</p>"
+    if len(study.labels) > MAX_TABLE_COLUMNS:
+        more += (
+            f"<p class=muted>First {MAX_TABLE_COLUMNS} of {len(study.labels)} parameters shown;"
+            " hopt-inspect export FILE has them all.</p>"
+        )
     return f"<div class=scroll><table><tr>{head}</tr>{''.join(rows)}</table></div>{more}"
 
 
@@ -174,6 +213,7 @@ def build_report(
     option_text: dict[str, dict[Any, str]],
     generated_by: str,
     efficiency_png: bytes | None = None,
+    notes: tuple[str, ...] = (),
 ) -> str:
     name = study.source.path.rsplit("/", 1)[-1]
     figs = "".join(
@@ -201,7 +241,7 @@ def build_report(
 <h2 id="tpe-vs-random">Is TPE working? TPE against random search</h2>
 {_verdict_block(summary, efficiency_png)}
 <h2 id="findings">Findings</h2>{_findings_block(check)}
-<h2 id="plots">Plots</h2>{figs}
+<h2 id="plots">Plots</h2>{"".join(f"<p class=muted>{_e(n)}</p>" for n in notes)}{figs}
 <h2 id="tpe">TPE's curves, per parameter</h2>{curves}
 <h2 id="trials">Trials</h2>{_trials_table(study, option_text)}
 </body></html>

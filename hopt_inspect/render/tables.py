@@ -9,6 +9,8 @@ import math
 from datetime import datetime
 from typing import Any
 
+from .escape import csv_cell, json_text
+
 SCHEMA = "hopt-inspect/export/1"
 
 
@@ -21,13 +23,20 @@ def _json_value(value: Any) -> Any:
 
 
 def to_csv(columns: list[str], rows: list[list[Any]]) -> str:
-    """RFC 4180 CSV; empty cells for missing values; NaN and inf as pandas reads them."""
+    """RFC 4180 CSV; empty cells for missing values; NaN and inf as pandas reads them.
+
+    Text from the file (labels, states, messages) has its control characters escaped and,
+    when it would start a spreadsheet formula, a leading ``'`` (OWASP); numbers stay numbers.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([csv_cell(c) for c in columns])
     for row in rows:
         writer.writerow(
-            ["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
+            [
+                "" if v is None else v.isoformat() if isinstance(v, datetime) else csv_cell(v)
+                for v in row
+            ]
         )
     return buffer.getvalue()
 
@@ -39,7 +48,7 @@ def to_jsonl(columns: list[str], rows: list[list[Any]]) -> str:
         )
         for row in rows
     )
-    return "".join(line + "\n" for line in lines)
+    return "".join(json_text(line) + "\n" for line in lines)
 
 
 def to_json(columns: list[str], rows: list[list[Any]], source: str, space: str | None) -> str:
@@ -50,4 +59,4 @@ def to_json(columns: list[str], rows: list[list[Any]], source: str, space: str |
         "columns": columns,
         "trials": [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows],
     }
-    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)) + "\n"

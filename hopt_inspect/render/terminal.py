@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -13,15 +12,43 @@ from rich.text import Text
 from ..checks import CheckReport, Finding, severity_counts
 from ..summary import Summary, plural
 from ..tpe import LpdfResult
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from .escape import as_text, escape_controls, no_workflow_commands
 
 
 def safe(text: Any, limit: int = 200) -> str:
-    """Text from a file, made harmless for a terminal: control characters escaped."""
-    s = str(text)
-    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    """Text from a file, made harmless for a terminal and a CI log.
+
+    Control characters are escaped (no ESC/OSC sequences reach the terminal), "::" and
+    "##[" are broken with a zero-width space (no workflow commands, wherever wrapping puts
+    them), and the length is capped. The result is plain text, never rich markup: put it in
+    a ``Text`` (``safe_text``), not in a markup string.
+    """
+    s = as_text(text)
+    if len(s) > 4 * limit:  # escaping can only lengthen: cut long input first (linear time)
+        s = s[: 4 * limit]
+    s = escape_controls(s)
+    s = s if len(s) <= limit else s[: limit - 1] + "…"
+    return no_workflow_commands(s)
+
+
+def safe_text(text: Any, limit: int = 200, style: str = "") -> Text:
+    """``safe(text)`` as a rich ``Text``: brackets are literal, never markup."""
+    return Text(safe(text, limit), style=style)
+
+
+class _Table(Table):
+    """A rich Table whose plain-string cells and headers are literal text, never markup.
+
+    rich parses a ``str`` cell as console markup: a label ``[/x]`` raised MarkupError,
+    ``[link=…]`` printed an OSC 8 hyperlink, ``[conceal]`` hid text. Every string is
+    turned into a ``Text`` here, so no call site can forget.
+    """
+
+    def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+        super().add_column(Text(header) if isinstance(header, str) else header, *args, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
 
 def fmt_num(value: Any, digits: int = 6) -> str:
@@ -30,7 +57,7 @@ def fmt_num(value: Any, digits: int = 6) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return str(value)
+        return str(value) if abs(value) < 10**15 else _big_int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
@@ -38,6 +65,14 @@ def fmt_num(value: Any, digits: int = 6) -> str:
             return f"{value:.1f}"
         return f"{value:.{digits}g}"
     return safe(value, 40)
+
+
+def _big_int(value: int) -> str:
+    """A huge integer as ``1.2346e+5000`` (str() refuses beyond 4300 digits)."""
+    exponent = math.log10(abs(value))
+    digits = int(exponent)
+    mantissa = 10 ** (exponent - digits)
+    return f"{'-' if value < 0 else ''}{mantissa:.4f}e+{digits}"
 
 
 def fmt_seconds(seconds: float | None) -> str:
@@ -63,7 +98,7 @@ def fmt_bytes(n: int) -> str:
 
 
 def _kv_table() -> Table:
-    table = Table.grid(padding=(0, 2))
+    table = _Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     return table
@@ -107,7 +142,7 @@ def _best_block(summary: Summary) -> RenderableType:
         return Text("no trial finished with status ok and a finite loss", style="yellow")
     head = Text(f"trial {best.tid}", style="bold green")
     head.append(f" · loss {fmt_num(best.loss)}", style="bold")
-    params = Table.grid(padding=(0, 2))
+    params = _Table.grid(padding=(0, 2))
     params.add_column(no_wrap=True, style="cyan")
     params.add_column(overflow="fold")
     for label, value in best.params.items():
@@ -129,7 +164,7 @@ def _top_table(summary: Summary, budget: int = 46) -> RenderableType:
             break
         shown.append(label)
         used += width
-    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table = _Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("tid", justify="right")
     table.add_column("loss", justify="right")
@@ -209,7 +244,7 @@ def _tids(tids: list[int], limit: int = 8) -> str:
 
 
 def _tpe_state_block(summary: Summary) -> RenderableType:
-    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table = _Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     table.add_column("parameter", overflow="fold", max_width=26)
     for name in ("below", "prior", "below peak", "above peak", "ratio peak"):
         table.add_column(name, justify="right", no_wrap=True)
@@ -310,7 +345,7 @@ def render_summary(summary: Summary, width: int = 80) -> RenderableType:
         for reason, codes in groups.items():
             parts.append(Text(f"not run: {', '.join(codes)} ({safe(reason, 200)})", style="dim"))
     if summary.notes:
-        notes = Table.grid(padding=(0, 1))
+        notes = _Table.grid(padding=(0, 1))
         notes.add_column(no_wrap=True)
         notes.add_column(overflow="fold")
         for note in summary.notes:
@@ -344,7 +379,7 @@ def render_lpdf(result: LpdfResult, outputs: list[str]) -> RenderableType:
         f" n_startup_jobs {s['n_startup_jobs']:g} · LF {s['lf']:g}",
         style="dim",
     )
-    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table = _Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     for name in ("after", "below", "above", "prior", "below peak", "argmax", "next tried"):
         table.add_column(name, justify="right", no_wrap=True)
     for snap in result.snapshots:
@@ -381,6 +416,9 @@ _SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red"}
 def render_check(report: CheckReport) -> RenderableType:
     head = Text(safe(report.source), style="bold magenta")
     head.append(f"  space: {safe(report.space_source, 80)}", style="dim")
+    config = report.settings.get("config") if isinstance(report.settings, dict) else None
+    if config:
+        head.append(f"  config: {safe(config, 120)}", style="dim")
     parts: list[RenderableType] = [head]
     for f in report.findings:
         line = Text()
@@ -389,7 +427,7 @@ def render_check(report: CheckReport) -> RenderableType:
         line.append(f"{f.name}", style="bold")
         if f.params:
             line.append(f" [{safe(', '.join(f.params), 60)}]", style="cyan")
-        body = Table.grid(padding=(0, 1))
+        body = _Table.grid(padding=(0, 1))
         body.add_column(width=2)
         body.add_column(overflow="fold")
         body.add_row("", safe(f.message, 1000))
@@ -444,7 +482,7 @@ def _not_run_groups(report: CheckReport) -> list[tuple[str, str]]:
 
 def finding_lines(findings: list[Finding], width: int = 76) -> RenderableType:
     """One line per finding, for summary."""
-    table = Table.grid(padding=(0, 1))
+    table = _Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold", max_width=max(width - 14, 20))  # wrapped, never cut

@@ -519,6 +519,355 @@ def stand_ins() -> None:
     )
 
 
+# --------------------------------------------------------------------------- round 2 (#14)
+# Generators for tests/hostile/test_round2.py: small files built on the fly in a temporary
+# folder (not committed, not in the manifest). Each returns bytes or writes into ``folder``.
+
+
+def bson_doc(body: bytes) -> bytes:
+    """One BSON document around ``body`` (elements), with its length and final NUL."""
+    return struct.pack("<i", len(body) + 5) + body + b"\x00"
+
+
+def bson_negative_binary() -> bytes:
+    """A binary element whose length is negative: the old decoder stepped back onto it."""
+    return bson_doc(b"\x05a\x00" + struct.pack("<i", -8) + b"\x00")
+
+
+def bson_negative_binary_in_array() -> bytes:
+    """The same inside an array: the old loop appended forever (memory grew by GBs)."""
+    inner = bson_doc(b"\x050\x00" + struct.pack("<i", -8) + b"\x00")
+    return bson_doc(b"\x04a\x00" + inner)
+
+
+def bson_bogus_lengths() -> list[bytes]:
+    """Strings, documents and binaries with lengths that are negative, zero or too big."""
+    out = [bson_negative_binary(), bson_negative_binary_in_array()]
+    for kind in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        for length in (-(2**31), -5, -1, 0, 3, 2**31 - 1):
+            out.append(bson_doc(kind + b"k\x00" + struct.pack("<i", length) + b"\x00" * 6))
+    out.append(struct.pack("<i", -20) + b"\x00" * 16)
+    out.append(bson_doc(b"\x09t\x00" + struct.pack("<q", 2**62)))  # a time past year 9999
+    return out
+
+
+OPTUNA_TABLES = """
+CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name VARCHAR(512) NOT NULL);
+CREATE TABLE study_directions (study_direction_id INTEGER PRIMARY KEY, direction VARCHAR(8),
+    study_id INTEGER, objective INTEGER);
+CREATE TABLE trials (trial_id INTEGER PRIMARY KEY, number INTEGER, study_id INTEGER,
+    state VARCHAR(8) NOT NULL, datetime_start DATETIME, datetime_complete DATETIME);
+CREATE TABLE trial_params (param_id INTEGER PRIMARY KEY, trial_id INTEGER,
+    param_name VARCHAR(512), param_value FLOAT, distribution_json TEXT);
+CREATE TABLE trial_values (trial_value_id INTEGER PRIMARY KEY, trial_id INTEGER,
+    objective INTEGER, value FLOAT, value_type VARCHAR(7));
+"""
+UNIFORM = '{"name": "FloatDistribution", "attributes": {"low": 0.0, "high": 1.0, "log": false}}'
+
+
+def optuna_storage(
+    path: Path, name: str = "demo", n_trials: int = 3, sql: str = "", tables: str = OPTUNA_TABLES
+) -> Path:
+    """A minimal Optuna storage: one study of ``n_trials`` COMPLETE trials with ``x``."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.executescript(tables)
+    if "CREATE VIEW studies" not in sql:
+        con.execute("INSERT INTO studies VALUES (1, ?)", (name,))
+    if "CREATE VIEW study_directions" not in sql:
+        con.execute("INSERT INTO study_directions VALUES (1, 'MINIMIZE', 1, 0)")
+    for i in range(n_trials if "CREATE VIEW trials" not in sql else 0):
+        con.execute(
+            "INSERT INTO trials VALUES (?, ?, 1, 'COMPLETE', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:01')",
+            (i + 1, i),
+        )
+        if "CREATE VIEW trial_params" not in sql:
+            con.execute(
+                "INSERT INTO trial_params VALUES (?, ?, 'x', ?, ?)", (i + 1, i + 1, i / 10, UNIFORM)
+            )
+        con.execute("INSERT INTO trial_values VALUES (?, ?, 0, ?, 'FINITE')", (i + 1, i + 1, i))
+    con.executescript(sql)
+    con.commit()
+    con.close()
+    return path
+
+
+# A table replaced by a view: endless (recursive CTE), or a huge cross product.
+ENDLESS_STUDIES = (
+    "DROP TABLE studies; CREATE VIEW studies AS WITH RECURSIVE c(x) AS"
+    " (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x AS study_id, 'a' AS study_name"
+    " FROM c WHERE x < 0;"
+)
+CROSS_PARAMS = (
+    "CREATE TABLE names (n TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1"
+    " FROM c WHERE x < 3000) INSERT INTO names SELECT 'p' || x FROM c;"
+    " DROP TABLE trial_params; CREATE VIEW trial_params AS SELECT t.trial_id AS trial_id,"
+    " n.n AS param_name, 0.5 AS param_value, '" + UNIFORM + "' AS distribution_json"
+    " FROM trials t, names n;"
+)
+
+
+def optuna_with_leftover_wal(folder: Path) -> tuple[Path, object]:
+    """``victim.db`` with committed trials still in ``victim.db-wal`` (a writer is open).
+
+    Returns the path and the open connection (close it after the test); until then the
+    WAL holds trials the main file does not.
+    """
+    import sqlite3
+
+    path = optuna_storage(folder / "victim.db", name="victim", n_trials=2)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("INSERT INTO trials VALUES (10, 2, 1, 'COMPLETE', '2026-01-01 00:00:00', NULL)")
+    con.execute("INSERT INTO trial_params VALUES (10, 10, 'x', 0.9, ?)", (UNIFORM,))
+    con.execute("INSERT INTO trial_values VALUES (10, 10, 0, 0.5, 'FINITE')")
+    con.commit()
+    return path, con
+
+
+def optuna_bad_distributions() -> list[str]:
+    """``distribution_json`` values Optuna never writes."""
+    return [
+        "not json",
+        "[1, 2]",
+        '{"name": "FloatDistribution", "attributes": {"low": "a", "high": 1}}',
+        '{"name": "FloatDistribution", "attributes": {"low": 1, "high": 0}}',
+        '{"name": "FloatDistribution", "attributes": {"low": 0, "high": 1, "log": true}}',
+        '{"name": "FloatDistribution", "attributes": {"low": 0, "high": 1e999}}',
+        '{"name": "IntDistribution", "attributes": {"low": 0, "high": 5, "step": -1}}',
+        '{"name": "CategoricalDistribution", "attributes": {"choices": 7}}',
+        '{"name": "FloatDistribution", "attributes": 3}',
+        "[" * 100000,
+    ]
+
+
+# Text an attacker controls: labels, failure messages and result keys of a real fmin study.
+WRAP_PAD = "w " * 37  # makes word wrapping start a line with what follows, at 80 columns
+HOSTILE_LABELS = (
+    "[/x]",
+    "[link=https://evil.example/]lr[/link]",
+    "[conceal]secret[/conceal]",
+    WRAP_PAD + "::error title=pwned::from a label",
+    "a::add-mask::b",
+    "esc\x1b]52;c;cHduZWQ=\x07\x1b[2Jx",
+    ":smile: ##[warning]x",
+    "$\\frac{a}{$",
+    '=HYPERLINK("http://evil")',
+    "a/b",
+    "a:b",
+    "L" * 300,
+)
+HOSTILE_MESSAGES = (
+    "[/bold] broken [link=https://evil.example/]click[/link] [conceal]hidden",
+    WRAP_PAD + "::error file=x.py,line=1::pwned by a failure reason",
+    "[/b] [conceal]bell\x07 and \x1b[31mred\x1b[0m and"
+    " \x1b]8;;https://evil\x07osc8\x1b]8;;\x07 \x9b2J",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+)
+
+
+def hostile_text_trials(n: int = 24):
+    """A real ``fmin`` study whose labels and failure messages are hostile text."""
+    import numpy as np
+    from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, rand
+
+    space = {label: hp.uniform(label, 0, 1) for label in HOSTILE_LABELS}
+
+    def objective(p):
+        x = p[HOSTILE_LABELS[0]]
+        if x < 0.3:
+            i = int(x * 100) % len(HOSTILE_MESSAGES)
+            return {"status": STATUS_FAIL, "failure": HOSTILE_MESSAGES[i]}
+        if x > 0.85:
+            raise ValueError(HOSTILE_MESSAGES[int(x * 100) % len(HOSTILE_MESSAGES)])
+        return {"status": STATUS_OK, "loss": x}
+
+    trials = Trials()
+    fmin(
+        objective,
+        space,
+        algo=rand.suggest,
+        max_evals=n,
+        trials=trials,
+        rstate=np.random.default_rng(3),
+        show_progressbar=False,
+        catch_eval_exceptions=True,
+    )
+    return trials
+
+
+def _pstr(text: str) -> bytes:
+    raw = text.encode("utf-8", "surrogatepass")
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def bytes_with_codec(codec: str, n: int = 88_000, module: str = "builtins") -> bytes:
+    """``bytes(s, codec)`` (or ``_codecs.encode``) on ``n`` characters; punycode is quadratic."""
+    name = b"bytes" if module == "builtins" else b"encode"
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(n))
+    return (
+        b"\x80\x02c" + module.encode() + b"\n" + name + b"\n"
+        + _pstr(text) + _pstr(codec) + b"\x86R."
+    )  # fmt: skip
+
+
+def experiment_view_trials():
+    """``trials.view(exp_key='b')`` of a Trials shared by two experiments (5 + 8 trials)."""
+    from conftest import run_fmin
+    from hyperopt import Trials, hp
+
+    trials = Trials(exp_key="a")
+    run_fmin(lambda x: x, hp.uniform("x", 0, 1), 5, trials=trials)
+    view = trials.view(exp_key="b")
+    run_fmin(lambda x: x + 10, hp.uniform("x", 0, 1), 8, trials=view, seed=1)
+    return view
+
+
+def _body(obj) -> bytes:
+    """``obj`` pickled without memo or frame (protocol 2), to splice between opcodes."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)
+    pickler.fast = True  # no memo: bodies can be concatenated
+    pickler.dump(obj)
+    return buf.getvalue()[2:-1]
+
+
+def trials_build_variants() -> dict[str, bytes]:
+    """A Trials whose state comes as ``(dict, slotstate)`` or in two BUILDs.
+
+    Plain pickle updates ``__dict__`` with the dict, then sets each slot item as an
+    attribute (for Trials, into ``__dict__`` too); a second BUILD updates it again.
+    """
+    trials = fmin_trials()
+    state = dict(vars(trials))
+    docs = state["_dynamic_trials"]
+    head = b"\x80\x02chyperopt.base\nTrials\n)\x81"
+    first = {**state, "_dynamic_trials": docs[:2]}
+    return {
+        "dict_then_slots": head + _body((first, {"_dynamic_trials": docs[:4]})) + b"b.",
+        "none_then_slots": head + _body((None, {**state, "_dynamic_trials": docs[:3]})) + b"b.",
+        "two_builds": head + _body(first) + b"b" + _body({"_exp_key": None}) + b"b.",
+    }
+
+
+def ordered_dict_shadowing_result() -> bytes:
+    """A trial whose result is an OrderedDict with instance attributes ``get`` and ``keys``."""
+    from collections import OrderedDict
+
+    trials = fmin_trials()
+    docs = copy.deepcopy(trials._dynamic_trials)
+    result = OrderedDict(status="ok", loss=0.125)
+    result.get = "shadow"
+    result.keys = "shadow"
+    docs[0]["result"] = result
+    return pickle.dumps(docs, protocol=2)
+
+
+def float_and_huge_tids() -> bytes:
+    trials = fmin_trials()
+    docs = copy.deepcopy(trials._dynamic_trials)
+    docs[1]["tid"] = 1.7
+    docs[1]["misc"]["tid"] = 1.7
+    docs[2]["tid"] = 10**5000
+    docs[3]["result"]["loss"] = 10**5000
+    docs[4]["misc"]["vals"]["x"] = [10**5000]
+    docs[0]["result"]["big"] = 10**5000  # an extra result value, exported
+    docs[0]["result"]["nested"] = {"a": [10**5000]}
+    return pickle.dumps(docs, protocol=4)
+
+
+def cancelled_best() -> bytes:
+    """A CANCEL-state document with status ok and the lowest loss (trials.trials omits it)."""
+    trials = fmin_trials()
+    docs = copy.deepcopy(trials._dynamic_trials)
+    docs[2]["state"] = 4
+    docs[2]["result"] = {"status": "ok", "loss": -100.0}
+    return pickle.dumps(docs, protocol=4)
+
+
+def _doc(tid: int, misc: dict, result: dict) -> dict:
+    return {"tid": tid, "state": 2, "misc": misc, "result": result, "exp_key": None,
+            "owner": None, "version": 0, "spec": None, "book_time": None,
+            "refresh_time": None}  # fmt: skip
+
+
+def shared_misc(n_docs: int = 8000, n_labels: int = 8000) -> bytes:
+    """Every document shares one ``misc`` with ``n_labels`` labels (pickle's memo)."""
+    misc = {"tid": 0, "cmd": None, "idxs": {}, "vals": {f"p{i}": [0.5] for i in range(n_labels)}}
+    docs = [_doc(i, misc, {"status": "ok", "loss": 1.0}) for i in range(n_docs)]
+    return gzip.compress(pickle.dumps(docs, protocol=4))
+
+
+def shared_result_value(n_docs: int = 4000, n_nodes: int = 20_000) -> bytes:
+    """One ``n_nodes``-node result value shared by every document."""
+    big = [{"k": [i, i + 1]} for i in range(n_nodes // 3)]
+    docs = [
+        _doc(i, {"tid": i, "idxs": {"x": [i]}, "vals": {"x": [i / n_docs]}},
+             {"status": "ok", "loss": i / n_docs, "big": big})
+        for i in range(n_docs)
+    ]  # fmt: skip
+    return pickle.dumps(docs, protocol=4)
+
+
+def billion_laughs(levels: int = 60):
+    """Nested frozensets, each level holding the previous one twice: 2**levels leaves."""
+    value = frozenset({0})
+    for i in range(levels):
+        value = frozenset({value, (value, i)})
+    return value
+
+
+def laughs_in_result_and_attachment() -> bytes:
+    trials = fmin_trials()
+    state = dict(vars(trials))
+    docs = copy.deepcopy(state["_dynamic_trials"])
+    laughs = billion_laughs()
+    docs[0]["result"]["extra"] = {laughs}
+    docs[1]["result"][laughs] = 1
+    docs[2]["misc"]["vals"][laughs] = [0.5]
+    head = b"\x80\x02chyperopt.base\nTrials\n)\x81"
+    body = {**state, "_dynamic_trials": docs, "_trials": None, "attachments": {laughs: b"x"}}
+    buf = io.BytesIO()
+    pickle.Pickler(buf, protocol=2).dump(body)
+    return head + buf.getvalue()[2:-1] + b"b."
+
+
+def json_edge_values() -> bytes:
+    """JSON trial documents with the values that made internal errors: ±1e308 losses,
+    mixed naive/aware times, ``{"$date": NaN}``, a 5000-digit integer, huge and float tids."""
+
+    def doc(tid, loss, x, book, refresh):
+        return {"tid": tid, "state": 2, "result": {"status": "ok", "loss": loss},
+                "misc": {"tid": tid, "idxs": {"x": [tid]}, "vals": {"x": [x]}},
+                "book_time": book, "refresh_time": refresh}  # fmt: skip
+
+    docs = [
+        doc(0, 1e308, 0.5, "2026-01-01T00:00:00", "2026-01-01T00:00:01"),
+        doc(1, -1e308, 1e308, "2026-01-01T00:00:02+05:00", "2026-01-01T00:00:03Z"),
+        doc(2, 1e308, -1e308, {"$date": float("nan")}, {"$date": 1e300}),
+        doc(3, 0.5, 0.25, {"$date": "9999-12-31T23:59:59Z"}, {"$date": -1e20}),
+        doc(4, 0.25, 0.1, "0001-01-01T00:00:00", "9999-12-31T23:59:59"),
+    ]
+    text = json.dumps(docs)
+    text = text.replace('"loss": 0.25', '"loss": 1' + "0" * 5000, 1)
+    return text.replace("NaN", "NaN").encode()
+
+
+def datetime64_results() -> bytes:
+    """Plain documents whose results hold a numpy datetime64 (numpy needed, no arrays)."""
+    import numpy as np
+
+    docs = copy.deepcopy(fmin_trials()._dynamic_trials)
+    for d in docs:
+        d["result"] = {"status": "ok", "loss": float(d["result"]["loss"]),
+                       "when": np.datetime64("2020-01-01")}  # fmt: skip
+        d["misc"]["vals"] = {k: [float(x) for x in v] for k, v in d["misc"]["vals"].items()}
+    return pickle.dumps(docs, protocol=4)
+
+
 def main() -> None:
     FILES.mkdir(exist_ok=True)
     for old in FILES.iterdir():

@@ -29,3 +29,13 @@ def test_fuzz_small(fuzz_loader, summary):
     failures = [f for f in stats["failures"] if not any(k in f[2] for k in KNOWN)]
     assert not failures, failures[:3]
     assert stats["outcomes"].get("loaded", 0) > 0  # the mutations leave some files loadable
+
+
+@pytest.mark.parametrize("reader", ["json", "bson", "sqlite", "toml"])
+def test_fuzz_small_other_readers(fuzz_loader, reader):
+    """A few hundred cases of each other reader: InputError or a result, inputs unchanged."""
+    cases = 60 if reader == "sqlite" else 200
+    stats = fuzz_loader.fuzz(cases, seed=7, jobs=2, quiet=True, reader=reader)
+    assert stats["cases"] == cases
+    assert not stats["failures"], stats["failures"][:3]
+    assert stats["outcomes"].get("InputError", 0) > 0
