@@ -127,6 +127,23 @@ def prior_losses(problem: str) -> np.ndarray:
     return losses
 
 
+def verdict_as_summary(study):
+    """The verdict exactly as `hopt-inspect summary FILE` gives it without --space: the
+    sampler and start-up detected from the trials (sampler.py) feed the analysis."""
+    from hopt_inspect.resolve import resolve_space
+    from hopt_inspect.sampler import detect_sampler
+    from hopt_inspect.tpe import settings_for
+
+    settings = settings_for(study)
+    guess = detect_sampler(study, resolve_space(None, study), settings)
+    return analyse(
+        study,
+        settings,
+        n_startup=guess.n_startup if guess.kind == "tpe" else None,
+        sampler_kind="random" if guess.kind == "random" else None,
+    ).result
+
+
 def calibrate(tpe_seeds: int, random_seeds: int, sizes: tuple[int, ...]) -> dict:
     names = list(problems())
     out: dict = {"tpe": {}, "random": {}, "coverage": {"in": 0, "below": 0, "above": 0}}
@@ -138,7 +155,7 @@ def calibrate(tpe_seeds: int, random_seeds: int, sizes: tuple[int, ...]) -> dict
             for n in sizes:
                 for seed in range(seeds):
                     study = run(problem, arm, n, 1000 * n + seed)
-                    result = analyse(study).result
+                    result = verdict_as_summary(study)
                     out[arm][result.verdict] = out[arm].get(result.verdict, 0) + 1
                     tally = by_problem.setdefault((arm, problem), {})
                     tally[result.verdict] = tally.get(result.verdict, 0) + 1

@@ -1149,8 +1149,19 @@ def lpdf(
 # ----------------------------------------------------------------- entry point
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+class _Terminated(BaseException):
+    """SIGTERM (a CI time-out): unwinds like Ctrl-C, so temporary outputs are removed."""
+
+
 def main() -> None:
     """Console-script entry point: one-line errors and the exit codes in the module doc."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     sys.argv[1:] = [_sqlite_path(a) for a in sys.argv[1:]]
     try:
         code = app(prog_name="hopt-inspect", standalone_mode=False)
@@ -1163,6 +1174,9 @@ def main() -> None:
     except (KeyboardInterrupt, _Interrupted):
         sys.stderr.write("hopt-inspect: interrupted; nothing was written\n")
         sys.exit(EXIT_INTERRUPTED)
+    except _Terminated:
+        sys.stderr.write("hopt-inspect: terminated; nothing was written\n")
+        sys.exit(128 + 15)
     except BrokenPipeError:  # `hopt-inspect export | head`
         sys.stderr.close()
         os._exit(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 
 class InputError(Exception):
@@ -39,3 +40,32 @@ def one_line(text: str) -> str:
         text = " ".join(p for i, p in enumerate(pieces) if p or i in (0, last))
     text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+MAX_SPEC_BYTES = 16 << 20  # a space file (script, TOML, pickle): far above any real one
+
+
+def read_spec_bytes(path: str | Path, what: str = "--space") -> bytes:
+    """The bytes of a space file: a regular file of at most 16 MiB (never a FIFO, a device
+    such as /dev/zero, or a folder), else a one-line ``InputError``."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise InputError(f"{what} {path}: no such file") from exc
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot be read ({exc.strerror})") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{what} {path}: not a regular file")
+    if info.st_size > MAX_SPEC_BYTES:
+        raise InputError(f"{what} {path}: {info.st_size:,} bytes; a space file is at most 16 MiB")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot be read ({exc.strerror})") from exc
+    if len(data) > MAX_SPEC_BYTES:
+        raise InputError(f"{what} {path}: more than 16 MiB; a space file is smaller")
+    return data

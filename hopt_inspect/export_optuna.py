@@ -79,7 +79,7 @@ def existing_studies(path: Path) -> list[str]:
     if not head:
         return []
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(_ro_uri(path), uri=True)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
             if not tables:
@@ -95,9 +95,23 @@ def existing_studies(path: Path) -> list[str]:
         raise InputError(f"--storage {path}: could not be read as SQLite ({exc})") from exc
 
 
+def _ro_uri(path: Path) -> str:
+    """A read-only ``file:`` URI with the path quoted (``#``/``?`` stay in the name)."""
+    from .loading.optuna_db import _uri
+
+    return _uri(path, "mode=ro")
+
+
 def check_target(storage: str, study_name: str, overwrite: bool) -> Path:
     """Refuse, before any work, a target that cannot or must not be written."""
     path = storage_path(storage)
+    if any(c in path.name for c in "?#%"):
+        raise InputError(
+            f"--storage {path}: '?', '#' and '%' in the file name change what an SQLite URL"
+            " names (for Optuna too); choose a name without them"
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(f"--storage {path}: not a regular file; name an SQLite file")
     names = existing_studies(path)
     if study_name in names and not overwrite:
         raise InputError(
@@ -464,7 +478,7 @@ def _export(
     replaced = False
     try:
         if path.exists() and path.stat().st_size:
-            src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            src = sqlite3.connect(_ro_uri(path), uri=True)
             dst = sqlite3.connect(tmp)
             try:
                 src.backup(dst)  # a consistent copy, even of a storage in use

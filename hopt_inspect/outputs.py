@@ -37,6 +37,11 @@ def check_file(path: Path, *, suffixes: Sequence[str] = (), option: str = "-o") 
     """``path`` can be written as a file (its missing parents will be created)."""
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; name a file")
+    if path.exists() and not path.is_file():  # a device, FIFO or socket (or a link to one)
+        raise InputError(
+            f"{option} {path}: not a regular file (a device or pipe would be replaced);"
+            " leave out -o to write to stdout"
+        )
     if suffixes and path.suffix.lower() not in suffixes:
         raise InputError(f"{option} {path}: the file is written as {' or '.join(suffixes)}")
     _writable_folder(_existing_ancestor(path), option, path)
@@ -68,7 +73,13 @@ def staged_folder(target: Path) -> Iterator[Path]:
     try:
         yield stage
         target.mkdir(parents=True, exist_ok=True)
-        for item in sorted(stage.iterdir()):
+        items = sorted(stage.iterdir())
+        clash = [i.name for i in items if (target / i.name).is_dir()]
+        if clash:  # checked before anything moves: all of the output lands, or none
+            raise InputError(
+                f"-o {target}: {clash[0]} there is a folder; remove it or choose another -o"
+            )
+        for item in items:
             os.replace(item, target / item.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -381,7 +381,10 @@ def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
 
 def _space_from_pickle(path: Path, trust: bool) -> SearchSpace:
     """A pickled hp space (or ``{"trials": ..., "space": ...}``), read as data by default."""
-    head = path.read_bytes()[:2]
+    from .errors import read_spec_bytes
+
+    data = read_spec_bytes(path)
+    head = data[:2]
     if head[:1] != b"\x80":
         raise InputError(
             f"--space {path}: not a pickle; expected FILE.py[:NAME], package.module:NAME,"
@@ -413,10 +416,10 @@ def space_from_toml(path: Path) -> SearchSpace:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
 
-    if not path.exists():
-        raise InputError(f"--space {path}: no such file")
+    from .errors import read_spec_bytes
+
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(read_spec_bytes(path).decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"--space {path}: not valid TOML ({exc})") from exc
     table = doc.get("space")
@@ -513,6 +516,11 @@ def _literal(node: ast.AST) -> Any:
             raise ValueError("arithmetic on non-numbers")
         if isinstance(node.op, ast.Pow) and abs(right) > 100:
             raise ValueError("exponent too large")
+        if isinstance(left, int) and isinstance(right, int):  # big integers cost seconds
+            bits = left.bit_length() * max(abs(right), 1) if isinstance(node.op, ast.Pow) else 0
+            bits = max(bits, left.bit_length() + right.bit_length())
+            if bits > 4000:
+                raise ValueError("number too large")
         ops = {
             ast.Add: lambda a, b: a + b,
             ast.Sub: lambda a, b: a - b,
@@ -520,7 +528,10 @@ def _literal(node: ast.AST) -> Any:
             ast.Div: lambda a, b: a / b,
             ast.Pow: lambda a, b: a**b,
         }
-        return ops[type(node.op)](left, right)
+        value = ops[type(node.op)](left, right)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("the result is not a finite number")
+        return value
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

@@ -19,6 +19,7 @@ import ast
 import contextlib
 import math
 import operator
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ RUN_HINT = "pass --run-space to import the script instead (RUNS its module-level
 MAX_STEPS = 200_000  # evaluation steps per script: comprehensions over huge ranges stop here
 MAX_SEQ = 100_000
 MAX_DEPTH = 20  # nested calls of the script's own functions
+MAX_INT_BITS = 20_000  # integers past ~6000 digits are no bound anyone writes
+MAX_EXPANDED = 1_000_000  # values in a container counted with repeats (a = [a, a] ...)
+MAX_FORMAT_WIDTH = 1000  # f"{x:>999999999}" would build a gigabyte string
 
 _HP_KINDS = (
     "uniform",
@@ -133,6 +137,8 @@ def _power(a: Any, b: Any) -> Any:
     _num(a), _num(b)
     if abs(b) > 1000:
         raise ValueError("exponent too large")
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
+        raise ValueError("number too large")
     return a**b
 
 
@@ -272,11 +278,11 @@ def read_script_space(
 ) -> SearchSpace:
     """The space of tuning script ``path`` (variable ``name``, or the one passed to fmin)."""
     shown = spec or (f"{path}:{name}" if name else str(path))
+    from .errors import read_spec_bytes
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(f"--space {shown}: {path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_spec_bytes(path, f"--space {shown}:").decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"--space {shown}: {path} cannot be read ({exc})") from exc
     try:
         tree = ast.parse(text, filename=str(path))
@@ -642,11 +648,41 @@ class _Reader:
         if method is None:
             raise StaticError(node, f"{type(node).__name__} expressions are not read statically")
         try:
-            return method(node, env)
+            value = method(node, env)
         except StaticError:
             raise
         except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
             raise StaticError(node, f"{type(exc).__name__}: {exc}") from exc
+        self._bounded(node, value)
+        return value
+
+    def _bounded(self, node: ast.expr, value: Any) -> None:
+        """Every value stays small: integers, strings, and containers counted with their
+        repeats (``a = [a, a]`` twenty times is a million values to print or compare)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > MAX_INT_BITS:
+                raise StaticError(node, "number too large")
+        elif isinstance(value, (str, bytes)):
+            if len(value) > MAX_SEQ:
+                raise StaticError(node, "string too long")
+        elif isinstance(value, (list, tuple, dict, set, frozenset)):
+            sizes = self.__dict__.setdefault("_sizes", {})
+            key = id(value)
+            if key in sizes and sizes[key][0] is value:
+                return
+            items = value.values() if isinstance(value, dict) else value
+            total = len(value)
+            for item in items:
+                known = sizes.get(id(item))
+                if known is not None and known[0] is item:
+                    total += known[1]
+                elif isinstance(item, (str, bytes)):
+                    total += 1 + len(item) // 64  # long strings weigh what they print as
+                else:
+                    total += 1
+                if total > MAX_EXPANDED:
+                    raise StaticError(node, "value too large (counted with its repeats)")
+            sizes[key] = (value, total)
 
     def _e_Constant(self, node: ast.Constant, env: dict[str, Any]) -> Any:
         return node.value
@@ -709,6 +745,8 @@ class _Reader:
                 if is_node(value) or isinstance(value, (dict, list, tuple)):
                     raise StaticError(v, "formats a non-scalar")
                 spec = self.eval(v.format_spec, env) if v.format_spec is not None else ""
+                if any(int(d) > MAX_FORMAT_WIDTH for d in re.findall(r"\d+", str(spec))):
+                    raise StaticError(v, "format width or precision too large")
                 if v.conversion == ord("r"):
                     value = repr(value)
                 elif v.conversion == ord("s"):
@@ -732,9 +770,19 @@ class _Reader:
             raise StaticError(node, "arithmetic on an hp expression builds a pyll graph")
         seqs = (list, tuple, str)
         if isinstance(node.op, ast.Mult) and (isinstance(left, seqs) or isinstance(right, seqs)):
-            count = right if isinstance(left, (list, tuple, str)) else left
-            if isinstance(count, int) and count > MAX_SEQ:
+            seq, count = (left, right) if isinstance(left, seqs) else (right, left)
+            if isinstance(count, int) and count * max(len(seq), 1) > MAX_SEQ:
                 raise StaticError(node, "sequence too long")
+        both_seqs = isinstance(left, seqs) and isinstance(right, seqs)
+        if isinstance(node.op, ast.Add) and both_seqs and len(left) + len(right) > MAX_SEQ:
+            raise StaticError(node, "sequence too long")
+        both_ints = isinstance(left, int) and isinstance(right, int)
+        if (
+            isinstance(node.op, ast.Mult)
+            and both_ints
+            and left.bit_length() + right.bit_length() > MAX_INT_BITS
+        ):
+            raise StaticError(node, "number too large")
         if isinstance(node.op, ast.Mod) and isinstance(left, str):
             raise StaticError(node, "%-formatting is not read statically")
         return op(left, right)
@@ -1053,16 +1101,20 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _holds_hp(value: Any, depth: int = 0) -> bool:
+def _holds_hp(value: Any, depth: int = 0, seen: set[int] | None = None) -> bool:
+    """Whether ``value`` holds an hp node; shared containers are visited once."""
     if depth > 50:
         return False
     if is_node(value):
         return True
-    if isinstance(value, dict):
-        return any(_holds_hp(v, depth + 1) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_hp(v, depth + 1) for v in value)
-    return False
+    if not isinstance(value, (dict, list, tuple)):
+        return False
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return False
+    seen.add(id(value))
+    items = value.values() if isinstance(value, dict) else value
+    return any(_holds_hp(v, depth + 1, seen) for v in items)
 
 
 def _targets(stmt: ast.AST) -> list[ast.expr]:

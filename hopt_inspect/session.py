@@ -91,10 +91,13 @@ class Session:
         """The search space: ``--space``/config, else stored in the file, else inferred."""
         from .resolve import resolve_space
 
+        # --trust is for the trials file (and a --space given beside it), never for a space a
+        # config file names: no value in a config can make the tool run code
+        trust = self.inputs.trust and (self.inputs.space is not None or self.space_spec is None)
         return resolve_space(
             self.space_spec,
             self.study,
-            trust=self.inputs.trust,
+            trust=trust,
             run_space=self.inputs.run_space and self.inputs.space is not None,
             n_startup_jobs=self.settings.n_startup_jobs,
         )

@@ -26,8 +26,9 @@ def check_startup_only(ctx: Context) -> list[Finding] | Skip:
             Finding(
                 severity="warning",
                 message=(
-                    f"all {n} trials fall within TPE's random start-up (n_startup_jobs={startup}"
-                    f"{'' if ctx.n_startup_jobs is not None else ' by default'}): TPE has not"
+                    ("the only trial falls" if n == 1 else f"all {n} trials fall")
+                    + f" within TPE's random start-up (n_startup_jobs={startup}"
+                    f" {ctx.settings.startup_phrase}): TPE has not"
                     " modelled anything yet, so nothing here says whether it works"
                 ),
                 evidence={"trials": n, "n_startup_jobs": startup, "sampler": guess.kind},
