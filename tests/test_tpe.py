@@ -8,6 +8,7 @@ agree to 1e-9.
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 from functools import partial
@@ -367,9 +368,14 @@ def test_split_shared_across_labels_equals_ap_split_trials(name):
     from hopt_inspect.tpe import _split_cached
 
     study = load_study(SAMPLES / name)
-    for n in (5, 21, 40, len(study.trials)):
-        for label in study.labels:
-            hist, below, above = _split_cached(study, n, label, 0.25)
-            ref_below, ref_above = split(study.tpe_history(n), label, 0.25)
-            assert [t.tid for t in hist] == [t.tid for t in study.tpe_history(n)]
-            assert below == ref_below and above == ref_above
+    python_path = load_study(SAMPLES / name)
+    python_path.__dict__["_matrix"] = None  # as when some value is not a number
+    for n, label, s in itertools.product(
+        (5, 21, 40, len(study.trials)), study.labels, (study, python_path)
+    ):
+        hist, below, above, observed = _split_cached(s, n, label, 0.25)
+        ref_hist = study.tpe_history(n)
+        ref_below, ref_above = split(ref_hist, label, 0.25)
+        assert [t.tid for t in hist] == [t.tid for t in ref_hist]
+        assert below == ref_below and above == ref_above
+        assert observed == [v for t in ref_hist if (v := t.params.get(label)) is not None]
