@@ -549,6 +549,15 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
     best = plausible[0]
     share = 1 / sum(math.exp(f.score - best.score) for f in plausible)
     confidence = share * best.precision * min(1.0, prior.size / N_STARTUP)
+    bounds = best.param.natural_bounds()
+    agree = bounds is not None and all(
+        f.param.natural_bounds() is not None
+        and all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+                for a, b in zip(f.param.natural_bounds(), bounds, strict=True))  # type: ignore[arg-type]
+        for f in plausible
+        if math.exp(f.score - best.score) > 0.05
+    )  # fmt: skip
+    bound_confidence = best.precision * min(1.0, prior.size / N_STARTUP) if agree else None
     others = ", ".join(f"{f.param.kind} {f.score - best.score:+.1f}" for f in plausible[1:3])
     evidence = f"{best.param.evidence}; KS p={best.pvalue:.2g} on {prior.size} prior draws" + (
         f"; vs {others} nats" if others else ""
@@ -559,6 +568,7 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
     return Param(
         label, b.kind, low=b.low, high=b.high, q=b.q, mu=b.mu, sigma=b.sigma, inferred=True,
         confidence=round(confidence, 3), evidence=evidence,
+        bound_confidence=None if bound_confidence is None else round(bound_confidence, 3),
     )  # fmt: skip
 
 

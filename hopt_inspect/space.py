@@ -66,6 +66,8 @@ assert set(KIND_TABLE) == set(KINDS)
 ORIGINS = ("script", "stored", "inferred", "toml", "import", "pickle")
 # An inferred parameter below this confidence cannot support a verdict on its own.
 LOW_CONFIDENCE = 0.8
+# Bounds: a runner-up such as 0.99 for 1 leaves a check about pressing a bound unchanged
+BOUND_LOW_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class Param:
     conditional: tuple[Condition, ...] = ()  # all must hold; () = always active
     inferred: bool = False  # bounds/kind guessed from observed values
     confidence: float | None = None  # None/1.0: exact source; 0-1: inferred
+    # inferred: how sure the natural bounds are, when every plausible family agrees on them
+    # (uniform and loguniform over [0.3, 1] cannot be told apart by 20 draws; the bound 1
+    # can). None: as ``confidence``.
+    bound_confidence: float | None = None
     evidence: str = ""  # why an inferred parameter is believed (tests, margins)
 
     @property
@@ -126,6 +132,16 @@ class Param:
         if not self.inferred:
             return False
         return self.confidence is None or self.confidence < LOW_CONFIDENCE
+
+    @property
+    def bounds_uncertain(self) -> bool:
+        """Inferred, and the data cannot pin its bounds (its family may still be open):
+        checks about bounds (best-at-boundary, edge-sampling, collapsed) say inconclusive."""
+        if not self.inferred:
+            return False
+        if self.bound_confidence is None:
+            return self.low_confidence
+        return self.bound_confidence < BOUND_LOW_CONFIDENCE
 
     @property
     def n_options(self) -> int:

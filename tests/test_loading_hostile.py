@@ -1069,5 +1069,7 @@ def test_memo_index_bomb_is_bounded(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     outcome, peak = out.stdout.rsplit("|", 1)
-    # a 7-byte file must not cost 512 MiB: either refused, or loaded within a small budget
-    assert int(peak) < 256, f"{outcome.strip()}; peak RSS {peak.strip()} MiB"
+    # a 7-byte file must not cost 512 MiB: either refused, or loaded within the default cap
+    # (256 MiB of allocations for a small file, plus the interpreter: seen at 275 MiB when
+    # the memo's resize was touched before the cap refused the rest)
+    assert int(peak) < 384, f"{outcome.strip()}; peak RSS {peak.strip()} MiB"

@@ -211,7 +211,7 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
         # its minimum must lie at or beyond the bound, not inside
         pressing = p_slope < 0.05 and outer and vertex <= 0
         inferred = param.inferred or ctx.space.inferred
-        unsure = getattr(param, "low_confidence", False)
+        unsure = getattr(param, "bounds_uncertain", False)
         bound = scale.bound_text(param, side)
         split = (
             f"{k} of the {len(values)} best trials within {th.margin:.0%} of a bound"

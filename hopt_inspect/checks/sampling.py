@@ -45,6 +45,10 @@ def _unsure(param: Param) -> bool:
     return bool(getattr(param, "low_confidence", False))
 
 
+def _bounds_unsure(param: Param) -> bool:
+    return bool(getattr(param, "bounds_uncertain", False))
+
+
 # --------------------------------------------------------------------------- clumping
 
 
@@ -306,7 +310,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
     bounded = [
         p
         for p in ctx.space.params.values()
-        if scale.is_bounded(p) and not _unsure(p) and p.label in ctx.study.labels
+        if scale.is_bounded(p) and not _bounds_unsure(p) and p.label in ctx.study.labels
     ]
     startup_ok = ctx.startup_count >= 10
     untestable = 0
@@ -413,8 +417,9 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             )
             advice = (
                 "With few 'good' trials TPE's below/above ratio peaks at the bounds"
-                " (hyperopt #835); more start-up trials, a larger gamma, or narrower bounds"
-                f" help. See `hopt-inspect lpdf --param {param.label}`"
+                " (hyperopt #835); more start-up trials or a larger gamma help. A test that"
+                " finds no difference does not rule out an optimum near this bound: look at"
+                f" `hopt-inspect lpdf --param {param.label}` before narrowing the range"
             )
             severity = "warning"
         findings.append(
@@ -474,7 +479,7 @@ def check_collapsed(ctx: Context) -> list[Finding]:
     if ctx.n_startup_jobs is None:
         a, b = sorted((ctx.startup_count, ctx.settings.n_startup_jobs))
         starts = list(range(a, b + 1))
-    for param in (p for p in _continuous(ctx) if not _unsure(p)):
+    for param in (p for p in _continuous(ctx) if not _bounds_unsure(p)):
         best = None
         for start in starts:
             values = []
