@@ -753,8 +753,7 @@ def export(
     inputs: Inputs,
     fmt: str,
 ) -> None:
-    """One row per trial: tid, state, status, loss, times, every parameter, scalar results;
-    or, with --format optuna, the study as an Optuna study."""
+    """One row per trial (tid, state, status, loss, times, parameters), or an Optuna study."""
     from .render.tables import to_csv, to_json, to_jsonl
     from .session import plan
     from .study import study_table
