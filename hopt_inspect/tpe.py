@@ -187,6 +187,22 @@ def _split_cached(
     return hist, list(below), list(above), [v for _, v in pairs]
 
 
+def _samples(study: Study, label: str, offset: int) -> list[tuple[int, float, float | None]]:
+    """(tid, value, loss) of the trials where ``label`` is active, in trial order."""
+    if study._matrix is None:
+        return [
+            (t.tid, float(t.params[label]) - offset, t.loss)
+            for t in study.trials
+            if t.params.get(label) is not None
+        ]
+    import numpy as np
+
+    at = np.flatnonzero(_active(study, label))
+    trials = study.trials
+    tids, values = study.tids[at].tolist(), (study.column(label)[at] - offset).tolist()
+    return list(zip(tids, values, [trials[i].loss for i in at.tolist()], strict=True))
+
+
 def _active(study: Study, label: str) -> Any:
     """Where the label has a value, as a boolean array in trial order (once per label)."""
     import numpy as np
@@ -583,11 +599,7 @@ def tpe_curves(
     param = space[label]
     points = list(at) if at else default_snapshots(len(study.trials), settings)
     offset = param.randint_offset  # categoricals: samples as option indices, like x
-    samples = [
-        (t.tid, float(t.params[label]) - offset, t.loss)
-        for t in study.trials
-        if t.params.get(label) is not None
-    ]
+    samples = _samples(study, label, offset)
     return LpdfResult(
         param=label,
         kind=param.kind,

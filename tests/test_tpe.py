@@ -379,3 +379,17 @@ def test_split_shared_across_labels_equals_ap_split_trials(name):
         assert [t.tid for t in hist] == [t.tid for t in ref_hist]
         assert below == ref_below and above == ref_above
         assert observed == [v for t in ref_hist if (v := t.params.get(label)) is not None]
+
+
+def test_samples_from_columns_equal_the_python_pass():
+    from hopt_inspect.tpe import _samples
+
+    for name in ("qlearn.p", "failures.p"):
+        study = load_study(SAMPLES / name)
+        for label in study.labels:
+            expected = [
+                (t.tid, float(t.params[label]), t.loss)
+                for t in study.trials
+                if t.params.get(label) is not None
+            ]
+            assert repr(_samples(study, label, 0)) == repr(expected)  # NaN losses too
