@@ -694,7 +694,8 @@ def report(
     check_report = session.checks()
     chosen = infos(session, list(KINDS), PlotOptions(objective=objective), strict=False)
     shown, shown_note = shown_space(session)  # at most 16 parameters' figures
-    labels = list(shown.labels)
+    # hyperopt's TPE curves, not for an Optuna study (its TPE differs: lpdf refuses it too)
+    labels = [] if study.source.format == "optuna-sqlite" else list(shown.labels)
     with _progress(len(chosen) + 2 * len(labels), "computing") as advance:
         curves = []
         for label in labels:

@@ -128,7 +128,8 @@ KINDS: dict[str, PlotKind] = {
         PlotKind(
             "scatter",
             "two parameters against each other (--x, --y)",
-            "The two most important parameters, every trial labelled with its number.",
+            "The two most important parameters; up to 150 trials every trial is labelled with"
+            " its number, past that the 10 best and the latest improvements.",
             _scatter,
         ),
         PlotKind(
