@@ -97,4 +97,5 @@ def test_report_renders_in_headless_chromium(heart_report, tmp_path):
         text=True,
         timeout=120,
     ).stdout
-    assert "hopt-inspect report" in dom and dom.count("<img") == 7
+    # 5 study plots, the efficiency panel, and one TPE-curve figure per parameter (2)
+    assert "hopt-inspect report" in dom and dom.count("<img") == 8
