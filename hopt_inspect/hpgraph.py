@@ -18,20 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import InputError
-from .space import Param, SearchSpace
+from .space import SIGNATURES, Param, SearchSpace
 
-SIGNATURES = {
-    "uniform": ("low", "high"),
-    "quniform": ("low", "high", "q"),
-    "uniformint": ("low", "high"),
-    "loguniform": ("low", "high"),
-    "qloguniform": ("low", "high", "q"),
-    "normal": ("mu", "sigma"),
-    "qnormal": ("mu", "sigma", "q"),
-    "lognormal": ("mu", "sigma"),
-    "qlognormal": ("mu", "sigma", "q"),
-    "randint": ("low", "high"),
-}
 MAX_NODES = 200_000
 
 

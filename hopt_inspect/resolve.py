@@ -20,21 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .space import KINDS, Param, SearchSpace
+from .space import KINDS, SIGNATURES, Param, SearchSpace
 from .study import Study
 
-_SIGNATURES = {
-    "uniform": ("low", "high"),
-    "quniform": ("low", "high", "q"),
-    "uniformint": ("low", "high"),
-    "loguniform": ("low", "high"),
-    "qloguniform": ("low", "high", "q"),
-    "normal": ("mu", "sigma"),
-    "qnormal": ("mu", "sigma", "q"),
-    "lognormal": ("mu", "sigma"),
-    "qlognormal": ("mu", "sigma", "q"),
-    "randint": ("low", "high"),
-}
 _NAMES = {"true": True, "false": False, "True": True, "False": False, "None": None}
 _MATH = {"log": math.log, "exp": math.exp, "log10": math.log10, "sqrt": math.sqrt}
 
@@ -366,9 +354,9 @@ def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
             options=options or tuple(str(i) for i in range(len(p))),
             conditional=conditional,
         )
-    if dist.name not in _SIGNATURES:
+    if dist.name not in SIGNATURES:
         raise InputError(f"parameter {label!r}: unsupported hyperopt distribution {dist.name!r}")
-    args = dict(zip(_SIGNATURES[dist.name], pos, strict=False))
+    args = dict(zip(SIGNATURES[dist.name], pos, strict=False))
     args.update(named)
     values = {k: None if v is None else float(v) for k, v in args.items()}
     kind = dist.name
@@ -467,7 +455,7 @@ def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any
         if abs(sum(probs) - 1.0) > 1e-6:
             raise ValueError("the probabilities must sum to 1")
         return Param(label, "pchoice", p=probs, options=tuple(_text(o) for _, o in pairs))
-    names = _SIGNATURES[kind]
+    names = SIGNATURES[kind]
     if len(pos) > len(names):
         raise TypeError(f"{kind} takes {len(names)} arguments ({', '.join(names)})")
     args = dict(zip(names, pos, strict=False))

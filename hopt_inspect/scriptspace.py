@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import InputError
 from .hpgraph import Node, is_node, space_from_graph
-from .space import SearchSpace
+from .space import KINDS, SearchSpace
 
 RUN_HINT = "pass --run-space to import the script instead (RUNS its module-level code)"
 MAX_STEPS = 200_000  # evaluation steps per script: comprehensions over huge ranges stop here
@@ -35,21 +35,6 @@ MAX_DEPTH = 20  # nested calls of the script's own functions
 MAX_INT_BITS = 20_000  # integers past ~6000 digits are no bound anyone writes
 MAX_EXPANDED = 1_000_000  # values in a container counted with repeats (a = [a, a] ...)
 MAX_FORMAT_WIDTH = 1000  # f"{x:>999999999}" would build a gigabyte string
-
-_HP_KINDS = (
-    "uniform",
-    "quniform",
-    "uniformint",
-    "loguniform",
-    "qloguniform",
-    "normal",
-    "qnormal",
-    "lognormal",
-    "qlognormal",
-    "randint",
-    "choice",
-    "pchoice",
-)
 
 
 class _Mod:
@@ -390,7 +375,7 @@ class _Reader:
         if not candidates:
             for key, value in env.items():
                 line = self.lines[value.lineno - 1] if isinstance(value, _Unknown) else ""
-                if key in self._module_names() and any(f"{k}(" in line for k in _HP_KINDS):
+                if key in self._module_names() and any(f"{k}(" in line for k in KINDS):
                     self._resolve_bound(value, ast.Name(id=key))  # raises: why it is unknown
             raise InputError(
                 "found no fmin(...) call and no module-level name holding hp.* nodes;"
@@ -983,7 +968,7 @@ class _Bound:
 
 
 def _hp_call(fname: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST) -> Any:
-    if fname not in _HP_KINDS:
+    if fname not in KINDS:
         raise StaticError(node, f"hp.{fname} is not an hp distribution")
     if args:
         label, rest = args[0], args[1:]

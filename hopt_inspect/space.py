@@ -25,6 +25,19 @@ CONTINUOUS_KINDS = (
     "qlognormal",
 )
 CATEGORICAL_KINDS = ("randint", "choice", "pchoice")
+# hp.<kind>(label, *args): the names of the arguments, in hyperopt's order
+SIGNATURES = {
+    "uniform": ("low", "high"),
+    "quniform": ("low", "high", "q"),
+    "uniformint": ("low", "high"),
+    "loguniform": ("low", "high"),
+    "qloguniform": ("low", "high", "q"),
+    "normal": ("mu", "sigma"),
+    "qnormal": ("mu", "sigma", "q"),
+    "lognormal": ("mu", "sigma"),
+    "qlognormal": ("mu", "sigma", "q"),
+    "randint": ("low", "high"),
+}
 KINDS = CONTINUOUS_KINDS + CATEGORICAL_KINDS
 LOG_KINDS = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
 
