@@ -293,7 +293,9 @@ def region_shifts(
                 )
             )
             continue
-        oa, ob = _own_scale(pa, va), _own_scale(pb, vb)
+        # both sides in A's scale: two inferred spaces may disagree on the kind (uniform in
+        # A, loguniform in B), and values in different scales cannot be compared
+        oa, ob = _own_scale(pa, va), _own_scale(pa, vb)
         if len(oa) < 2 or len(ob) < 2:
             continue
         qa, qb = _quartiles(oa), _quartiles(ob)
@@ -322,6 +324,8 @@ def _range_width(pa: Param, pb: Param, seen: list[float]) -> float | None:
     """The wider of the two declared ranges in own scale, else the observed spread."""
     widths = []
     for p in (pa, pb):
+        if p.is_log != pa.is_log:  # another scale than the values (which are in A's)
+            continue
         if not p.inferred and p.low is not None and p.high is not None and p.mu is None:
             widths.append(p.high - p.low)  # log kinds keep low/high in log space
     if widths:
