@@ -81,13 +81,16 @@ def runs(tmp_path_factory) -> dict[tuple[str, bool], Run]:
     # the slow ones first, so they overlap with the many quick ones
     jobs.sort(key=lambda job: -(FILES / job[0]).stat().st_size)
 
-    def one(job: tuple[str, bool]) -> Run:
-        name, as_json = job
-        cwd = tmp_path_factory.mktemp("cwd")
+    # the folders are made here, not in the threads: pytest's first mktemp creates the
+    # session's base folder, and threads racing to do that made two of them (pytest 9.2)
+    cwds = [tmp_path_factory.mktemp("cwd") for _ in jobs]
+
+    def one(job: tuple[tuple[str, bool], Path]) -> Run:
+        (name, as_json), cwd = job
         return _run(FILES / name, cwd, *(["--json"] if as_json else []))
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return dict(zip(jobs, pool.map(one, jobs), strict=True))
+        return dict(zip(jobs, pool.map(one, zip(jobs, cwds, strict=True)), strict=True))
 
 
 def _params():
