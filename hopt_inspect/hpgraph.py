@@ -178,11 +178,26 @@ def _param(label: str, entry: dict[str, Any]) -> Param:
     what = f"parameter {label!r}'s arguments"
     args_pos = [literal(a, what) for a in _pos(dist)]
     named = {k: literal(v, what) for k, v in _named(dist) if k not in ("rng", "size")}
+    switch = entry["switch"]
+    options = tuple(option_text(b) for b in _pos(switch)[1:]) if switch is not None else None
+    return param_from_args(label, dist.name, args_pos, named, entry, options)
+
+
+def param_from_args(
+    label: str,
+    name: str,
+    args_pos: list[Any],
+    named: dict[str, Any],
+    entry: dict[str, Any],
+    options: tuple[str, ...] | None,
+) -> Param:
+    """A ``Param`` from one hp distribution node's name and evaluated arguments, and what
+    the walk found around it (``entry``: paths of conditions, a choice switch, scope.int).
+    Shared by the data reader here and by ``resolve`` for imported hp objects."""
     paths = entry["paths"] or [()]
     conditional = () if any(not p for p in paths) else tuple(dict.fromkeys(paths))
     switch = entry["switch"]
-    options = tuple(option_text(b) for b in _pos(switch)[1:]) if switch is not None else None
-    if dist.name == "categorical":
+    if name == "categorical":
         p = args_pos[0] if args_pos else named.get("p")
         if not isinstance(p, (list, tuple)):
             raise InputError(f"parameter {label!r}: pchoice without probabilities")
@@ -193,18 +208,18 @@ def _param(label: str, entry: dict[str, Any]) -> Param:
             options=options or tuple(str(i) for i in range(len(p))),
             conditional=conditional,
         )
-    if dist.name not in SIGNATURES:
-        raise InputError(f"parameter {label!r}: unsupported hyperopt distribution {dist.name!r}")
-    args = dict(zip(SIGNATURES[dist.name], args_pos, strict=False))
+    if name not in SIGNATURES:
+        raise InputError(f"parameter {label!r}: unsupported hyperopt distribution {name!r}")
+    args = dict(zip(SIGNATURES[name], args_pos, strict=False))
     args.update(named)
-    unknown = set(args) - set(SIGNATURES[dist.name])
+    unknown = set(args) - set(SIGNATURES[name])
     if unknown:
-        raise InputError(f"parameter {label!r}: {dist.name} has no argument {sorted(unknown)[0]!r}")
+        raise InputError(f"parameter {label!r}: {name} has no argument {sorted(unknown)[0]!r}")
     try:
         values = {k: None if v is None else float(v) for k, v in args.items()}
     except (TypeError, ValueError) as exc:
-        raise InputError(f"parameter {label!r}: {dist.name} arguments are not numbers") from exc
-    kind = dist.name
+        raise InputError(f"parameter {label!r}: {name} arguments are not numbers") from exc
+    kind = name
     if kind == "randint" and switch is not None:
         kind = "choice"
     elif kind == "quniform" and entry["int"] and values.get("q") == 1.0:

@@ -339,32 +339,13 @@ def _eval_args(dist: Any, pyll: Any) -> tuple[list[Any], dict[str, Any]]:
 
 
 def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
+    from .hpgraph import param_from_args
+
     dist = entry["node"].arg["obj"]
     pos, named = _eval_args(dist, pyll)
-    paths = entry["paths"] or [()]
-    conditional = () if any(not p for p in paths) else tuple(paths)
     switch = entry["switch"]
     options = tuple(_option_text(b) for b in switch.pos_args[1:]) if switch is not None else None
-    if dist.name == "categorical":
-        p = pos[0] if pos else named["p"]
-        return Param(
-            label,
-            "pchoice",
-            p=tuple(float(x) for x in p),
-            options=options or tuple(str(i) for i in range(len(p))),
-            conditional=conditional,
-        )
-    if dist.name not in SIGNATURES:
-        raise InputError(f"parameter {label!r}: unsupported hyperopt distribution {dist.name!r}")
-    args = dict(zip(SIGNATURES[dist.name], pos, strict=False))
-    args.update(named)
-    values = {k: None if v is None else float(v) for k, v in args.items()}
-    kind = dist.name
-    if kind == "randint" and switch is not None:
-        kind = "choice"
-    elif kind == "quniform" and entry["int"] and values.get("q") == 1.0:
-        kind = "uniformint"
-    return Param(label, kind, options=options, conditional=conditional, **values)
+    return param_from_args(label, dist.name, pos, named, entry, options)
 
 
 def _space_from_pickle(path: Path, trust: bool) -> SearchSpace:
