@@ -136,11 +136,14 @@ def _space(value: Any, path: Path) -> str:
 
 
 def _relative_to(spec: str, folder: Path) -> str:
-    """A ``space`` file named in a config is relative to that config's folder."""
-    file_part, sep, name = spec.partition(":") if not spec.endswith(".toml") else (spec, "", "")
-    if file_part.endswith((".py", ".toml")) and not Path(file_part).is_absolute():
-        return str(folder / file_part) + sep + name
-    return spec
+    """A ``space`` file named in a config is relative to that config's folder (a TOML spec,
+    a script, a pickle: anything but ``package.module:NAME``)."""
+    file_part, sep, name = spec.partition(":")
+    if sep and not file_part.endswith(".py"):  # package.module:NAME, found on sys.path
+        return spec
+    if Path(file_part).is_absolute():
+        return spec
+    return str(folder / file_part) + sep + name
 
 
 def _number(

@@ -91,13 +91,10 @@ class Session:
         """The search space: ``--space``/config, else stored in the file, else inferred."""
         from .resolve import resolve_space
 
-        # --trust is for the trials file (and a --space given beside it), never for a space a
-        # config file names: no value in a config can make the tool run code
-        trust = self.inputs.trust and (self.inputs.space is not None or self.space_spec is None)
         return resolve_space(
             self.space_spec,
             self.study,
-            trust=trust,
+            trust=space_trust(self.inputs.trust, self.inputs.space, self.space_spec),
             run_space=self.inputs.run_space and self.inputs.space is not None,
             n_startup_jobs=self.settings.n_startup_jobs,
         )
@@ -153,6 +150,13 @@ class Session:
         """n_startup_jobs when the user gave it (option or config), else None: detected."""
         source = self.settings.startup_source
         return None if source in ("default", "Optuna's default") else self.settings.n_startup_jobs
+
+
+def space_trust(trust: bool, given: str | None, spec: str | None) -> bool:
+    """Whether ``--trust`` covers the space ``spec``: yes for the trials file's own space and
+    a ``--space`` given on the command line beside it (``given``), never for a space a config
+    file names, so no value in a config can make the tool run code."""
+    return trust and (given is not None or spec is None)
 
 
 def parse_size(size: str | int | None, option: str = "--max-memory") -> int | None:

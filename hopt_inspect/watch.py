@@ -912,6 +912,7 @@ def watch_command(
     from .config import load_config
     from .loading import load_study
     from .resolve import resolve_space
+    from .session import space_trust
 
     fmt = output_format or ("live" if sys.stdout.isatty() else "jsonl")
     if fmt not in ("live", "jsonl"):
@@ -922,13 +923,14 @@ def watch_command(
         raise InputError(f"--fail-on {fail_on}: use info, warning or error")
     cfg = load_config(config)
     spec = space or cfg.space
+    space_trusted = space_trust(trust, space, spec)  # never a config's space
     resolved: list[Any] = []
 
     def space_for(study: Study) -> Any:
         if spec is None:  # inferred (or an Optuna study's own): follows the study as it grows
             return resolve_space(None, study, trust=trust)
         if not resolved:  # a --space is resolved once (a .py spec runs the user's file once)
-            resolved.append(resolve_space(spec, study, trust=trust))
+            resolved.append(resolve_space(spec, study, trust=space_trusted))
         return resolved[0]
 
     def load(path: Path) -> Study:

@@ -265,6 +265,30 @@ def test_config_space_never_runs_code(tmp_path, text_study):
     assert not list(tmp_path.rglob("CONFIG_RAN"))
 
 
+def test_config_pickle_space_is_never_trusted(tmp_path, text_study):
+    """--trust is for the trials file: a pickle a config names is still read as data, by
+    every command that reads the config (watch resolves its space on its own path)."""
+    import os
+    import pickle
+
+    from conftest import run_cli
+
+    marker = tmp_path / "CONFIG_PICKLE_RAN"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps(Evil()))
+    (tmp_path / "pyproject.toml").write_text('[tool.hopt-inspect]\nspace = "evil.pkl"\n')
+    work = tmp_path / "sub"
+    work.mkdir()
+    for args in (("summary",), ("watch", "--once", "--format", "jsonl")):
+        out = run_cli(*args, text_study, "--trust", cwd=work)
+        assert out.returncode == 2 and "holds no hp space" in out.stderr, out.stderr
+    assert not marker.exists()
+
+
 def test_config_file_used_is_named(tmp_path, text_study):
     import os
 
