@@ -504,9 +504,11 @@ def scale(n: int) -> None:
         path.write_bytes(pickle.dumps(trials))
     study = load_study(path)
 
-    def run(infer) -> float:
-        original = summary_mod.infer_space_for_summary
-        summary_mod.infer_space_for_summary = infer
+    import hopt_inspect.resolve as resolve_mod
+
+    def run(infer) -> float:  # summarize() without a space infers through resolve
+        original = resolve_mod.infer_space_for
+        resolve_mod.infer_space_for = lambda s, n_startup_jobs=None: infer(s)
         try:
             times = []
             for _ in range(3):
@@ -515,7 +517,7 @@ def scale(n: int) -> None:
                 times.append(time.perf_counter() - t0)
             return min(times)
         finally:
-            summary_mod.infer_space_for_summary = original
+            resolve_mod.infer_space_for = original
 
     old = run(lambda s: infer_space(s.observed_values()))
     new = run(infer_study_space)

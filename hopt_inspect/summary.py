@@ -342,15 +342,10 @@ def _check_report(
     n_startup_jobs: int | None,
 ) -> CheckReport:
     if space is None:
-        space = infer_space_for_summary(study)
+        from .resolve import infer_space_for
+
+        space = infer_space_for(study, n_startup_jobs)
     return run_checks(study, space, settings=settings, algo=algo, n_startup_jobs=n_startup_jobs)
-
-
-def infer_space_for_summary(study: Study) -> SearchSpace:
-    """The space the checks use when none was given: inferred (``infer.infer_study_space``)."""
-    from .infer import infer_study_space
-
-    return infer_study_space(study)
 
 
 def source_dict(study: Study) -> dict[str, Any]:
