@@ -499,7 +499,7 @@ def render_study_list(listing: Any) -> RenderableType:
     """A file of several studies: one row each, and how to pick one."""
     title = Text(safe(listing.path), style="bold magenta")
     title.append(f"  {safe(listing.container)}", style="dim")
-    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    table = _Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     table.add_column("study (--study)", overflow="fold", max_width=40)
     for name in ("trials", "done", "ok", "best loss", "best tid"):
         table.add_column(name, justify="right", no_wrap=True)

@@ -289,6 +289,20 @@ def test_config_pickle_space_is_never_trusted(tmp_path, text_study):
     assert not marker.exists()
 
 
+def test_markup_in_study_keys_is_text(tmp_path):
+    """The listing of a file of several studies prints dict keys as written."""
+    import pickle
+
+    from conftest import SAMPLES, run_cli
+
+    trials = pickle.loads((SAMPLES / "heart.p").read_bytes())
+    path = tmp_path / "multi.p"
+    path.write_bytes(pickle.dumps({"[/x]": trials, "[link=https://e.x]lr[/link]": trials}))
+    out = run_cli("summary", path)
+    assert out.returncode == 0, out.stderr
+    assert "[/x]" in out.stdout and "[link=https://e.x]lr[/link]" in out.stdout
+
+
 def test_config_file_used_is_named(tmp_path, text_study):
     import os
 
