@@ -437,14 +437,18 @@ def _json(doc: Any) -> str:
     return dumps(doc) + "\n"
 
 
-def _open(inputs: Inputs, planned: Any = None) -> Any:
-    """Load the study (with a spinner for big files on a terminal) into a Session."""
-    from .session import open_session
-
+def _warn_run_space(inputs: Inputs) -> None:
     if inputs.run_space:
         sys.stderr.write(
             "hopt-inspect: --run-space imports the --space script: its module-level code runs\n"
         )
+
+
+def _open(inputs: Inputs, planned: Any = None) -> Any:
+    """Load the study (with a spinner for big files on a terminal) into a Session."""
+    from .session import open_session
+
+    _warn_run_space(inputs)
     path = Path(inputs.file)
     big = path.is_file() and path.stat().st_size > 20_000_000
     console = _console(stderr=True)
@@ -970,11 +974,13 @@ def space_command(
     spec = inputs.space or planned.config.space
     if spec is not None and not Path(inputs.file).exists() and Path(inputs.file) == DEFAULT_FILE:
         from .resolve import space_from_spec
+        from .session import space_trust
 
-        if inputs.run_space:
-            sys.stderr.write("hopt-inspect: --run-space imports the --space script\n")
+        _warn_run_space(inputs)
         space = space_from_spec(
-            spec, trust=inputs.trust, run_space=inputs.run_space and inputs.space is not None
+            spec,
+            trust=space_trust(inputs.trust, inputs.space, spec),  # never a config's space
+            run_space=inputs.run_space and inputs.space is not None,
         )
     else:
         space = _open(inputs, planned).space

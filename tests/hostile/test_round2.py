@@ -286,6 +286,8 @@ def test_config_pickle_space_is_never_trusted(tmp_path, text_study):
     for args in (("summary",), ("watch", "--once", "--format", "jsonl")):
         out = run_cli(*args, text_study, "--trust", cwd=work)
         assert out.returncode == 2 and "holds no hp space" in out.stderr, out.stderr
+    out = run_cli("space", "--trust", cwd=work)  # no trials file: the space alone
+    assert out.returncode == 2 and "holds no hp space" in out.stderr, out.stderr
     assert not marker.exists()
 
 
