@@ -52,7 +52,26 @@ def _option(*decls: str, **kwargs: Any) -> Any:
     return typer.Option(*decls, **kwargs)
 
 
+class _HelpFlagMixin:
+    """typer 0.29 shows the help flag as `--help -h <bool>`: a flag takes no value."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_HelpFlagMixin, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_HelpFlagMixin, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     name="hopt-inspect",
     help=(
         "Diagnose hyperopt studies: what happened, whether TPE is working, and why.\n\n"
@@ -371,7 +390,7 @@ def command(
         wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
         wrapper.__name__ = fn.__name__
         wrapper.__doc__ = fn.__doc__
-        app.command(name or fn.__name__.rstrip("_"))(wrapper)
+        app.command(name or fn.__name__.rstrip("_"), cls=_Command)(wrapper)
         return fn
 
     return decorate

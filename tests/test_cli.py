@@ -21,6 +21,10 @@ def test_version_and_help():
     assert out.returncode == 0 and "summary" in out.stdout
     out = run_cli("summary", "--help")
     assert out.returncode == 0 and "--trust" in out.stdout and "RUNS CODE" in out.stdout
+    # the help flag takes no value: typer 0.29 labelled it <bool>
+    for args in (("--help",), ("summary", "--help"), ("check", "-h")):
+        out = run_cli(*args)
+        assert out.returncode == 0 and "<bool>" not in out.stdout, args
 
 
 def test_python_dash_m():
