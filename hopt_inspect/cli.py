@@ -840,15 +840,12 @@ def watch(
 
     Output: a live view on a terminal, else JSON lines (one object per event).
     """
-    from .session import parse_size, plan
     from .watch import watch_command
 
-    plan(inputs)  # options and config checked before the first look at the file
     code = watch_command(
-        file, interval=interval, once=once, output_format=None if fmt == "auto" else fmt,
-        max_evals=max_evals, until_trials=until_trials, space=inputs.space, fail_on=fail_on,
-        top=top, config=inputs.config, trust=inputs.trust, strict=inputs.strict,
-        max_memory=parse_size(inputs.max_memory), study_name=inputs.study,
+        file, inputs, interval=interval, once=once,
+        output_format=None if fmt == "auto" else fmt, max_evals=max_evals,
+        until_trials=until_trials, fail_on=fail_on, top=top,
     )  # fmt: skip
     raise typer.Exit(code)
 

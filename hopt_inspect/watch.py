@@ -30,10 +30,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import InputError
 from .study import Study, Trial
+
+if TYPE_CHECKING:
+    from .session import Inputs
 
 SCHEMA = "hopt-inspect/watch/1"
 MIN_INTERVAL = 0.1  # seconds; the CLI's --interval may not go below this
@@ -298,9 +301,17 @@ class Findings:
     the last full run cost (at most ~5% of the time goes to them).
     """
 
-    def __init__(self, options: WatchOptions, space_for: Callable[[Study], Any]) -> None:
+    def __init__(
+        self,
+        options: WatchOptions,
+        space_for: Callable[[Study], Any],
+        session_of: Callable[[Study], Any] | None = None,
+    ) -> None:
         self.options = options
         self.space_for = space_for
+        # the command's Session for a read of the study (session.session_for): TPE settings,
+        # --algo, thresholds merged as every other command merges them
+        self.session_of = session_of
         self.space: Any = None
         self.slow: list[Any] = []  # findings of the throttled checks, from their last run
         self.fast: list[Any] = []
@@ -310,6 +321,8 @@ class Findings:
         self.n_at_full = -1
 
     def settings(self, study: Study) -> Any:
+        if self.session_of is not None:
+            return self.session_of(study).settings
         from .tpe import settings_for
 
         return settings_for(study, self.options.n_startup_jobs)
@@ -317,14 +330,23 @@ class Findings:
     def _run(self, study: Study, select: Sequence[str], ignore: Sequence[str]) -> Any:
         from .checks import run_checks
 
+        thresholds, given = self.options.thresholds, {}
+        if self.session_of is not None:
+            session = self.session_of(study)
+            thresholds = session.thresholds
+            given = {
+                "algo": session.algo if session.algo_source != "default" else None,
+                "n_startup_jobs": session.given_startup,
+            }
         return run_checks(
             study,
             self.space,
             select=select,
             ignore=ignore,
             fail_on=self.options.fail_on or "warning",
-            thresholds=self.options.thresholds,
+            thresholds=thresholds,
             settings=self.settings(study),
+            **given,
         )
 
     def update(self, study: Study, now: float, *, force: bool = False) -> list[Any]:
@@ -569,6 +591,9 @@ class WatchState:
                     )
                 )
         startup = self.findings.settings(study).n_startup_jobs
+        session = self.findings.session_of(study) if self.findings.session_of else None
+        if session is not None and session.algo == "rand":  # --algo rand (or the config's)
+            return out
         if self.startup_over_at is None and len(trials) > startup:
             self.startup_over_at = trials[startup].tid
         if self.startup_over_at is not None:
@@ -828,10 +853,11 @@ def run_watch(
     space_for: Callable[[Study], Any],
     options: WatchOptions,
     sink: Sink,
+    session_of: Callable[[Study], Any] | None = None,
 ) -> int:
     """Follow ``path`` until --once, --until-trials, --max-evals or Ctrl-C; the exit code."""
     reader = Reader(path, load)
-    findings = Findings(options, space_for)
+    findings = Findings(options, space_for, session_of)
     state = WatchState(path, options, findings)
     events: list[dict[str, Any]] = [state.start_event()]
     waiting_said: str | None = None
@@ -892,27 +918,25 @@ def _sleep_until_change(reader: Reader, interval: float) -> None:
 
 def watch_command(
     file: Path,
+    inputs: Inputs,
     *,
     interval: float = 2.0,
     once: bool = False,
     output_format: str | None = None,
     max_evals: int | None = None,
     until_trials: int | None = None,
-    space: str | None = None,
     fail_on: str | None = None,
     top: int = 5,
-    config: Path | None = None,
-    trust: bool = False,
-    strict: bool = False,
-    max_memory: int | None = None,
-    study_name: str | None = None,
 ) -> int:
-    """``hopt-inspect watch``: options checked, loader and space wired, the loop run."""
+    """``hopt-inspect watch``: options checked, loader and session wired, the loop run.
+
+    Each read of the study gets a ``Session`` (``session.session_for``), so the shared
+    options (``--space``/``--run-space``, ``--algo``, ``--n-startup-jobs``, ``--gamma``,
+    ``--prior-weight``, the config) mean what they mean for every other command.
+    """
     from .checks import SEVERITIES
-    from .config import load_config
     from .loading import load_study
-    from .resolve import resolve_space
-    from .session import space_trust
+    from .session import parse_size, plan, session_for
 
     fmt = output_format or ("live" if sys.stdout.isatty() else "jsonl")
     if fmt not in ("live", "jsonl"):
@@ -921,21 +945,31 @@ def watch_command(
         raise InputError(f"--interval {interval:g}: at least {MIN_INTERVAL:g} s")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise InputError(f"--fail-on {fail_on}: use info, warning or error")
-    cfg = load_config(config)
-    spec = space or cfg.space
-    space_trusted = space_trust(trust, space, spec)  # never a config's space
-    resolved: list[Any] = []
+    planned = plan(inputs)  # options and config checked before the first look at the file
+    cfg = planned.config
+    sessions: list[Any] = []  # the session of the latest read
+    resolved: list[Any] = []  # a given space (option or config), resolved once
+
+    def session_of(study: Study) -> Any:
+        if not sessions or sessions[0].study is not study:
+            sessions[:] = [session_for(study, inputs, planned)]
+        return sessions[0]
 
     def space_for(study: Study) -> Any:
-        if spec is None:  # inferred (or an Optuna study's own): follows the study as it grows
-            return resolve_space(None, study, trust=trust)
-        if not resolved:  # a --space is resolved once (a .py spec runs the user's file once)
-            resolved.append(resolve_space(spec, study, trust=space_trusted))
+        session = session_of(study)
+        if session.space_spec is None:  # stored or inferred: follows the study as it grows
+            return session.space
+        if not resolved:  # a .py spec with --run-space runs the user's file once, not per read
+            resolved.append(session.space)
         return resolved[0]
 
     def load(path: Path) -> Study:
         return load_study(
-            path, trust=trust, strict=strict, max_memory=max_memory, study_name=study_name
+            path,
+            trust=inputs.trust,
+            strict=inputs.strict,
+            max_memory=parse_size(inputs.max_memory),
+            study_name=inputs.study,
         )
 
     options = WatchOptions(
@@ -944,10 +978,12 @@ def watch_command(
         max_evals=max_evals,
         until_trials=until_trials,
         fail_on=fail_on,
-        select=cfg.select,
-        ignore=cfg.ignore,
+        select=planned.select,
+        ignore=planned.ignore,
         thresholds=cfg.thresholds,
-        n_startup_jobs=cfg.n_startup_jobs,
+        n_startup_jobs=inputs.n_startup_jobs
+        if inputs.n_startup_jobs is not None
+        else cfg.n_startup_jobs,
         top=top,
     )
     if fmt == "jsonl":
@@ -961,7 +997,7 @@ def watch_command(
         # `kill` (SIGTERM) ends the view like Ctrl-C: the terminal is given back, cursor shown
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        return run_watch(file, load, space_for, options, sink)
+        return run_watch(file, load, space_for, options, sink, session_of)
     except BrokenPipeError:  # `watch ... | head`: the reader has gone; so do we
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
         return 0

@@ -314,6 +314,26 @@ def test_once_uses_checks_exit_code():
     assert out.returncode == 0, out.stderr
 
 
+def _w004(events):
+    return [e["message"] for e in events if e["event"] == "finding" and e["code"] == "W004"]
+
+
+def test_shared_tpe_options_and_config_reach_watch(tmp_path):
+    """--n-startup-jobs, --algo and the config mean for watch what they mean elsewhere."""
+    out = run_cli("watch", SAMPLES / "heart.p", "--once", "--format", "jsonl")
+    assert any("start-up (20 trials)" in m for m in _w004(_events(out.stdout))), out.stdout[-800:]
+    out = run_cli(
+        "watch", SAMPLES / "heart.p", "--once", "--format", "jsonl", "--n-startup-jobs", "5"
+    )
+    assert any("start-up (5 trials)" in m for m in _w004(_events(out.stdout)))
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.hopt-inspect]\nn-startup-jobs = 7\n")
+    out = run_cli("watch", SAMPLES / "heart.p", "--once", "--format", "jsonl", "--config", config)
+    assert any("start-up (7 trials)" in m for m in _w004(_events(out.stdout)))
+    out = run_cli("watch", SAMPLES / "heart.p", "--once", "--format", "jsonl", "--algo", "rand")
+    assert out.returncode == 0 and not _w004(_events(out.stdout))
+
+
 def test_optuna_storage_read_only(tmp_path):
     db = tmp_path / "optuna.db"
     shutil.copy(ROOT / "tests" / "fixtures" / "interop" / "optuna.db", db)
