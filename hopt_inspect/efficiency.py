@@ -337,6 +337,11 @@ def analyse(
         "startup_finished": m,
         "after_finished": k,
         "sampler": sampler_kind or "tpe (assumed)",
+        # the start-up is hyperopt's default and the trials did not show it (not detected,
+        # not given): sentences say so instead of calling those trials prior draws
+        "startup_assumed": n_startup is None
+        and not random_throughout
+        and settings.startup_source in ("default", "Optuna's default"),
         "rule": "better: p < 0.01 and share >= 60%; worse: p < 0.01 and share <= 40%"
         " (one-sided p); no-better: a share below 60% otherwise;"
         " inconclusive: a share >= 60% with p >= 0.01,"
@@ -380,9 +385,9 @@ def analyse(
     method = f"{test_text}; {tail_text}"
     if m < MIN_TRIALS or k < MIN_TRIALS:
         reason = (
-            f"only {m} finished start-up trials"
+            f"only {m} finished start-up trial{'' if m == 1 else 's'}"
             if m < MIN_TRIALS
-            else f"only {k} finished trials after the start-up"
+            else f"only {k} finished trial{'' if k == 1 else 's'} after the start-up"
         )
         evidence["reason"] = f"{reason} (at least {MIN_TRIALS} each are needed)"
         result = TpeVsRandom("inconclusive", to_best, None, None, method, evidence)
@@ -448,10 +453,16 @@ def share_sentence(result: TpeVsRandom) -> str:
     if result.share_beating_startup_median is None:
         return ev.get("reason", "not enough trials")
     detected = f"{ev['reason']}; " if "reason" in ev else ""
+    assumed = (
+        f"; the start-up taken as the first {ev['startup_trials']} trials, TPE's default"
+        f" n_startup_jobs={ev['n_startup_jobs']}: the trials do not show where it ended"
+        if ev.get("startup_assumed")
+        else ""
+    )
     return detected + (
         f"{result.share_beating_startup_median:.0%} of the {ev['after_finished']} trials after"
         f" the start-up beat the start-up median {ev['startup_median']:.4g} (random search: 50%;"
-        f" exact test {fmt_p(result.p_value or 1.0)})"
+        f" exact test {fmt_p(result.p_value or 1.0)}{assumed})"
     )
 
 
@@ -465,8 +476,12 @@ def best_sentence(result: TpeVsRandom) -> str | None:
         return (
             f"random search would need about {fmt_count(to_best['median'])} trials ({interval})"
             f" to reach the best loss {ev['best_loss']:.4g}, found in tid {ev['best_tid']}"
-            f" among the {ev['tail']['draws']} prior draws (the exact"
-            " law of their lowest, no model)"
+            + (
+                f" among the first {ev['tail']['draws']} trials, taken as prior draws (the exact"
+                if ev.get("startup_assumed")
+                else f" among the {ev['tail']['draws']} prior draws (the exact"
+            )
+            + " law of their lowest, no model)"
         )
     tail = ev["tail"]
     return (

@@ -124,6 +124,23 @@ def test_detected_startup_length_is_used(tpe_and_random):
     assert result.evidence["startup_trials"] == 40 and result.evidence["after_finished"] == 80
 
 
+def test_an_undetected_default_startup_is_called_an_assumption():
+    """heart_startup1 ran with n_startup_jobs=1: nothing may call its first 20 trials prior
+    draws as if that were known."""
+    from hopt_inspect.tpe import TPESettings
+
+    study = load_study(SAMPLES / "heart_startup1.p")
+    result = efficiency.tpe_vs_random(study)
+    assert result.evidence["startup_assumed"]
+    text = " ".join(efficiency.sentences(result))
+    assert "the trials do not show where it ended" in text and "among the 20 prior" not in text
+    given = efficiency.tpe_vs_random(study, TPESettings(startup_source="--n-startup-jobs"))
+    assert not given.evidence["startup_assumed"]
+    assert "do not show" not in " ".join(efficiency.sentences(given))
+    detected = efficiency.tpe_vs_random(load_study(SAMPLES / "qlearn.p"), n_startup=20)
+    assert not detected.evidence["startup_assumed"]
+
+
 def test_summary_json_contract():
     out = run_cli("summary", SAMPLES / "qlearn.p", "--json")
     doc = json.loads(out.stdout)["tpe_vs_random"]
