@@ -930,7 +930,8 @@ def watch_command(
         if spec is None:  # inferred (or an Optuna study's own): follows the study as it grows
             return resolve_space(None, study, trust=trust)
         if not resolved:  # a --space is resolved once (a .py spec runs the user's file once)
-            resolved.append(resolve_space(spec, study, trust=space_trusted))
+            from_config = None if space else cfg.path or "the config file"
+            resolved.append(resolve_space(spec, study, trust=space_trusted, config=from_config))
         return resolved[0]
 
     def load(path: Path) -> Study:
