@@ -499,6 +499,12 @@ def detect_q(values: Any) -> float | None:
     import numpy as np
 
     uniq = np.unique(values)
+    if uniq.size == 2 and np.size(values) >= 4:  # repeats of two values: one lattice step
+        gap = _literal(float(uniq[1] - uniq[0]))
+        ratio = uniq / gap
+        if np.all(np.abs(ratio - np.round(ratio)) <= 1e-6):
+            return gap
+        return None
     if uniq.size < 3:
         return None
     span = float(uniq[-1] - uniq[0])
@@ -527,14 +533,23 @@ class _Fit:
     precision: float  # 0-1: how clearly the bounds/parameters beat their runners-up
 
 
+FEW_VALUES_CONFIDENCE = 0.3  # two distinct values: a lattice step at best, never sure
+
+
 def _continuous(label: str, values: Any, prior: Any) -> Param:
     import numpy as np
 
+    distinct = np.unique(values).size
+    if distinct == 1:
+        return _one_value(label, float(values[0]), values.size)
     q = detect_q(values)
     if prior.size < 3:
         prior = values
+    # two distinct values (quniform(3, 7, 2) stores only 4 and 6) say nothing of a shape:
+    # the plain uniform kind on their lattice, at low confidence
+    families = ("uniform",) if distinct == 2 else FAMILIES
     fits: list[_Fit] = []
-    for family in FAMILIES:
+    for family in families:
         if family in ("loguniform", "lognormal") and (
             np.any(values < 0) or (q is None and np.any(values == 0))
         ):
@@ -562,6 +577,14 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
     evidence = f"{best.param.evidence}; KS p={best.pvalue:.2g} on {prior.size} prior draws" + (
         f"; vs {others} nats" if others else ""
     )
+    if best.pvalue < BAD_FIT_P:  # even the best family is rejected: no verdict on it
+        confidence = min(confidence, best.pvalue / BAD_FIT_P)
+        bound_confidence = None
+        evidence += f"; every family rejected (p < {BAD_FIT_P:g})"
+    if distinct == 2:
+        confidence = min(confidence, FEW_VALUES_CONFIDENCE)
+        bound_confidence = None
+        evidence = f"only 2 distinct values in {values.size} draws; " + evidence
     b = best.param
     if not _sane(b):
         return _fallback(label, values, "the fitted parameters are out of range")
@@ -570,6 +593,29 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
         confidence=round(confidence, 3), evidence=evidence,
         bound_confidence=None if bound_confidence is None else round(bound_confidence, 3),
     )  # fmt: skip
+
+
+BAD_FIT_P = 1e-4  # the best family's KS p below this: its parameters support no verdict
+
+
+def _one_value(label: str, value: float, n: int) -> Param:
+    """Every draw stored the same float: a q kind whose one cell covers the whole range
+    (``quniform(3.2, 3.8, 2)`` stores 4); its bounds and step cannot be told."""
+    q = next((s for s in _EXACT_Q if s <= max(abs(value), 1.0) and _on_lattice(value, s)), None)
+    if q is None:
+        q = 1.0
+        low, high = value - 0.5, value + 0.5
+    else:
+        low, high = value - q / 2, value + q / 2
+    return Param(
+        label, "quniform", low=low, high=high, q=q, inferred=True, confidence=0.0,
+        evidence=f"one distinct value ({value:g}) in {n} draws: kind, bounds and q unknown",
+    )  # fmt: skip
+
+
+def _on_lattice(value: float, q: float) -> bool:
+    ratio = value / q
+    return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, abs(ratio))
 
 
 def _fit_family(label: str, family: str, values: Any, prior: Any, q: float | None) -> _Fit | None:

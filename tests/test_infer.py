@@ -110,3 +110,54 @@ def test_log_bounds_in_natural_units():
     study = load_study(SAMPLES / "qlearn.p")
     lr = infer_study_space(study)["learning_rate"]
     assert lr.low == math.log(1e-5) and lr.high == 0
+
+
+def _infer_one(tmp_path, node, n, algo=None, seed=0):
+    from hyperopt import hp
+
+    space = {"x": node, "y": hp.uniform("y", 0, 1)}
+    trials = run_fmin(lambda p: (p["x"] - 5) ** 2 + p["y"], space, n, seed=seed, algo=algo)
+    path = tmp_path / f"degenerate_{seed}.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    return study, infer_study_space(study)["x"]
+
+
+@pytest.mark.parametrize("algo", ["tpe", "rand"])
+def test_two_lattice_values_are_a_low_confidence_quniform_never_normal(tmp_path, algo):
+    from hyperopt import hp, rand, tpe
+
+    suggest = tpe.suggest if algo == "tpe" else rand.suggest
+    study, x = _infer_one(tmp_path, hp.quniform("x", 3, 7, 2), 40, suggest)
+    assert set(study.column("x").tolist()) == {4.0, 6.0}
+    assert x.kind == "quniform" and x.q == 2
+    assert x.low_confidence and x.bounds_uncertain
+    assert "2 distinct values" in x.evidence
+
+
+def test_one_distinct_value_is_a_quniform_with_no_confidence(tmp_path):
+    from hyperopt import hp
+
+    study, x = _infer_one(tmp_path, hp.quniform("x", 3.2, 3.8, 2), 25)
+    assert set(study.column("x").tolist()) == {4.0}
+    assert x.kind == "quniform" and x.low < 4 < x.high and x.confidence == 0
+    assert x.low_confidence and "one distinct value" in x.evidence
+    # all draws 0 (a qloguniform whose values all round to 0): sane, no confidence
+    study, x = _infer_one(tmp_path, hp.qloguniform("x", 0, 0.5, 5), 25, seed=1)
+    assert set(study.column("x").tolist()) == {0.0}
+    assert x.kind == "quniform" and x.low < 0 < x.high and x.confidence == 0
+
+
+def test_two_values_of_a_skewed_kind_are_low_confidence(tmp_path):
+    from hyperopt import hp
+
+    study, x = _infer_one(tmp_path, hp.qlognormal("x", 0, 0.2, 1), 40)
+    assert set(study.column("x").tolist()) <= {1.0, 2.0}
+    assert x.family == "uniform" and x.low_confidence
+
+
+def test_q_step_of_two_repeated_values():
+    assert detect_q(np.asarray([4.0, 6.0, 4.0, 6.0, 6.0])) == 2
+    assert detect_q(np.asarray([0.5, 1.0, 1.0, 0.5])) == 0.5
+    assert detect_q(np.asarray([3.0, 5.0, 3.0, 5.0])) is None  # 3 and 5 share no step 2
+    assert detect_q(np.asarray([0.1234, 0.5678])) is None  # two draws: no repeats, no lattice
