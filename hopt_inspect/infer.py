@@ -291,26 +291,72 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
         ints[label] = _stored_as_int(study, label)
     floats = {k: v for k, v in arrays.items() if not ints[k]}
     losses = study.ok_losses
-    random_study, why, tested = _looks_random(floats, masks, losses, startup, n_startup_jobs)
-    params: dict[str, Param] = {}
-    for label in study.labels:
-        values = arrays[label]
-        all_prior = random_study and (label in tested or ints[label])
-        prior = _thin(values if all_prior else values[masks[label]])
-        if not values.size:
-            params[label] = Param(
-                label, "uniform", low=0.0, high=1.0, inferred=True, confidence=0.0,
-                evidence="no numeric values",
-            )  # fmt: skip
-        elif ints[label]:
-            params[label] = _categorical(label, values, prior)
-        else:
-            params[label] = _continuous(label, values, prior)
-    params = _with_conditions(study, params)
+    random_study, why, tested, p_random = _looks_random(
+        floats, masks, losses, startup, n_startup_jobs
+    )
+
+    def fit(random_study: bool) -> dict[str, Param]:
+        params: dict[str, Param] = {}
+        for label in study.labels:
+            values = arrays[label]
+            all_prior = random_study and (label in tested or ints[label])
+            prior = _thin(values if all_prior else values[masks[label]])
+            if not values.size:
+                params[label] = Param(
+                    label, "uniform", low=0.0, high=1.0, inferred=True, confidence=0.0,
+                    evidence="no numeric values",
+                )  # fmt: skip
+            elif ints[label]:
+                params[label] = _categorical(label, values, prior, all_prior)
+            else:
+                params[label] = _continuous(label, values, prior)
+        return _with_conditions(study, params)
+
+    params = fit(random_study)
+    if n >= MIN_SAMPLER_TRIALS and p_random >= CLEAR_TPE_P:
+        # the KS test is not decisive: ask whether proposals lean on the best trials
+        verdict = _sampler_verdict(study, params)
+        if verdict is not None and verdict[0] != random_study:
+            random_study, why = verdict[0], verdict[1]
+            if random_study:
+                tested = set(floats)
+            params = fit(random_study)
     return SearchSpace(
         params, "inferred from the observed values", inferred=True, origin="inferred",
         notes=(why,),
     )  # fmt: skip
+
+
+CLEAR_TPE_P = 1e-3  # the KS test alone calls a study TPE below this
+MIN_SAMPLER_TRIALS = 40
+SAMPLER_TRIALS = 200  # sampler detection on the first this-many trials (its cost is per trial)
+
+
+def _sampler_verdict(study: Study, params: dict[str, Param]) -> tuple[bool, str] | None:
+    """(random search?, why) from ``sampler.detect_sampler``: TPE proposals land nearer the
+    best earlier trials than prior draws do; None when it cannot tell."""
+    from dataclasses import replace
+
+    from .sampler import TPE_Z, detect_sampler
+
+    space = SearchSpace(params, "inferred", inferred=True, origin="inferred")
+    head = replace(study, trials=study.trials[:SAMPLER_TRIALS])
+    try:
+        guess = detect_sampler(head, space)
+    except (ValueError, ZeroDivisionError, KeyError):  # pragma: no cover - defensive
+        return None
+    if guess.kind == "random":
+        return True, (
+            f"proposals are no nearer the best earlier trials than prior draws (z ="
+            f" {guess.z:.1f} over the first {len(head.trials)} trials): all trials are taken"
+            " as prior draws (random search)"
+        )
+    if guess.z >= TPE_Z:  # TPE, or a lean too prior-dependent to call: not all prior draws
+        return False, (
+            f"proposals lean on the best earlier trials (z = {guess.z:.1f}): TPE; the first"
+            f" {N_STARTUP} trials are taken as its prior draws"
+        )
+    return None
 
 
 def _stored_as_int(study: Study, label: str, sample: int = 20) -> bool:
@@ -345,7 +391,7 @@ def _looks_random(
     losses: Any,
     startup: Any,
     n_startup: int = N_STARTUP,
-) -> tuple[bool, str, set[str]]:
+) -> tuple[bool, str, set[str], float]:
     """Whether later trials are distributed as the start-up ones (a random-search study).
 
     TPE moves its proposals (float labels) and lowers the losses after the start-up draws;
@@ -365,22 +411,25 @@ def _looks_random(
     loss_p = ks_two(first, later) if first.size >= 10 and later.size >= 20 else None
     tests = list(pvalues.values()) + ([loss_p] if loss_p is not None else [])
     if not pvalues:
-        return False, f"the first {n_startup} trials are taken as TPE's prior draws", set()
+        return False, f"the first {n_startup} trials are taken as TPE's prior draws", set(), 0.0
     p = min(1.0, min(tests) * len(tests))
     if p > RANDOM_P:
         why = (
             f"later trials are distributed as the first {n_startup} (p={p:.2g}): all trials"
             " are taken as prior draws (random search)"
         )
-        return True, why, set(pvalues)
+        return True, why, set(pvalues), p
     why = (
         f"the first {n_startup} trials are taken as TPE's prior draws (a test that later"
         f" trials are distributed as they are: p={p:.2g}, so not random search)"
     )
-    return False, why, set(pvalues)
+    return False, why, set(pvalues), p
 
 
-def _categorical(label: str, values: Any, prior: Any) -> Param:
+RANDOM_PCHOICE_ALPHA = 1e-3  # all draws are prior draws (random search): no TPE skew
+
+
+def _categorical(label: str, values: Any, prior: Any, all_prior: bool = False) -> Param:
     import numpy as np
 
     lo, hi = int(values.min()), int(values.max())
@@ -407,13 +456,17 @@ def _categorical(label: str, values: Any, prior: Any) -> Param:
         f"integers {lo}..{hi} in {n} draws (an option above {hi} unseen: p={p_missed:.2g});"
         f" equal odds on {n_prior} prior draws: p={uniform_p:.2g}"
     )
-    if uniform_p < PCHOICE_ALPHA:  # TPE-phase counts skew too: only strong evidence
-        p = _snap_probabilities(counts, n_prior)
-        if p is not None:
+    alpha = RANDOM_PCHOICE_ALPHA if all_prior else PCHOICE_ALPHA
+    if uniform_p < alpha:  # TPE-phase counts skew too: only strong evidence
+        snapped = _snap_probabilities(counts, n_prior)
+        if snapped is not None:
+            p, margin = snapped
+            confidence = (1 - p_missed) * 0.5 * (1 + power) * _sigmoid(margin)
             return Param(
                 label, "pchoice", p=p, options=tuple(str(i) for i in range(len(p))),
-                inferred=True, confidence=round((1 - p_missed) * 0.5 * (1 + power), 3),
-                evidence=evidence + f"; hp.pchoice with p={p}",
+                inferred=True, confidence=round(confidence, 3),
+                evidence=evidence + f"; hp.pchoice with p={p} ({margin:.1f} nats above the"
+                " next probabilities)",
             )  # fmt: skip
     confidence = (1 - p_missed) * (1 - 0.1 * (1 - power))
     if offset:
@@ -459,8 +512,9 @@ def _chi2_sf(x: float, dof: int) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-def _snap_probabilities(counts: Any, n: int) -> tuple[float, ...] | None:
-    """The probabilities (multiples of 0.05, summing to 1) best by likelihood - roundness."""
+def _snap_probabilities(counts: Any, n: int) -> tuple[tuple[float, ...], float] | None:
+    """The probabilities (multiples of 0.05, summing to 1) best by likelihood - roundness,
+    and their margin in nats over the runner-up."""
     import itertools
 
     k = len(counts)
@@ -475,16 +529,18 @@ def _snap_probabilities(counts: Any, n: int) -> tuple[float, ...] | None:
         if not cands:
             return None
         choices.append(cands)
-    best = None
+    scored = []
     for combo in itertools.product(*choices):
         if abs(sum(combo) - 1) > 1e-9:
             continue
         loglik = sum(c * math.log(p) for c, p in zip(counts, combo, strict=True))
         cost = sum(_probability_cost(p) for p in combo)
-        score = loglik - DIGIT_NATS * cost
-        if best is None or score > best[0]:
-            best = (score, combo)
-    return None if best is None else tuple(_literal(p) for p in best[1])
+        scored.append((loglik - DIGIT_NATS * cost, combo))
+    if not scored:
+        return None
+    scored.sort(key=lambda s: -s[0])
+    margin = scored[0][0] - scored[1][0] if len(scored) > 1 else 10.0
+    return tuple(_literal(p) for p in scored[0][1]), margin
 
 
 def _probability_cost(p: float) -> float:
