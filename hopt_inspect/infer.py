@@ -110,7 +110,7 @@ class _Choice:
 
 
 RAW_LOG_COST = 0.25  # bounds in raw log units (-10) are rarer than log(1e-5)
-SAME_SYSTEM_NATS = 1.5  # both bounds written the same way
+SAME_SYSTEM_NATS = 3.0  # both bounds written the same way
 
 
 def bound_choices(

@@ -161,3 +161,57 @@ def test_q_step_of_two_repeated_values():
     assert detect_q(np.asarray([0.5, 1.0, 1.0, 0.5])) == 0.5
     assert detect_q(np.asarray([3.0, 5.0, 3.0, 5.0])) is None  # 3 and 5 share no step 2
     assert detect_q(np.asarray([0.1234, 0.5678])) is None  # two draws: no repeats, no lattice
+
+
+@pytest.fixture(scope="module")
+def tpe_study(tmp_path_factory):
+    from hyperopt import hp, tpe
+
+    space = {
+        "x": hp.uniform("x", -2, 2),
+        "y": hp.uniform("y", 0, 1),
+        "n": hp.choice("n", [16, 32, 64]),
+    }
+    trials = run_fmin(
+        lambda p: (p["x"] - 1.5) ** 2 + (p["y"] - 0.3) ** 2 + (p["n"] != 32),
+        space, 80, seed=4, algo=tpe.suggest,
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("infer") / "tpe.p"
+    path.write_bytes(pickle.dumps(trials))
+    return load_study(path)
+
+
+def test_sampler_detection_overrides_an_undecided_ks_test(random_study, tpe_study, monkeypatch):
+    import hopt_inspect.infer as infer
+
+    study, _ = random_study
+    # the later-vs-first KS test undecided (p = 0.05): the sampler test finds random search,
+    # so every draw is a prior draw and 300 draws tell (0.7, 0.3) from equal odds
+    undecided = (False, "undecided", set(), 0.05)
+    monkeypatch.setattr(infer, "_looks_random", lambda *a, **k: undecided)
+    space = infer.infer_study_space(study)
+    assert "random search" in space.notes[0] and "z =" in space.notes[0]
+    assert space["loss"].kind == "pchoice"
+    # a TPE study the KS test took for random search: the lean on the best trials wins
+    monkeypatch.setattr(infer, "_looks_random", lambda *a, **k: (True, "ks", {"x"}, 0.9))
+    space = infer.infer_study_space(tpe_study)
+    assert "TPE" in space.notes[0] and "random search" not in space.notes[0]
+
+
+def test_pchoice_confidence_follows_the_margin_over_the_next_probabilities():
+    from hopt_inspect.infer import _snap_probabilities
+
+    p, margin = _snap_probabilities(np.array([171, 66, 63]), 300)  # 0.57 / 0.22 / 0.21
+    assert p in ((0.6, 0.2, 0.2), (0.5, 0.25, 0.25)) and margin < 2
+    p, margin = _snap_probabilities(np.array([700, 300]), 1000)
+    assert p == (0.7, 0.3) and margin > 2
+
+
+def test_both_bounds_written_the_same_way_win_over_a_mixed_pair():
+    from hopt_inspect.infer import _Choice, pick_bounds
+
+    low = _Choice(-8.0, -3.75, "-8", -10.0, "raw")
+    natural_high = _Choice(math.log(7), -3.0, "log(7)", -10.0, "natural")
+    raw_high = _Choice(2.0, -5.0, "2", -10.0, "raw")
+    lo, hi = pick_bounds([low], [natural_high, raw_high])
+    assert (lo.how, hi.how) == ("-8", "2")  # loguniform(-8, 2), not (-8, log(7))
