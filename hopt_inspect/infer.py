@@ -321,6 +321,10 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
             if random_study:
                 tested = set(floats)
             params = fit(random_study)
+    if not random_study:
+        for label, param in list(params.items()):
+            if ints[label] and param.is_categorical and not param.conditional:
+                params[label] = _odds_from_proposals(study, param, n_startup_jobs)
     return SearchSpace(
         params, "inferred from the observed values", inferred=True, origin="inferred",
         notes=(why,),
@@ -510,6 +514,141 @@ def _chi2_sf(x: float, dof: int) -> float:
         return 1.0
     z = ((x / dof) ** (1 / 3) - (1 - 2 / (9 * dof))) / math.sqrt(2 / (9 * dof))
     return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+# --------------------------------------------------------------------------- TPE's odds
+
+N_EI_CANDIDATES = 24  # tpe.suggest's default: candidates drawn from the good model
+LF = 25  # linear forgetting: the newest 25 observations weigh 1
+MAX_ODDS_OPTIONS = 4
+MAX_PROPOSALS = 100  # TPE proposals scored per label (each needs its own history split)
+PCHOICE_PRIOR_NATS = 4.0  # hp.pchoice is rarer than hp.choice (about 1 in 50 categoricals)
+PROPOSAL_EPS = 0.01  # a proposal the model calls impossible costs log(eps / K), not -inf
+
+
+def _forgetting_weights(n: int) -> Any:
+    """hyperopt's ``linear_forgetting_weights(n, 25)``: older observations weigh less."""
+    import numpy as np
+
+    if n < LF:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1 / n, 1.0, num=n - LF), np.ones(LF)])
+
+
+def _weighted_counts(values: Any, k: int, offset: int) -> Any:
+    import numpy as np
+
+    index = np.asarray(values, dtype=float).astype(int) - offset
+    if not index.size:
+        return np.zeros(k)
+    return np.bincount(index, _forgetting_weights(index.size), minlength=k)[:k]
+
+
+def _proposal_counts(study: Study, label: str, k: int, offset: int, n_startup: int):
+    """Per TPE proposal of ``label``: the good and bad groups' weighted option counts and
+    the option proposed (hyperopt's split of the history before it)."""
+    import numpy as np
+
+    from .tpe import _split_cached
+
+    column = study.column(label)
+    below_rows, above_rows, picks = [], [], []
+    for i in range(n_startup, min(len(study.trials), n_startup + MAX_PROPOSALS)):
+        value = column[i]
+        if not np.isfinite(value):
+            continue
+        _, below, above, _ = _split_cached(study, i, label, 0.25)
+        below_rows.append(_weighted_counts(below, k, offset))
+        above_rows.append(_weighted_counts(above, k, offset))
+        picks.append(int(value) - offset)
+    return np.asarray(below_rows), np.asarray(above_rows), np.asarray(picks, dtype=int)
+
+
+def _proposal_loglik(below: Any, above: Any, picks: Any, p: Any) -> Any:
+    """log P(each proposal | odds p), summed, for every row of ``p`` (shape (C, K)).
+
+    TPE draws 24 candidates from the good group's posterior l (counts + K * p) and proposes
+    the one with the highest l / g, g the bad group's: option j is proposed when it is among
+    the candidates and no option with a higher ratio is.
+    """
+    import numpy as np
+
+    k = p.shape[1]
+    prior = k * p[:, None, :]  # (C, 1, K): prior_weight 1
+    lb = below[None] + prior
+    lb = lb / lb.sum(axis=2, keepdims=True)
+    la = above[None] + prior
+    la = la / la.sum(axis=2, keepdims=True)
+    ratio = np.log(lb) - np.log(la)  # (C, T, K)
+    rows = np.arange(picks.size)
+    r_pick = ratio[:, rows, picks][:, :, None]
+    absent = (1 - lb) ** N_EI_CANDIDATES  # P(option not among the candidates)
+    higher = ratio > r_pick + 1e-12
+    p_pick = (1 - absent[:, rows, picks]) * np.prod(np.where(higher, absent, 1.0), axis=2)
+    p_pick = (1 - PROPOSAL_EPS) * p_pick + PROPOSAL_EPS / k
+    return np.sum(np.log(p_pick), axis=1)
+
+
+def _odds_grid(k: int) -> Any:
+    """Every probability vector of multiples of 0.05 (each >= 0.05) over k options."""
+    import itertools
+
+    import numpy as np
+
+    steps = range(1, 20)
+    combos = [c for c in itertools.product(steps, repeat=k) if sum(c) == 20]
+    return np.asarray(combos, dtype=float) / 20
+
+
+def _odds_from_proposals(study: Study, param: Param, n_startup: int) -> Param:
+    """hp.choice or hp.pchoice, and which odds, from the prior draws AND TPE's proposals.
+
+    A pchoice's odds enter TPE's posteriors as pseudo-counts (``K * p``), so they change
+    which option has the highest good/bad ratio, which is the option TPE proposes: each
+    later proposal is evidence about p, exact under hyperopt's own rule.
+    """
+    import numpy as np
+
+    k = param.n_options
+    offset = param.randint_offset
+    if not 2 <= k <= MAX_ODDS_OPTIONS or len(study.trials) < n_startup + 20:
+        return param
+    below, above, picks = _proposal_counts(study, param.label, k, offset, n_startup)
+    if picks.size < 20 or np.any(picks < 0) or np.any(picks >= k):
+        return param
+    first = study.column(param.label)[:n_startup]
+    first = first[np.isfinite(first)].astype(int) - offset
+    prior_counts = np.bincount(first[(first >= 0) & (first < k)], minlength=k)[:k]
+    grid = _odds_grid(k)
+    equal = np.full((1, k), 1.0 / k)
+    candidates = np.vstack([equal, grid])
+    loglik = _proposal_loglik(below, above, picks, candidates)
+    as_draws = np.bincount(picks, minlength=k)[:k] @ np.log(candidates).T
+    if loglik.max() < as_draws.max():  # the proposals look like prior draws, not TPE's
+        return param
+    loglik = loglik + prior_counts @ np.log(candidates).T
+    cost = np.array([0.0] + [sum(_probability_cost(float(v)) for v in row) for row in grid])
+    score = loglik - DIGIT_NATS * cost - np.where(np.arange(len(candidates)) > 0,
+                                                   PCHOICE_PRIOR_NATS, 0.0)  # fmt: skip
+    order = np.argsort(-score)
+    best, margin = int(order[0]), float(score[order[0]] - score[order[1]])
+    base = f"{param.evidence}; on {picks.size} TPE proposals"
+    if best == 0:
+        confidence = (param.confidence or 0.0) * _sigmoid(margin)
+        return Param(
+            param.label, param.kind, low=param.low, high=param.high, inferred=True,
+            confidence=round(confidence, 3),
+            evidence=base + f" equal odds beat any hp.pchoice odds by {margin:.1f} nats",
+        )  # fmt: skip
+    p = tuple(_literal(float(v)) for v in candidates[best])
+    power = min(1.0, prior_counts.sum() / 100)
+    confidence = 0.5 * (1 + max(power, min(1.0, picks.size / 200))) * _sigmoid(margin)
+    return Param(
+        param.label, "pchoice", p=p, options=tuple(str(i) for i in range(k)), inferred=True,
+        confidence=round(confidence, 3),
+        evidence=base + f" hp.pchoice with p={p} beats equal odds by"
+        f" {float(score[order[0]] - score[0]):.1f} nats and the next odds by {margin:.1f}",
+    )  # fmt: skip
 
 
 def _snap_probabilities(counts: Any, n: int) -> tuple[tuple[float, ...], float] | None:

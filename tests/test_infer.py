@@ -215,3 +215,41 @@ def test_both_bounds_written_the_same_way_win_over_a_mixed_pair():
     raw_high = _Choice(2.0, -5.0, "2", -10.0, "raw")
     lo, hi = pick_bounds([low], [natural_high, raw_high])
     assert (lo.how, hi.how) == ("-8", "2")  # loguniform(-8, 2), not (-8, log(7))
+
+
+def test_pchoice_odds_from_tpes_proposals(tmp_path):
+    """20 prior draws cannot tell (0.5, 0.3, 0.2) from equal odds; TPE's proposals can: the
+    odds are pseudo-counts in its posteriors, so they decide which option it proposes."""
+    from hyperopt import hp, tpe
+
+    space = {
+        "opt": hp.pchoice("opt", [(0.5, "adam"), (0.3, "sgd"), (0.2, "rmsprop")]),
+        "m": hp.uniform("m", 0.5, 0.99),
+    }
+    trials = run_fmin(
+        lambda p: (p["m"] - 0.8) ** 2 + {"adam": 0.1, "sgd": 0.0, "rmsprop": 0.2}[p["opt"]],
+        space, 70, seed=3, algo=tpe.suggest,
+    )  # fmt: skip
+    path = tmp_path / "pchoice_tpe.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    inferred = infer_study_space(study)
+    opt = inferred["opt"]
+    assert opt.kind == "pchoice" and opt.p == (0.5, 0.3, 0.2), opt.evidence
+    assert "TPE proposals" in opt.evidence
+    _same_curves(study, space_from_hp(space, source="truth"), inferred, "opt")
+
+
+def test_tpe_choice_keeps_equal_odds(tpe_study):
+    n = infer_study_space(tpe_study)["n"]
+    assert n.kind == "randint" and n.n_options == 3
+    assert "equal odds beat any hp.pchoice odds" in n.evidence
+
+
+def test_forgetting_weights_are_hyperopts():
+    from hyperopt import tpe
+
+    from hopt_inspect.infer import _forgetting_weights
+
+    for n in (0, 1, 24, 25, 26, 60):
+        np.testing.assert_array_equal(_forgetting_weights(n), tpe.linear_forgetting_weights(n, 25))
