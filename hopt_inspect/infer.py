@@ -295,7 +295,10 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
         floats, masks, losses, startup, n_startup_jobs
     )
 
+    fit_p: dict[str, float] = {}  # each float label's KS p of its best family
+
     def fit(random_study: bool) -> dict[str, Param]:
+        fit_p.clear()
         params: dict[str, Param] = {}
         for label in study.labels:
             values = arrays[label]
@@ -309,7 +312,7 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
             elif ints[label]:
                 params[label] = _categorical(label, values, prior, all_prior)
             else:
-                params[label] = _continuous(label, values, prior)
+                params[label] = _continuous(label, values, prior, fit_p)
         return _with_conditions(study, params)
 
     params = fit(random_study)
@@ -317,10 +320,21 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
         # the KS test is not decisive: ask whether proposals lean on the best trials
         verdict = _sampler_verdict(study, params)
         if verdict is not None and verdict[0] != random_study:
+            before = (params, why, tested)
             random_study, why = verdict[0], verdict[1]
             if random_study:
                 tested = set(floats)
             params = fit(random_study)
+            misfit = min(fit_p.values(), default=1.0) * max(len(fit_p), 1)
+            if random_study and misfit < ALL_PRIOR_FIT_P:
+                # prior draws all come from one family: these do not (planted edges, a
+                # sampler that is neither TPE nor random search); keep the start-up alone
+                params, why, tested = before
+                random_study = False
+                why += (
+                    f"; not random search although proposals do not lean on the best trials:"
+                    f" all trials fit no prior (p={misfit:.2g})"
+                )
     if not random_study:
         for label, param in list(params.items()):
             if ints[label] and param.is_categorical and not param.conditional:
@@ -332,6 +346,7 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
 
 
 CLEAR_TPE_P = 1e-3  # the KS test alone calls a study TPE below this
+ALL_PRIOR_FIT_P = 0.05  # every trial a prior draw, yet the best families misfit: not so
 MIN_SAMPLER_TRIALS = 40
 SAMPLER_TRIALS = 200  # sampler detection on the first this-many trials (its cost is per trial)
 
@@ -468,7 +483,8 @@ def _categorical(label: str, values: Any, prior: Any, all_prior: bool = False) -
             confidence = (1 - p_missed) * 0.5 * (1 + power) * _sigmoid(margin)
             return Param(
                 label, "pchoice", p=p, options=tuple(str(i) for i in range(len(p))),
-                inferred=True, confidence=round(confidence, 3),
+                option_values=tuple(range(len(p))), inferred=True,
+                confidence=round(confidence, 3),
                 evidence=evidence + f"; hp.pchoice with p={p} ({margin:.1f} nats above the"
                 " next probabilities)",
             )  # fmt: skip
@@ -641,11 +657,10 @@ def _odds_from_proposals(study: Study, param: Param, n_startup: int) -> Param:
             evidence=base + f" equal odds beat any hp.pchoice odds by {margin:.1f} nats",
         )  # fmt: skip
     p = tuple(_literal(float(v)) for v in candidates[best])
-    power = min(1.0, prior_counts.sum() / 100)
-    confidence = 0.5 * (1 + max(power, min(1.0, picks.size / 200))) * _sigmoid(margin)
+    confidence = (param.confidence or 0.0) * _sigmoid(margin)  # as sure as the options
     return Param(
-        param.label, "pchoice", p=p, options=tuple(str(i) for i in range(k)), inferred=True,
-        confidence=round(confidence, 3),
+        param.label, "pchoice", p=p, options=tuple(str(i) for i in range(k)),
+        option_values=tuple(range(k)), inferred=True, confidence=round(confidence, 3),
         evidence=base + f" hp.pchoice with p={p} beats equal odds by"
         f" {float(score[order[0]] - score[0]):.1f} nats and the next odds by {margin:.1f}",
     )  # fmt: skip
@@ -731,7 +746,9 @@ class _Fit:
 FEW_VALUES_CONFIDENCE = 0.3  # two distinct values: a lattice step at best, never sure
 
 
-def _continuous(label: str, values: Any, prior: Any) -> Param:
+def _continuous(
+    label: str, values: Any, prior: Any, fit_p: dict[str, float] | None = None
+) -> Param:
     import numpy as np
 
     distinct = np.unique(values).size
@@ -757,6 +774,8 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
         return _fallback(label, values, "no family fits the values")
     plausible.sort(key=lambda f: -f.score)
     best = plausible[0]
+    if fit_p is not None:
+        fit_p[label] = best.pvalue
     share = 1 / sum(math.exp(f.score - best.score) for f in plausible)
     confidence = share * best.precision * min(1.0, prior.size / N_STARTUP)
     bounds = best.param.natural_bounds()
