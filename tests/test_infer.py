@@ -253,3 +253,45 @@ def test_forgetting_weights_are_hyperopts():
 
     for n in (0, 1, 24, 25, 26, 60):
         np.testing.assert_array_equal(_forgetting_weights(n), tpe.linear_forgetting_weights(n, 25))
+
+
+def test_no_random_search_when_all_trials_fit_no_prior(tmp_path, monkeypatch):
+    """Proposals pushed to the bounds do not lean on the best trials (the sampler test says
+    random search), yet taken together they fit no prior: the start-up draws alone stay the
+    prior's, and the bounds are found (edge-sampling can then be checked)."""
+    import hopt_inspect.infer as infer
+
+    rng = np.random.default_rng(7)
+    start = rng.uniform(-5, 10, size=20)
+    later = np.where(rng.random(100) < 0.5, rng.uniform(-5, -4.4, 100), rng.uniform(9.4, 10, 100))
+    trials = _trials_with_values({"x": np.concatenate([start, later])}, rng)
+    path = tmp_path / "edges.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    monkeypatch.setattr(infer, "_sampler_verdict", lambda s, p: (True, "random search"))
+    monkeypatch.setattr(infer, "_looks_random", lambda *a, **k: (False, "ks", set(), 0.05))
+    space = infer.infer_study_space(study)
+    assert "fit no prior" in space.notes[0]
+    x = space["x"]
+    assert x.kind == "uniform" and (x.low, x.high) == (-5, 10)
+
+
+def _trials_with_values(columns, rng):
+    """A hyperopt Trials whose trials hold these float values (losses at random)."""
+    from hyperopt import Trials
+    from hyperopt.base import JOB_STATE_DONE, STATUS_OK
+
+    trials = Trials()
+    n = len(next(iter(columns.values())))
+    docs = []
+    for tid in range(n):
+        vals = {label: [float(v[tid])] for label, v in columns.items()}
+        idxs = {label: [tid] for label in columns}
+        misc = {"tid": tid, "cmd": None, "workdir": None, "idxs": idxs, "vals": vals}
+        result = {"status": STATUS_OK, "loss": float(rng.random())}
+        docs.append({"tid": tid, "spec": None, "result": result, "misc": misc,
+                     "state": JOB_STATE_DONE, "owner": None, "book_time": None,
+                     "refresh_time": None, "exp_key": None, "version": 0})  # fmt: skip
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    return trials
