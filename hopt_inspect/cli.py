@@ -997,6 +997,7 @@ def space_command(
             spec,
             trust=space_trust(inputs.trust, inputs.space, spec),  # never a config's space
             run_space=inputs.run_space and inputs.space is not None,
+            config=None if inputs.space else planned.config.path or "the config file",
         )
     else:
         space = _open(inputs, planned).space

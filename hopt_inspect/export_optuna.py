@@ -298,11 +298,14 @@ def _choices(param: Param) -> tuple[Any, ...]:
 
     texts = param.options or tuple(str(i) for i in range(param.n_options))
     out: list[Any] = []
-    for text in texts:
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            value = text
+    for i, text in enumerate(texts):
+        if param.option_values is not None and i < len(param.option_values):
+            value = param.option_values[i]  # as written: the string "16" stays a string
+        else:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+                value = text
         if value is not None and not isinstance(value, (bool, int, float, str)):
             value = text
         if isinstance(value, float) and not math.isfinite(value):

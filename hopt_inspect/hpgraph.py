@@ -132,6 +132,28 @@ def _label(param_node: Any) -> str:
     return label
 
 
+def plain_option(value: Any, text: str) -> Any:
+    """An option as written when it is a plain literal (int, float, str, bool, None; numpy
+    scalars as their Python value), else its display ``text``."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return text
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return text
+
+
+def option_value(value: Any) -> Any:
+    """An option of a choice as written (``plain_option``), for the space command/export."""
+    if is_node(value):
+        if value.name == "literal":
+            return option_value(getattr(value, "_obj", None))
+        return option_text(value)
+    return plain_option(value, option_text(value))
+
+
 def option_text(value: Any) -> str:
     """How an option of a choice is shown (as ``resolve.space_from_hp`` shows it)."""
     if is_node(value):
@@ -179,8 +201,10 @@ def _param(label: str, entry: dict[str, Any]) -> Param:
     args_pos = [literal(a, what) for a in _pos(dist)]
     named = {k: literal(v, what) for k, v in _named(dist) if k not in ("rng", "size")}
     switch = entry["switch"]
-    options = tuple(option_text(b) for b in _pos(switch)[1:]) if switch is not None else None
-    return param_from_args(label, dist.name, args_pos, named, entry, options)
+    branches = _pos(switch)[1:] if switch is not None else None
+    options = tuple(option_text(b) for b in branches) if branches is not None else None
+    values = tuple(option_value(b) for b in branches) if branches is not None else None
+    return param_from_args(label, dist.name, args_pos, named, entry, options, values)
 
 
 def param_from_args(
@@ -190,6 +214,7 @@ def param_from_args(
     named: dict[str, Any],
     entry: dict[str, Any],
     options: tuple[str, ...] | None,
+    option_values: tuple[Any, ...] | None = None,
 ) -> Param:
     """A ``Param`` from one hp distribution node's name and evaluated arguments, and what
     the walk found around it (``entry``: paths of conditions, a choice switch, scope.int).
@@ -206,6 +231,7 @@ def param_from_args(
             "pchoice",
             p=tuple(float(x) for x in p),
             options=options or tuple(str(i) for i in range(len(p))),
+            option_values=option_values if options else tuple(range(len(p))),
             conditional=conditional,
         )
     if name not in SIGNATURES:
@@ -224,4 +250,7 @@ def param_from_args(
         kind = "choice"
     elif kind == "quniform" and entry["int"] and values.get("q") == 1.0:
         kind = "uniformint"
-    return Param(label, kind, options=options, conditional=conditional, **values)
+    return Param(
+        label, kind, options=options, option_values=option_values if options is not None
+        else None, conditional=conditional, **values,
+    )  # fmt: skip

@@ -110,7 +110,7 @@ class _Choice:
 
 
 RAW_LOG_COST = 0.25  # bounds in raw log units (-10) are rarer than log(1e-5)
-SAME_SYSTEM_NATS = 1.5  # both bounds written the same way
+SAME_SYSTEM_NATS = 3.0  # both bounds written the same way
 
 
 def bound_choices(
@@ -291,26 +291,91 @@ def infer_study_space(study: Study, n_startup_jobs: int = N_STARTUP) -> SearchSp
         ints[label] = _stored_as_int(study, label)
     floats = {k: v for k, v in arrays.items() if not ints[k]}
     losses = study.ok_losses
-    random_study, why, tested = _looks_random(floats, masks, losses, startup, n_startup_jobs)
-    params: dict[str, Param] = {}
-    for label in study.labels:
-        values = arrays[label]
-        all_prior = random_study and (label in tested or ints[label])
-        prior = _thin(values if all_prior else values[masks[label]])
-        if not values.size:
-            params[label] = Param(
-                label, "uniform", low=0.0, high=1.0, inferred=True, confidence=0.0,
-                evidence="no numeric values",
-            )  # fmt: skip
-        elif ints[label]:
-            params[label] = _categorical(label, values, prior)
-        else:
-            params[label] = _continuous(label, values, prior)
-    params = _with_conditions(study, params)
+    random_study, why, tested, p_random = _looks_random(
+        floats, masks, losses, startup, n_startup_jobs
+    )
+
+    fit_p: dict[str, float] = {}  # each float label's KS p of its best family
+
+    def fit(random_study: bool) -> dict[str, Param]:
+        fit_p.clear()
+        params: dict[str, Param] = {}
+        for label in study.labels:
+            values = arrays[label]
+            all_prior = random_study and (label in tested or ints[label])
+            prior = _thin(values if all_prior else values[masks[label]])
+            if not values.size:
+                params[label] = Param(
+                    label, "uniform", low=0.0, high=1.0, inferred=True, confidence=0.0,
+                    evidence="no numeric values",
+                )  # fmt: skip
+            elif ints[label]:
+                params[label] = _categorical(label, values, prior, all_prior)
+            else:
+                params[label] = _continuous(label, values, prior, fit_p)
+        return _with_conditions(study, params)
+
+    params = fit(random_study)
+    if n >= MIN_SAMPLER_TRIALS and p_random >= CLEAR_TPE_P:
+        # the KS test is not decisive: ask whether proposals lean on the best trials
+        verdict = _sampler_verdict(study, params)
+        if verdict is not None and verdict[0] != random_study:
+            before = (params, why, tested)
+            random_study, why = verdict[0], verdict[1]
+            if random_study:
+                tested = set(floats)
+            params = fit(random_study)
+            misfit = min(fit_p.values(), default=1.0) * max(len(fit_p), 1)
+            if random_study and misfit < ALL_PRIOR_FIT_P:
+                # prior draws all come from one family: these do not (planted edges, a
+                # sampler that is neither TPE nor random search); keep the start-up alone
+                params, why, tested = before
+                random_study = False
+                why += (
+                    f"; not random search although proposals do not lean on the best trials:"
+                    f" all trials fit no prior (p={misfit:.2g})"
+                )
+    if not random_study:
+        for label, param in list(params.items()):
+            if ints[label] and param.is_categorical and not param.conditional:
+                params[label] = _odds_from_proposals(study, param, n_startup_jobs)
     return SearchSpace(
         params, "inferred from the observed values", inferred=True, origin="inferred",
         notes=(why,),
     )  # fmt: skip
+
+
+CLEAR_TPE_P = 1e-3  # the KS test alone calls a study TPE below this
+ALL_PRIOR_FIT_P = 0.05  # every trial a prior draw, yet the best families misfit: not so
+MIN_SAMPLER_TRIALS = 40
+SAMPLER_TRIALS = 200  # sampler detection on the first this-many trials (its cost is per trial)
+
+
+def _sampler_verdict(study: Study, params: dict[str, Param]) -> tuple[bool, str] | None:
+    """(random search?, why) from ``sampler.detect_sampler``: TPE proposals land nearer the
+    best earlier trials than prior draws do; None when it cannot tell."""
+    from dataclasses import replace
+
+    from .sampler import TPE_Z, detect_sampler
+
+    space = SearchSpace(params, "inferred", inferred=True, origin="inferred")
+    head = replace(study, trials=study.trials[:SAMPLER_TRIALS])
+    try:
+        guess = detect_sampler(head, space)
+    except (ValueError, ZeroDivisionError, KeyError):  # pragma: no cover - defensive
+        return None
+    if guess.kind == "random":
+        return True, (
+            f"proposals are no nearer the best earlier trials than prior draws (z ="
+            f" {guess.z:.1f} over the first {len(head.trials)} trials): all trials are taken"
+            " as prior draws (random search)"
+        )
+    if guess.z >= TPE_Z:  # TPE, or a lean too prior-dependent to call: not all prior draws
+        return False, (
+            f"proposals lean on the best earlier trials (z = {guess.z:.1f}): TPE; the first"
+            f" {N_STARTUP} trials are taken as its prior draws"
+        )
+    return None
 
 
 def _stored_as_int(study: Study, label: str, sample: int = 20) -> bool:
@@ -345,7 +410,7 @@ def _looks_random(
     losses: Any,
     startup: Any,
     n_startup: int = N_STARTUP,
-) -> tuple[bool, str, set[str]]:
+) -> tuple[bool, str, set[str], float]:
     """Whether later trials are distributed as the start-up ones (a random-search study).
 
     TPE moves its proposals (float labels) and lowers the losses after the start-up draws;
@@ -365,22 +430,25 @@ def _looks_random(
     loss_p = ks_two(first, later) if first.size >= 10 and later.size >= 20 else None
     tests = list(pvalues.values()) + ([loss_p] if loss_p is not None else [])
     if not pvalues:
-        return False, f"the first {n_startup} trials are taken as TPE's prior draws", set()
+        return False, f"the first {n_startup} trials are taken as TPE's prior draws", set(), 0.0
     p = min(1.0, min(tests) * len(tests))
     if p > RANDOM_P:
         why = (
             f"later trials are distributed as the first {n_startup} (p={p:.2g}): all trials"
             " are taken as prior draws (random search)"
         )
-        return True, why, set(pvalues)
+        return True, why, set(pvalues), p
     why = (
         f"the first {n_startup} trials are taken as TPE's prior draws (a test that later"
         f" trials are distributed as they are: p={p:.2g}, so not random search)"
     )
-    return False, why, set(pvalues)
+    return False, why, set(pvalues), p
 
 
-def _categorical(label: str, values: Any, prior: Any) -> Param:
+RANDOM_PCHOICE_ALPHA = 1e-3  # all draws are prior draws (random search): no TPE skew
+
+
+def _categorical(label: str, values: Any, prior: Any, all_prior: bool = False) -> Param:
     import numpy as np
 
     lo, hi = int(values.min()), int(values.max())
@@ -407,13 +475,18 @@ def _categorical(label: str, values: Any, prior: Any) -> Param:
         f"integers {lo}..{hi} in {n} draws (an option above {hi} unseen: p={p_missed:.2g});"
         f" equal odds on {n_prior} prior draws: p={uniform_p:.2g}"
     )
-    if uniform_p < PCHOICE_ALPHA:  # TPE-phase counts skew too: only strong evidence
-        p = _snap_probabilities(counts, n_prior)
-        if p is not None:
+    alpha = RANDOM_PCHOICE_ALPHA if all_prior else PCHOICE_ALPHA
+    if uniform_p < alpha:  # TPE-phase counts skew too: only strong evidence
+        snapped = _snap_probabilities(counts, n_prior)
+        if snapped is not None:
+            p, margin = snapped
+            confidence = (1 - p_missed) * 0.5 * (1 + power) * _sigmoid(margin)
             return Param(
                 label, "pchoice", p=p, options=tuple(str(i) for i in range(len(p))),
-                inferred=True, confidence=round((1 - p_missed) * 0.5 * (1 + power), 3),
-                evidence=evidence + f"; hp.pchoice with p={p}",
+                option_values=tuple(range(len(p))), inferred=True,
+                confidence=round(confidence, 3),
+                evidence=evidence + f"; hp.pchoice with p={p} ({margin:.1f} nats above the"
+                " next probabilities)",
             )  # fmt: skip
     confidence = (1 - p_missed) * (1 - 0.1 * (1 - power))
     if offset:
@@ -459,8 +532,143 @@ def _chi2_sf(x: float, dof: int) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-def _snap_probabilities(counts: Any, n: int) -> tuple[float, ...] | None:
-    """The probabilities (multiples of 0.05, summing to 1) best by likelihood - roundness."""
+# --------------------------------------------------------------------------- TPE's odds
+
+N_EI_CANDIDATES = 24  # tpe.suggest's default: candidates drawn from the good model
+LF = 25  # linear forgetting: the newest 25 observations weigh 1
+MAX_ODDS_OPTIONS = 4
+MAX_PROPOSALS = 100  # TPE proposals scored per label (each needs its own history split)
+PCHOICE_PRIOR_NATS = 4.0  # hp.pchoice is rarer than hp.choice (about 1 in 50 categoricals)
+PROPOSAL_EPS = 0.01  # a proposal the model calls impossible costs log(eps / K), not -inf
+
+
+def _forgetting_weights(n: int) -> Any:
+    """hyperopt's ``linear_forgetting_weights(n, 25)``: older observations weigh less."""
+    import numpy as np
+
+    if n < LF:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1 / n, 1.0, num=n - LF), np.ones(LF)])
+
+
+def _weighted_counts(values: Any, k: int, offset: int) -> Any:
+    import numpy as np
+
+    index = np.asarray(values, dtype=float).astype(int) - offset
+    if not index.size:
+        return np.zeros(k)
+    return np.bincount(index, _forgetting_weights(index.size), minlength=k)[:k]
+
+
+def _proposal_counts(study: Study, label: str, k: int, offset: int, n_startup: int):
+    """Per TPE proposal of ``label``: the good and bad groups' weighted option counts and
+    the option proposed (hyperopt's split of the history before it)."""
+    import numpy as np
+
+    from .tpe import _split_cached
+
+    column = study.column(label)
+    below_rows, above_rows, picks = [], [], []
+    for i in range(n_startup, min(len(study.trials), n_startup + MAX_PROPOSALS)):
+        value = column[i]
+        if not np.isfinite(value):
+            continue
+        _, below, above, _ = _split_cached(study, i, label, 0.25)
+        below_rows.append(_weighted_counts(below, k, offset))
+        above_rows.append(_weighted_counts(above, k, offset))
+        picks.append(int(value) - offset)
+    return np.asarray(below_rows), np.asarray(above_rows), np.asarray(picks, dtype=int)
+
+
+def _proposal_loglik(below: Any, above: Any, picks: Any, p: Any) -> Any:
+    """log P(each proposal | odds p), summed, for every row of ``p`` (shape (C, K)).
+
+    TPE draws 24 candidates from the good group's posterior l (counts + K * p) and proposes
+    the one with the highest l / g, g the bad group's: option j is proposed when it is among
+    the candidates and no option with a higher ratio is.
+    """
+    import numpy as np
+
+    k = p.shape[1]
+    prior = k * p[:, None, :]  # (C, 1, K): prior_weight 1
+    lb = below[None] + prior
+    lb = lb / lb.sum(axis=2, keepdims=True)
+    la = above[None] + prior
+    la = la / la.sum(axis=2, keepdims=True)
+    ratio = np.log(lb) - np.log(la)  # (C, T, K)
+    rows = np.arange(picks.size)
+    r_pick = ratio[:, rows, picks][:, :, None]
+    absent = (1 - lb) ** N_EI_CANDIDATES  # P(option not among the candidates)
+    higher = ratio > r_pick + 1e-12
+    p_pick = (1 - absent[:, rows, picks]) * np.prod(np.where(higher, absent, 1.0), axis=2)
+    p_pick = (1 - PROPOSAL_EPS) * p_pick + PROPOSAL_EPS / k
+    return np.sum(np.log(p_pick), axis=1)
+
+
+def _odds_grid(k: int) -> Any:
+    """Every probability vector of multiples of 0.05 (each >= 0.05) over k options."""
+    import itertools
+
+    import numpy as np
+
+    steps = range(1, 20)
+    combos = [c for c in itertools.product(steps, repeat=k) if sum(c) == 20]
+    return np.asarray(combos, dtype=float) / 20
+
+
+def _odds_from_proposals(study: Study, param: Param, n_startup: int) -> Param:
+    """hp.choice or hp.pchoice, and which odds, from the prior draws AND TPE's proposals.
+
+    A pchoice's odds enter TPE's posteriors as pseudo-counts (``K * p``), so they change
+    which option has the highest good/bad ratio, which is the option TPE proposes: each
+    later proposal is evidence about p, exact under hyperopt's own rule.
+    """
+    import numpy as np
+
+    k = param.n_options
+    offset = param.randint_offset
+    if not 2 <= k <= MAX_ODDS_OPTIONS or len(study.trials) < n_startup + 20:
+        return param
+    below, above, picks = _proposal_counts(study, param.label, k, offset, n_startup)
+    if picks.size < 20 or np.any(picks < 0) or np.any(picks >= k):
+        return param
+    first = study.column(param.label)[:n_startup]
+    first = first[np.isfinite(first)].astype(int) - offset
+    prior_counts = np.bincount(first[(first >= 0) & (first < k)], minlength=k)[:k]
+    grid = _odds_grid(k)
+    equal = np.full((1, k), 1.0 / k)
+    candidates = np.vstack([equal, grid])
+    loglik = _proposal_loglik(below, above, picks, candidates)
+    as_draws = np.bincount(picks, minlength=k)[:k] @ np.log(candidates).T
+    if loglik.max() < as_draws.max():  # the proposals look like prior draws, not TPE's
+        return param
+    loglik = loglik + prior_counts @ np.log(candidates).T
+    cost = np.array([0.0] + [sum(_probability_cost(float(v)) for v in row) for row in grid])
+    score = loglik - DIGIT_NATS * cost - np.where(np.arange(len(candidates)) > 0,
+                                                   PCHOICE_PRIOR_NATS, 0.0)  # fmt: skip
+    order = np.argsort(-score)
+    best, margin = int(order[0]), float(score[order[0]] - score[order[1]])
+    base = f"{param.evidence}; on {picks.size} TPE proposals"
+    if best == 0:
+        confidence = (param.confidence or 0.0) * _sigmoid(margin)
+        return Param(
+            param.label, param.kind, low=param.low, high=param.high, inferred=True,
+            confidence=round(confidence, 3),
+            evidence=base + f" equal odds beat any hp.pchoice odds by {margin:.1f} nats",
+        )  # fmt: skip
+    p = tuple(_literal(float(v)) for v in candidates[best])
+    confidence = (param.confidence or 0.0) * _sigmoid(margin)  # as sure as the options
+    return Param(
+        param.label, "pchoice", p=p, options=tuple(str(i) for i in range(k)),
+        option_values=tuple(range(k)), inferred=True, confidence=round(confidence, 3),
+        evidence=base + f" hp.pchoice with p={p} beats equal odds by"
+        f" {float(score[order[0]] - score[0]):.1f} nats and the next odds by {margin:.1f}",
+    )  # fmt: skip
+
+
+def _snap_probabilities(counts: Any, n: int) -> tuple[tuple[float, ...], float] | None:
+    """The probabilities (multiples of 0.05, summing to 1) best by likelihood - roundness,
+    and their margin in nats over the runner-up."""
     import itertools
 
     k = len(counts)
@@ -475,16 +683,18 @@ def _snap_probabilities(counts: Any, n: int) -> tuple[float, ...] | None:
         if not cands:
             return None
         choices.append(cands)
-    best = None
+    scored = []
     for combo in itertools.product(*choices):
         if abs(sum(combo) - 1) > 1e-9:
             continue
         loglik = sum(c * math.log(p) for c, p in zip(counts, combo, strict=True))
         cost = sum(_probability_cost(p) for p in combo)
-        score = loglik - DIGIT_NATS * cost
-        if best is None or score > best[0]:
-            best = (score, combo)
-    return None if best is None else tuple(_literal(p) for p in best[1])
+        scored.append((loglik - DIGIT_NATS * cost, combo))
+    if not scored:
+        return None
+    scored.sort(key=lambda s: -s[0])
+    margin = scored[0][0] - scored[1][0] if len(scored) > 1 else 10.0
+    return tuple(_literal(p) for p in scored[0][1]), margin
 
 
 def _probability_cost(p: float) -> float:
@@ -499,6 +709,12 @@ def detect_q(values: Any) -> float | None:
     import numpy as np
 
     uniq = np.unique(values)
+    if uniq.size == 2 and np.size(values) >= 4:  # repeats of two values: one lattice step
+        gap = _literal(float(uniq[1] - uniq[0]))
+        ratio = uniq / gap
+        if np.all(np.abs(ratio - np.round(ratio)) <= 1e-6):
+            return gap
+        return None
     if uniq.size < 3:
         return None
     span = float(uniq[-1] - uniq[0])
@@ -527,14 +743,25 @@ class _Fit:
     precision: float  # 0-1: how clearly the bounds/parameters beat their runners-up
 
 
-def _continuous(label: str, values: Any, prior: Any) -> Param:
+FEW_VALUES_CONFIDENCE = 0.3  # two distinct values: a lattice step at best, never sure
+
+
+def _continuous(
+    label: str, values: Any, prior: Any, fit_p: dict[str, float] | None = None
+) -> Param:
     import numpy as np
 
+    distinct = np.unique(values).size
+    if distinct == 1:
+        return _one_value(label, float(values[0]), values.size)
     q = detect_q(values)
     if prior.size < 3:
         prior = values
+    # two distinct values (quniform(3, 7, 2) stores only 4 and 6) say nothing of a shape:
+    # the plain uniform kind on their lattice, at low confidence
+    families = ("uniform",) if distinct == 2 else FAMILIES
     fits: list[_Fit] = []
-    for family in FAMILIES:
+    for family in families:
         if family in ("loguniform", "lognormal") and (
             np.any(values < 0) or (q is None and np.any(values == 0))
         ):
@@ -547,6 +774,8 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
         return _fallback(label, values, "no family fits the values")
     plausible.sort(key=lambda f: -f.score)
     best = plausible[0]
+    if fit_p is not None:
+        fit_p[label] = best.pvalue
     share = 1 / sum(math.exp(f.score - best.score) for f in plausible)
     confidence = share * best.precision * min(1.0, prior.size / N_STARTUP)
     bounds = best.param.natural_bounds()
@@ -562,6 +791,14 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
     evidence = f"{best.param.evidence}; KS p={best.pvalue:.2g} on {prior.size} prior draws" + (
         f"; vs {others} nats" if others else ""
     )
+    if best.pvalue < BAD_FIT_P:  # even the best family is rejected: no verdict on it
+        confidence = min(confidence, best.pvalue / BAD_FIT_P)
+        bound_confidence = None
+        evidence += f"; every family rejected (p < {BAD_FIT_P:g})"
+    if distinct == 2:
+        confidence = min(confidence, FEW_VALUES_CONFIDENCE)
+        bound_confidence = None
+        evidence = f"only 2 distinct values in {values.size} draws; " + evidence
     b = best.param
     if not _sane(b):
         return _fallback(label, values, "the fitted parameters are out of range")
@@ -570,6 +807,29 @@ def _continuous(label: str, values: Any, prior: Any) -> Param:
         confidence=round(confidence, 3), evidence=evidence,
         bound_confidence=None if bound_confidence is None else round(bound_confidence, 3),
     )  # fmt: skip
+
+
+BAD_FIT_P = 1e-4  # the best family's KS p below this: its parameters support no verdict
+
+
+def _one_value(label: str, value: float, n: int) -> Param:
+    """Every draw stored the same float: a q kind whose one cell covers the whole range
+    (``quniform(3.2, 3.8, 2)`` stores 4); its bounds and step cannot be told."""
+    q = next((s for s in _EXACT_Q if s <= max(abs(value), 1.0) and _on_lattice(value, s)), None)
+    if q is None:
+        q = 1.0
+        low, high = value - 0.5, value + 0.5
+    else:
+        low, high = value - q / 2, value + q / 2
+    return Param(
+        label, "quniform", low=low, high=high, q=q, inferred=True, confidence=0.0,
+        evidence=f"one distinct value ({value:g}) in {n} draws: kind, bounds and q unknown",
+    )  # fmt: skip
+
+
+def _on_lattice(value: float, q: float) -> bool:
+    ratio = value / q
+    return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, abs(ratio))
 
 
 def _fit_family(label: str, family: str, values: Any, prior: Any, q: float | None) -> _Fit | None:

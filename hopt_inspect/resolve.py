@@ -34,57 +34,79 @@ def resolve_space(
     trust: bool = False,
     run_space: bool = False,
     n_startup_jobs: int | None = None,
+    config: str | None = None,
 ) -> SearchSpace:
     """The search space for ``study``; its labels must match the trials' labels.
 
     Precedence: ``spec`` (``--space``, or the config's ``space =``), else a space stored
     with the trials, else one inferred from the observed values. Scripts are read
     statically; only ``run_space=True`` (the explicit ``--run-space`` flag, never a config
-    key) imports them.
+    key) imports them. ``config``: the config file ``spec`` came from (for its errors).
     """
     if spec is None:
         space = _space_from_file(study, trust, n_startup_jobs)
     else:
-        space = space_from_spec(spec, trust=trust, run_space=run_space)
+        space = space_from_spec(spec, trust=trust, run_space=run_space, config=config)
     check_labels(space, study)
     if not space.inferred:
         check_values(space, study)
     return space
 
 
-def space_from_spec(spec: str, *, trust: bool = False, run_space: bool = False) -> SearchSpace:
-    """``--space S``: a TOML spec, a script read statically (or imported), a pickled space."""
-    from .scriptspace import locate_module, read_script_space
+def space_from_spec(
+    spec: str, *, trust: bool = False, run_space: bool = False, config: str | None = None
+) -> SearchSpace:
+    """``--space S``: a TOML spec, a script read statically (or imported), a pickled space.
 
+    ``config``: the config file whose ``space =`` named ``spec``; its errors say so and what
+    to do there (a config never runs code, so ``--run-space`` is for the command line).
+    """
+    from .scriptspace import RUN_HINT, locate_module, read_script_space
+
+    prefix = f"--space {spec}"
+    hint = RUN_HINT
+    if config is not None:
+        prefix = f'{config}: space = "{spec}" in [tool.hopt-inspect]'
+        hint = config_space_hint(spec)
     path = Path(spec)
     if spec.endswith(".toml"):
         return space_from_toml(path)
     if path.suffix == ".py" and path.is_file():  # FILE.py: the space passed to fmin
         if run_space:
             raise InputError(f"--space {spec}: --run-space needs the variable, as in {spec}:space")
-        return read_script_space(path, None, spec=spec)
+        return read_script_space(path, None, spec=spec, prefix=prefix, hint=hint)
     if ":" in spec and not path.exists():
         if run_space:
             return space_from_python(spec)
         target, _, name = spec.rpartition(":")
         if not target or not name:
-            raise InputError(f"--space {spec}: expected FILE.py:NAME or package.module:NAME")
+            raise InputError(f"{prefix}: expected FILE.py:NAME or package.module:NAME")
         if target.endswith(".py") or "/" in target:
             file = Path(target)
         else:
             found = locate_module(target)
             if found is None:
                 raise InputError(
-                    f"--space {spec}: no file for module {target!r} on the path (not imported;"
+                    f"{prefix}: no file for module {target!r} on the path (not imported;"
                     " give FILE.py:NAME)"
                 )
             file = found
-        return read_script_space(file, name, spec=spec)
+        return read_script_space(file, name, spec=spec, prefix=prefix, hint=hint)
     if path.exists():
         return _space_from_pickle(path, trust)
     raise InputError(
-        f"--space {spec}: no such file; expected FILE.py[:NAME], package.module:NAME or a .toml"
-        " spec"
+        f"{prefix}: no such file; expected FILE.py[:NAME], package.module:NAME or a .toml spec"
+    )
+
+
+def config_space_hint(spec: str) -> str:
+    """What to do when a config's ``space =`` script cannot be read without running it."""
+    script = f"{spec}:space" if spec.endswith(".py") else spec  # --run-space needs the name
+    return (
+        "a config file never runs code: make the space plain hp.* code in the script, or"
+        f" write a spec once with `hopt-inspect space --space {script} --run-space --format"
+        ' toml -o space.toml` (RUNS the script) and set space = "space.toml", or pass'
+        f" --space {script} --run-space on the command line"
     )
 
 
@@ -291,6 +313,14 @@ def _walk_hp(expr: Any) -> Iterator[tuple[Any, Any, tuple[tuple[str, int], ...],
             stack.append((child, conds, node))
 
 
+def _option_value(node: Any) -> Any:
+    from .hpgraph import plain_option
+
+    if hasattr(node, "obj"):
+        return plain_option(node.obj, _option_text(node))
+    return _option_text(node)
+
+
 def _option_text(node: Any) -> str:
     if hasattr(node, "obj"):
         value = node.obj
@@ -344,8 +374,10 @@ def _param_from_node(label: str, entry: dict[str, Any], pyll: Any) -> Param:
     dist = entry["node"].arg["obj"]
     pos, named = _eval_args(dist, pyll)
     switch = entry["switch"]
-    options = tuple(_option_text(b) for b in switch.pos_args[1:]) if switch is not None else None
-    return param_from_args(label, dist.name, pos, named, entry, options)
+    branches = switch.pos_args[1:] if switch is not None else None
+    options = tuple(_option_text(b) for b in branches) if branches is not None else None
+    values = tuple(_option_value(b) for b in branches) if branches is not None else None
+    return param_from_args(label, dist.name, pos, named, entry, options, values)
 
 
 def _space_from_pickle(path: Path, trust: bool) -> SearchSpace:
@@ -429,13 +461,19 @@ def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
 def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any]) -> Param:
     if kind == "choice":
         options = pos[0] if pos else named["options"]
-        return Param(label, "choice", options=tuple(_text(o) for o in options))
+        return Param(
+            label, "choice", low=float(len(options)), options=tuple(_text(o) for o in options),
+            option_values=tuple(_plain(o) for o in options),  # low: K, as hp.choice's randint
+        )  # fmt: skip
     if kind == "pchoice":
         pairs = pos[0] if pos else named["p_options"]
         probs = tuple(float(p) for p, _ in pairs)
         if abs(sum(probs) - 1.0) > 1e-6:
             raise ValueError("the probabilities must sum to 1")
-        return Param(label, "pchoice", p=probs, options=tuple(_text(o) for _, o in pairs))
+        return Param(
+            label, "pchoice", p=probs, options=tuple(_text(o) for _, o in pairs),
+            option_values=tuple(_plain(o) for _, o in pairs),
+        )  # fmt: skip
     names = SIGNATURES[kind]
     if len(pos) > len(names):
         raise TypeError(f"{kind} takes {len(names)} arguments ({', '.join(names)})")
@@ -459,6 +497,12 @@ def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any
     if values.get("q") is not None and values["q"] <= 0:
         raise ValueError("q must be positive")
     return Param(label, kind, **values)
+
+
+def _plain(option: Any) -> Any:
+    from .hpgraph import plain_option
+
+    return plain_option(option, _text(option))
 
 
 def _text(option: Any) -> str:

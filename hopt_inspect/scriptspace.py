@@ -259,40 +259,48 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
 
 
 def read_script_space(
-    path: Path, name: str | None = None, *, spec: str | None = None
+    path: Path,
+    name: str | None = None,
+    *,
+    spec: str | None = None,
+    prefix: str | None = None,
+    hint: str = RUN_HINT,
 ) -> SearchSpace:
-    """The space of tuning script ``path`` (variable ``name``, or the one passed to fmin)."""
+    """The space of tuning script ``path`` (variable ``name``, or the one passed to fmin).
+
+    Errors start with ``prefix`` (default ``--space SPEC``) and, where running the script
+    would help, end with ``hint`` (a config's space gets its own: a config never runs code).
+    """
     shown = spec or (f"{path}:{name}" if name else str(path))
+    prefix = prefix or f"--space {shown}"
     from .errors import read_spec_bytes
 
     try:
-        text = read_spec_bytes(path, f"--space {shown}:").decode("utf-8")
+        text = read_spec_bytes(path, f"{prefix}:").decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"--space {shown}: {path} cannot be read ({exc})") from exc
+        raise InputError(f"{prefix}: {path} cannot be read ({exc})") from exc
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
         raise InputError(
-            f"--space {shown}: {path} line {exc.lineno} is not valid Python ({exc.msg})"
+            f"{prefix}: {path} line {exc.lineno} is not valid Python ({exc.msg})"
         ) from exc
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise InputError(
-            f"--space {shown}: {path} cannot be parsed ({type(exc).__name__})"
-        ) from exc
+        raise InputError(f"{prefix}: {path} cannot be parsed ({type(exc).__name__})") from exc
     reader = _Reader(tree, text)
     try:
         value, where = reader.space_value(name)
     except StaticError as exc:
-        raise InputError(reader.message(shown, exc)) from exc
+        raise InputError(reader.message(prefix, exc, hint)) from exc
+    except InputError as exc:  # no fmin call, several candidates, no such name
+        raise InputError(f"{prefix}: {exc}") from exc
     except RecursionError as exc:
-        raise InputError(
-            f"--space {shown}: nested too deeply to read statically; {RUN_HINT}"
-        ) from exc
+        raise InputError(f"{prefix}: nested too deeply to read statically; {hint}") from exc
     source = f"{path}:{name}" if name else f"{path} ({where})"
     try:
         return space_from_graph(value, source=source, origin="script")
     except InputError as exc:
-        raise InputError(f"--space {shown}: {exc}") from exc
+        raise InputError(f"{prefix}: {exc}") from exc
 
 
 def locate_module(module: str) -> Path | None:
@@ -328,7 +336,7 @@ class _Reader:
 
     # ----------------------------------------------------------------- messages
 
-    def message(self, shown: str, exc: StaticError) -> str:
+    def message(self, prefix: str, exc: StaticError, hint: str = RUN_HINT) -> str:
         node = exc.node
         line = getattr(node, "lineno", None)
         try:
@@ -340,8 +348,7 @@ class _Reader:
             expr = expr[:77] + "..."
         where = f"line {line}: " if line else ""
         return (
-            f"--space {shown}: {where}cannot read {expr!r} without running the script"
-            f" ({exc.why}); {RUN_HINT}"
+            f"{prefix}: {where}cannot read {expr!r} without running the script ({exc.why}); {hint}"
         )
 
     # ----------------------------------------------------------------- finding the space

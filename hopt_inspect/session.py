@@ -97,7 +97,15 @@ class Session:
             trust=space_trust(self.inputs.trust, self.inputs.space, self.space_spec),
             run_space=self.inputs.run_space and self.inputs.space is not None,
             n_startup_jobs=self.settings.n_startup_jobs,
+            config=self.config_space_file,
         )
+
+    @property
+    def config_space_file(self) -> str | None:
+        """The config file, when the space in force is its ``space =`` (for its errors)."""
+        if self.inputs.space is None and self.config.space is not None:
+            return self.config.path or "the config file"
+        return None
 
     @property
     def known_space(self) -> SearchSpace | None:

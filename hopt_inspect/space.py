@@ -103,6 +103,9 @@ class Param:
     mu: float | None = None
     sigma: float | None = None
     options: tuple[str, ...] | None = None  # display text of each option (categoricals)
+    # each option as written when it is a plain literal (int, float, str, bool, None), else
+    # its display text: what the space command and export write back (16 stays 16, not "16")
+    option_values: tuple[Any, ...] | None = None
     p: tuple[float, ...] | None = None  # pchoice probabilities
     conditional: tuple[Condition, ...] = ()  # all must hold; () = always active
     inferred: bool = False  # bounds/kind guessed from observed values
@@ -192,6 +195,12 @@ class Param:
         if self.is_log:
             return math.exp(self.low), math.exp(self.high)
         return self.low, self.high
+
+    def option_value(self, index: int) -> Any:
+        """Option ``index`` as written (a plain literal), else its display text."""
+        if self.option_values is not None and 0 <= index < len(self.option_values):
+            return self.option_values[index]
+        return self.option_text(index)
 
     def option_text(self, index: int) -> str:
         if self.options is not None and 0 <= index < len(self.options):

@@ -59,15 +59,26 @@ def _condition(param: Param, space: SearchSpace) -> str:
     return "when " + " or ".join(paths)
 
 
+def option_values(param: Param) -> list[Any]:
+    """A choice's options as written: numbers, bools and None keep their type (16, not
+    "16"); an option that is no plain literal (a dict, an hp node) is its display text."""
+    n = len(param.p or ()) if param.kind == "pchoice" else param.n_options
+    out = []
+    for i in range(n):
+        value = param.option_value(i)
+        if isinstance(value, float) and not math.isfinite(value):
+            value = param.option_text(i)
+        out.append(value)
+    return out
+
+
 def call_args(param: Param, log_fn: str = "log") -> str:
     """The arguments of ``kind(...)`` as hyperopt takes them (without the label)."""
     kind = param.kind
     if kind == "choice":
-        options = param.options or tuple(str(i) for i in range(param.n_options))
-        return "[" + ", ".join(repr(o) for o in options) + "]"
+        return "[" + ", ".join(repr(o) for o in option_values(param)) + "]"
     if kind == "pchoice":
-        options = param.options or tuple(str(i) for i in range(len(param.p or ())))
-        pairs = zip(param.p or (), options, strict=False)
+        pairs = zip(param.p or (), option_values(param), strict=False)
         return "[" + ", ".join(f"({_num(p)}, {o!r})" for p, o in pairs) + "]"
     if kind == "randint":
         return _num(param.low) if param.high is None else f"{_num(param.low)}, {_num(param.high)}"
@@ -136,7 +147,8 @@ def to_json(space: SearchSpace) -> str:
                 "q": p.q,
                 "mu": p.mu,
                 "sigma": p.sigma,
-                "options": list(p.options) if p.options is not None else None,
+                "options": option_values(p) if p.options is not None else None,
+                "option_text": list(p.options) if p.options is not None else None,
                 "p": list(p.p) if p.p is not None else None,
                 "conditional": [[list(c) for c in path] for path in p.conditional],
                 "log": p.is_log,

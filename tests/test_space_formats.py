@@ -1,0 +1,119 @@
+"""Choice options keep their type through the space command and back; a config's space that
+cannot be read statically says where it came from and what to do (issue #11 follow-ups)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from conftest import run_cli, run_fmin
+
+from hopt_inspect.loading import load_study
+from hopt_inspect.render.spacefmt import render_space
+from hopt_inspect.resolve import space_from_hp, space_from_spec
+from hopt_inspect.tpe import tpe_curves
+
+SCRIPT = """
+open({marker!r}, "w").write("this script ran")
+from hyperopt import hp
+import numpy as np
+space = {{
+    "n": hp.choice("n", [16, 32, 64]),
+    "f": hp.choice("f", [0.5, 1.0, None, True, "16", "adam"]),
+    "p": hp.pchoice("p", [(0.25, 8), (0.75, "x")]),
+    "lr": hp.loguniform("lr", np.log(1e-4), 0),
+}}
+"""
+
+
+def _space():
+    from hyperopt import hp
+
+    return {
+        "n": hp.choice("n", [16, 32, 64]),
+        "f": hp.choice("f", [0.5, 1.0, None, True, "16", "adam"]),
+        "p": hp.pchoice("p", [(0.25, 8), (0.75, "x")]),
+        "lr": hp.loguniform("lr", np.log(1e-4), 0),
+    }
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("formats")
+    marker = folder / "RAN"
+    script = folder / "tuner.py"
+    script.write_text(SCRIPT.format(marker=str(marker)))
+    trials = run_fmin(lambda p: float(np.log(p["lr"])) ** 2, _space(), 40, seed=2)
+    study_path = folder / "hyperopt.p"
+    study_path.write_bytes(pickle.dumps(trials))
+    return folder, script, marker, load_study(study_path)
+
+
+def test_option_values_keep_their_type_in_every_format(scripted):
+    _, script, marker, _ = scripted
+    space = space_from_spec(str(script))
+    toml = render_space(space, "toml")
+    assert '"choice([16, 32, 64])"' in toml
+    assert "choice([0.5, 1.0, None, True, '16', 'adam'])" in toml
+    assert "pchoice([(0.25, 8), (0.75, 'x')])" in toml
+    assert "hp.choice('n', [16, 32, 64])" in render_space(space, "python")
+    params = {p["label"]: p for p in json.loads(render_space(space, "json"))["params"]}
+    assert params["n"]["options"] == [16, 32, 64]
+    assert params["f"]["options"] == [0.5, 1.0, None, True, "16", "adam"]
+    assert params["p"]["options"] == [8, "x"]
+    assert not marker.exists()
+
+
+def test_script_to_toml_and_back_is_the_same_space_and_curves(scripted, tmp_path):
+    folder, script, marker, study = scripted
+    spec = tmp_path / "space.toml"
+    out = run_cli("space", "--space", str(script), "--format", "toml", "-o", spec, cwd=folder)
+    assert out.returncode == 0, out.stderr
+    from_script, back = space_from_spec(str(script)), space_from_spec(str(spec))
+    truth = space_from_hp(_space(), source="truth")
+    assert dict(back.params) == dict(from_script.params) == dict(truth.params)
+    assert back["n"].option_values == (16, 32, 64)
+    assert back["f"].option_values[4] == "16"  # the string stays a string
+    for label in truth.labels:
+        a, b = tpe_curves(study, truth, label), tpe_curves(study, back, label)
+        for sa, sb in zip(a.snapshots, b.snapshots, strict=True):
+            np.testing.assert_array_equal(sa.below_llik, sb.below_llik)
+            np.testing.assert_array_equal(sa.above_llik, sb.above_llik)
+    assert not marker.exists()
+
+
+def test_optuna_export_uses_the_written_option_values(scripted):
+    from hopt_inspect.export_optuna import _choices
+
+    _, script, _, _ = scripted
+    space = space_from_spec(str(script))
+    assert _choices(space["n"]) == (16, 32, 64)
+    assert _choices(space["f"]) == (0.5, 1.0, None, True, "16", "adam")
+
+
+def test_config_space_error_names_the_config_and_what_to_do(tmp_path):
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "tuner.py").write_text(
+        "import json\nfrom hyperopt import hp\ncfg = json.load(open('c.json'))\n"
+        "space = {'x': hp.uniform('x', 0, cfg['hi'])}\n"
+    )
+    trials = run_fmin(lambda p: p["x"], {"x": __import__("hyperopt").hp.uniform("x", 0, 1)}, 5)
+    (folder / "hyperopt.p").write_bytes(pickle.dumps(trials))
+    config = folder / "pyproject.toml"
+    config.write_text('[tool.hopt-inspect]\nspace = "tuner.py:space"\n')
+    for command in ("summary", "space"):
+        out = run_cli(command, cwd=folder)
+        assert out.returncode == 2
+        err = out.stderr.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert str(config) in err and 'space = "' in err and "[tool.hopt-inspect]" in err
+        assert "line 3" in err and "never runs code" in err
+        assert "--format toml" in err and "--run-space on the command line" in err
+        assert not err.split("never runs code")[0].endswith("pass --run-space")
+    # the same script on the command line keeps the --space wording
+    out = run_cli("summary", "--space", "tuner.py:space", cwd=folder)
+    assert out.returncode == 2 and "--space tuner.py:space: line 3" in out.stderr
+    assert str(config) not in out.stderr
