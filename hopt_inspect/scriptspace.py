@@ -644,6 +644,10 @@ class _Reader:
         except StaticError:
             raise
         except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            if any(f"'{name}'" in str(exc) for name in ("_Fn", "_Mod", "_Unknown")):
+                # our stand-in for os.environ, open(), a call we do not evaluate...: say so
+                # instead of "'_Fn' object is not subscriptable"
+                raise StaticError(node, "a value only the running script has") from exc
             raise StaticError(node, f"{type(exc).__name__}: {exc}") from exc
         self._bounded(node, value)
         return value

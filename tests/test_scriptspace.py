@@ -229,6 +229,24 @@ fmin(print, space)
     assert not marker.exists()
 
 
+def test_an_environment_value_is_named_without_our_internals(tmp_path):
+    script, marker = _write(
+        tmp_path,
+        "env",
+        """
+import os
+from hyperopt import hp
+space = {"x": hp.uniform("x", float(os.environ["LOW"]), 2)}
+""",
+    )
+    with pytest.raises(InputError) as info:
+        read_script_space(script)
+    message = str(info.value)
+    assert "os.environ" in message and "a value only the running script has" in message
+    assert "_Fn" not in message and "subscriptable" not in message
+    assert not marker.exists()
+
+
 def test_no_space_found(tmp_path):
     script, _ = _write(tmp_path, "empty", "x = 1\n")
     with pytest.raises(InputError, match="no fmin"):
