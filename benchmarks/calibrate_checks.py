@@ -43,9 +43,14 @@ def evaluate(specs=None, quiet=True) -> list[dict]:
             report = run_checks(study, space)
             fired = {f.name for f in report.findings if at_or_above(f.severity, "warning")}
             named = {f.name for f in report.findings}
+            expected = [f for f in report.findings if f.name == spec.expect]
             rows.append(
                 {
                     "spec": spec,
+                    "expected_findings": [f"{f.severity}: {f.message}" for f in expected]
+                    or [f"(no {spec.expect} finding)"]
+                    if spec.expect
+                    else [],
                     "mode": mode,
                     "fired": fired,
                     "named": named,
@@ -150,6 +155,18 @@ def main() -> None:
         help="1: the 96 studies the rules were tuned on; 2+: also fresh seeds (held out)",
     )
     parser.add_argument(
+        "--only",
+        default="",
+        help="only studies whose name contains this text (e.g. defect-edge); with"
+        " --verbose, also the expected check's findings on planted studies",
+    )
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="one line per planted study its check did not name (and per healthy study"
+        " the gate failed), with the expected check's findings",
+    )
+    parser.add_argument(
         "--from-replicate",
         type=int,
         default=0,
@@ -159,15 +176,21 @@ def main() -> None:
     start = time.perf_counter()
     specs = corpus.all_specs(args.replicates)
     specs = [s for s in specs if _replicate(s.name) >= args.from_replicate]
+    specs = [s for s in specs if args.only in s.name]
     rows = evaluate(specs, quiet=False)
     took = time.perf_counter() - start
-    if args.verbose:
-        for r in rows:
-            spec = r["spec"]
+    for r in rows:
+        spec = r["spec"]
+        planted = spec.defect not in ("", "branin")
+        missed = spec.expect not in r["fired"] if planted else r["failed"]
+        if args.verbose or (args.misses and missed):
             print(
                 f"{spec.name:28} {spec.algo:4} n={spec.n:<4} {r['mode']:8}"
-                f" sampler={r['sampler']:<7} fired={sorted(r['fired'])}"
+                f" sampler={r['sampler']:<7} startup={r['startup']} fired={sorted(r['fired'])}"
             )
+            if (args.only or args.misses) and planted:
+                for text in r["expected_findings"]:
+                    print("    " + text)
     print(table(rates(rows), args.markdown))
     print(f"\n{len(rows) // 2} studies x 2 modes in {took:.0f} s")
 

@@ -172,9 +172,14 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     top = ok[: max(5, math.ceil(th.top_share * len(ok)))]
     losses = ctx.study.ok_losses
     findings = []
-    for param in ctx.space.params.values():
-        if not scale.is_bounded(param) or best.params.get(param.label) is None:
+    for given in ctx.space.params.values():
+        if best.params.get(given.label) is None or given.label not in ctx.study.labels:
             continue
+        # without --space and uncertain bounds: the observed range stands in for them
+        param = scale.bounds_frame(given, ctx.study.column(given.label))
+        if param is None:
+            continue
+        observed = scale.is_observed(param)
         side = scale.in_margin(param, float(best.params[param.label]), th.margin)
         if side is None:
             continue
@@ -211,8 +216,7 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
         # its minimum must lie at or beyond the bound, not inside
         pressing = p_slope < 0.05 and outer and vertex <= 0
         inferred = param.inferred or ctx.space.inferred
-        unsure = getattr(param, "bounds_uncertain", False)
-        bound = scale.bound_text(param, side)
+        bound = scale.bound_words(param, side)
         split = (
             f"{k} of the {len(values)} best trials within {th.margin:.0%} of a bound"
             f" ({sides.count('low')} low, {sides.count('high')} high)"
@@ -221,8 +225,20 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             f"{param.label}: the best trial ({best.tid}, {param.label} ="
             f" {fmt_value(best.params[param.label])}) lies within {th.margin:.0%} of {bound}"
             f" ({scale.scale_word(param)}"
-            f"{', bounds inferred from the trials' if inferred else ''}), {split}; the"
-            f" {'guessed ' if inferred else ''}prior puts {mass:.0%} there ({fmt_p(p_pile)})"
+            + (
+                ", the observed range: its bounds cannot be pinned down without --space"
+                if observed
+                else ", bounds inferred from the trials"
+                if inferred
+                else ""
+            )
+            + f"), {split}; the"
+            + (
+                " same range drawn uniformly would put"
+                if observed
+                else f" {'guessed ' if inferred else ''}prior puts"
+            )
+            + f" {mass:.0%} there ({fmt_p(p_pile)})"
         )
         evidence = {
             "side": side,
@@ -240,15 +256,9 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             "slope_p": p_slope,
             "fitted_minimum_share": None if math.isnan(vertex) else round(vertex, 5),
             "scale": scale.scale_word(param),
+            "margins_of": scale.OBSERVED if observed else "bounds",
         }
-        if unsure:
-            severity = "info"
-            tail = (
-                "; inconclusive without --space: this parameter's range cannot be pinned"
-                " down from the data"
-            )
-            advice = f"Pass --space so the real bounds of {param.label} are known"
-        elif pressing and p_pile < th.alpha:
+        if pressing and p_pile < th.alpha:
             severity = "warning"
             tail = (
                 f". Near the bound (within {3 * th.margin:.0%}) the loss keeps falling towards"
