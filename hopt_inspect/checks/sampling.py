@@ -45,10 +45,6 @@ def _unsure(param: Param) -> bool:
     return bool(getattr(param, "low_confidence", False))
 
 
-def _bounds_unsure(param: Param) -> bool:
-    return bool(getattr(param, "bounds_uncertain", False))
-
-
 # --------------------------------------------------------------------------- clumping
 
 
@@ -521,7 +517,9 @@ def check_collapsed(ctx: Context) -> list[Finding]:
     if ctx.n_startup_jobs is None:
         a, b = sorted((ctx.startup_count, ctx.settings.n_startup_jobs))
         starts = list(range(a, b + 1))
-    for param in (p for p in _continuous(ctx) if not _bounds_unsure(p)):
+    # without --space the spread is against the start-up trials' own range (``_spread``),
+    # so it needs no bounds: uncertain inferred bounds do not stop it
+    for param in _continuous(ctx):
         best = None
         for start in starts:
             values = []
