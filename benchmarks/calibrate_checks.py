@@ -1,11 +1,15 @@
 """Calibrate `check` on a corpus of fmin-made studies: false alarms and detection, per check.
 
-    python benchmarks/calibrate_checks.py            # builds benchmarks/.corpus/ on first use
-    python benchmarks/calibrate_checks.py --markdown # the README table
+    python benchmarks/calibrate_checks.py --replicates 4 --markdown   # dev: replicates 0-3
+    python benchmarks/calibrate_checks.py --replicates 6 --from-replicate 4 --markdown
+                                          # held out: replicates 4-5, built after the rules froze
+    python benchmarks/calibrate_checks.py --replicates 4 --misses      # per study: what was missed
+    python benchmarks/calibrate_checks.py --only defect-edge --verbose
 
-Method (also in the README): ``benchmarks/corpus.py`` makes 48 healthy studies (TPE and
+Studies are built on first use (benchmarks/.corpus/). Method (also in the README):
+``benchmarks/corpus.py`` makes, per replicate, 54 healthy studies (TPE and
 random search, optimum inside the space, 30-500 trials, xgboost/keras/sklearn-like,
-conditional, normal-kind and two-parameter spaces, n_startup_jobs 1-30) and 48 with one
+conditional, normal-kind and two-parameter spaces, n_startup_jobs 1-30, branin) and 48 with one
 planted defect each (4 per check). Each study is checked as a user would, from its pickle:
 with ``--space`` (the hp space it was made with) and without (the space ``check`` infers from
 the data). Printed per check: the false-alarm rate (healthy studies where it fires at
@@ -97,7 +101,10 @@ def rates(rows: list[dict]) -> dict:
 
 
 def _pct(x) -> str:
-    return "—" if x is None else f"{x:.0%}"
+    """Whole percentages where exact, else one decimal (1 of 216 is 0.5%, not 0%)."""
+    if x is None:
+        return "—"
+    return f"{x:.0%}" if abs(x * 100 - round(x * 100)) < 0.05 else f"{x:.1%}"
 
 
 def table(result: dict, markdown: bool) -> str:
@@ -126,15 +133,15 @@ def table(result: dict, markdown: bool) -> str:
     s, i = result["space"], result["inferred"]
     lines.append("")
     lines.append(
-        f"default gate (--fail-on warning) passes {s['gate_pass_healthy']:.0%} of"
+        f"default gate (--fail-on warning) passes {_pct(s['gate_pass_healthy'])} of"
         f" {s['healthy']} healthy studies with --space (target >= 95%),"
-        f" {i['gate_pass_healthy']:.0%} without (target >= 90%); it fails"
-        f" {s['gate_fail_planted']:.0%} / {i['gate_fail_planted']:.0%} of the planted ones"
+        f" {_pct(i['gate_pass_healthy'])} without (target >= 90%); it fails"
+        f" {_pct(s['gate_fail_planted'])} / {_pct(i['gate_fail_planted'])} of the planted ones"
     )
     lines.append(
-        f"sampler detected right on healthy studies: {s['sampler_right']:.0%} with --space,"
-        f" {i['sampler_right']:.0%} without; wrong (TPE called random or the reverse):"
-        f" {s['sampler_wrong']:.0%} / {i['sampler_wrong']:.0%}; the rest 'cannot tell'"
+        f"sampler detected right on healthy studies: {_pct(s['sampler_right'])} with --space,"
+        f" {_pct(i['sampler_right'])} without; wrong (TPE called random or the reverse):"
+        f" {_pct(s['sampler_wrong'])} / {_pct(i['sampler_wrong'])}; the rest 'cannot tell'"
     )
     return "\n".join(lines)
 
@@ -152,7 +159,7 @@ def main() -> None:
         "--replicates",
         type=int,
         default=1,
-        help="1: the 96 studies the rules were tuned on; 2+: also fresh seeds (held out)",
+        help="replicates 0..N-1 (102 studies each); see --from-replicate",
     )
     parser.add_argument(
         "--only",

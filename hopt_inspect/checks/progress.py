@@ -277,9 +277,9 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             tail = (
                 f". Near the bound (within {SLOPE_BAND * th.margin:.0%}) the loss keeps falling"
                 f" towards it (Spearman rho = {rho:.2f} over {n_wide} trials, {fmt_p(p_slope)})"
-                " and a"
-                " parabola through the best loss of each sixth of that band bottoms out at or"
-                " beyond it: the optimum may lie outside the range"
+                " and a parabola through the best loss of each sixth of the"
+                f" {ENVELOPE_BAND * th.margin:.0%} next to it bottoms out at or beyond it: the"
+                " optimum may lie outside the range"
             )
             advice = f"Widen the range of {param.label} beyond {bound} and run again"
         else:

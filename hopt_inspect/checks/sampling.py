@@ -429,7 +429,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             )
         message = (
             f"{param.label}: {k} of {n} proposals after start-up fell in {where},"
-            f" {scale.scale_word(frame)}{ctx.inferred_note()}; the {null}"
+            f" {scale.scale_word(frame)}{'' if observed else ctx.inferred_note()}; the {null}"
             f", so random search would expect {mass * n:.1f}"
             f" ({ratio:.1f}x, {fmt_p(p_adj)}). Trials there have median loss"
             f" {fmt_value(in_median)} against {fmt_value(out_median)} elsewhere"
