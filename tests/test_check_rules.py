@@ -279,7 +279,7 @@ def test_edge_sampling_without_space_takes_the_prior_the_startup_agrees_with(tmp
     warned = next(f for f in found if f.severity == "warning")
     assert warned.evidence["startup_fisher_p"] < 0.01
     assert warned.evidence["startup_in_margin"] >= 3
-    assert "start-up trials (prior draws)" in warned.message
+    assert "(start-up: prior draws)" in warned.message
 
 
 def test_edge_sampling_with_uncertain_bounds_uses_the_observed_range(tmp_path_factory):

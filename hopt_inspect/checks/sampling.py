@@ -338,10 +338,18 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
     """
     th = ctx.thresholds
     tests = []
-    startup_ok = ctx.startup_count >= 10
+    # Without --space the reference is the first trials that are prior draws under either
+    # sampler: the start-up, but no longer than hyperopt's (or the given) n_startup_jobs.
+    # A long detected start-up (proposals that look random, like a sampler throwing half
+    # its proposals at the edges) would otherwise leave few later trials to compare, and
+    # under random search the trials after the reference are prior draws too.
+    reference_n = min(ctx.startup_count, ctx.settings.n_startup_jobs)
+    startup_ok = reference_n >= 10
     untestable = 0
     for param, frame in _edge_frames(ctx):
-        values = ctx.active_values(param.label, ctx.startup_count)
+        values = ctx.active_values(
+            param.label, reference_n if param.inferred else ctx.startup_count
+        )
         if len(values) < 10:
             continue
         sides = [scale.in_margin(frame, v, th.margin) for v in values]
@@ -354,7 +362,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             if not startup_ok:
                 untestable += 1
                 continue
-            column = ctx.study.column(param.label)[: ctx.startup_count]
+            column = ctx.study.column(param.label)[:reference_n]
             early = [scale.in_margin(frame, float(v), th.margin) for v in column if v == v]
             s = len(early)
             ref = (early.count("low"), early.count("high"))
@@ -385,7 +393,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
     if not tests and untestable:
         return Skip(
             "without --space the margins are compared with the start-up trials, and the"
-            f" start-up looks like {ctx.startup_count} trials (10 needed)"
+            f" start-up looks like {reference_n} trials (10 needed)"
         )
     findings = []
     for param, frame, sides, k, n, mass, p, which, startup in tests:
@@ -423,12 +431,14 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                 else "the guessed prior"
             )
             null = (
-                f"{ctx.startup_count} start-up trials (prior draws) put {m} of {s_count} there"
+                f"first {reference_n} trials (start-up: prior draws) put {m} of {s_count} there"
                 f" (later against start-up: Fisher {fmt_p(guard)}); taking {mass:.1%} there from"
                 f" {basis}"
             )
         message = (
-            f"{param.label}: {k} of {n} proposals after start-up fell in {where},"
+            f"{param.label}: {k} of {n} proposals after"
+            f" {'the first ' + str(reference_n) + ' trials' if startup else 'start-up'}"
+            f" fell in {where},"
             f" {scale.scale_word(frame)}{'' if observed else ctx.inferred_note()}; the {null}"
             f", so random search would expect {mass * n:.1f}"
             f" ({ratio:.1f}x, {fmt_p(p_adj)}). Trials there have median loss"
