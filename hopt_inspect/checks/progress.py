@@ -164,13 +164,13 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     """The best trials pile up in a bound's margin AND the loss falls towards the bound.
 
     A best value that merely sits in the margin (an optimum just inside the range, like
-    branin's x = 9.42 in [-5, 10]) is not enough: the best trial must be in the outer half
-    of the margin, over a band of six margins the losses must keep improving towards the
-    bound (Spearman rank correlation of loss with the distance from the bound, p < 0.05
-    one-sided), and the minimum of a parabola through the best loss of each sixth of the
-    three margins next to the bound (the surface with the other parameters near their best)
-    must lie at or beyond the bound. Without --space, a parameter whose inferred bounds are
-    uncertain is judged against its observed range (``scale.bounds_frame``).
+    branin's x = 9.42 in [-5, 10]) is not enough: over a band of six margins the losses
+    must keep improving towards the bound (Spearman rank correlation of loss with the
+    distance from the bound, p < 0.05 one-sided), and the minimum of a parabola through
+    the best loss of each sixth of the three margins next to the bound (the surface with
+    the other parameters near their best) must lie at or beyond the bound. Without
+    --space, a parameter whose inferred bounds are uncertain is judged against its
+    observed range (``scale.bounds_frame``).
     """
     import numpy as np
     from scipy.stats import spearmanr
@@ -216,7 +216,6 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
         n_wide = int(wide.sum())
         best_c = float(scale.coords(param, [float(best.params[param.label])])[0])
         best_distance = (best_c - lo) if side == "low" else (hi - best_c)
-        outer = best_distance <= width / 2
         n_margin = int(inside.sum())
         rho, p_slope, vertex = math.nan, 1.0, math.nan
         if n_margin >= 6 and len(np.unique(distance[inside])) >= 3:
@@ -227,7 +226,10 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             vertex = _envelope_vertex(d_in, l_in, ENVELOPE_BAND * th.margin)
         # the best loss in each sixth of the band, fitted by a parabola in the distance:
         # its minimum must lie at or beyond the bound, not inside
-        pressing = p_slope < 0.05 and outer and vertex <= 0
+        # (where the single best trial sits is not a criterion: in a space of several
+        # parameters its position is set by all of them, and it missed optima beyond the
+        # bound whose best trial sat 3% inside it)
+        pressing = p_slope < 0.05 and vertex <= 0
         inferred = param.inferred or ctx.space.inferred
         bound = scale.bound_words(param, side)
         split = (
@@ -284,16 +286,17 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             advice = f"Widen the range of {param.label} beyond {bound} and run again"
         else:
             severity = "info"
-            if outer and p_slope < 0.05 and not math.isnan(vertex):
+            if p_slope < 0.05 and not math.isnan(vertex) and vertex > 0:
                 why = (
                     f"the losses near it bottom out {vertex:.1%} of the range inside it (a"
                     " parabola through the best loss of each sixth of the"
                     f" {ENVELOPE_BAND * th.margin:.0%} next to the bound)"
                 )
-            elif not outer:
+            elif pressing:
                 why = (
-                    f"the best trial is {best_distance / (hi - lo):.1%} of the range from it,"
-                    " not pressed against it"
+                    "the loss falls towards it, but the best trials are not there beyond"
+                    f" what the prior puts there ({fmt_p(p_pile)}, a warning needs"
+                    f" {fmt_p(th.alpha).replace('=', '<')})"
                 )
             elif not math.isnan(rho):
                 why = (

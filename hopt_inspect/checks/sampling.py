@@ -78,7 +78,7 @@ def _pit_columns(ctx: Context, params: list[Param]) -> dict[str, Any]:
     for p in params:
         column = ctx.study.column(p.label)
         if p.inferred or _unsure(p):
-            out[p.label] = _startup_pit(p, column, ctx.startup_count)
+            out[p.label] = _startup_pit(p, column, ctx.reference_count)
         else:
             out[p.label] = scale.pit(p, column, rng)
     return out
@@ -135,7 +135,7 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
         return None
     cols = _pit_columns(ctx, params)
     n = len(ctx.ordered)
-    start = max(ctx.startup_count, n - MAX_PROPOSALS, 1)
+    start = max(ctx.reference_count, n - MAX_PROPOSALS, 1)
     near_level = ctx.thresholds.near
     rng = np.random.default_rng(5)
     clumped, anchors, scored = [], [], 0
@@ -218,7 +218,13 @@ def check_clumping(ctx: Context) -> list[Finding]:
             severity="warning",
             params=labels,
             message=(
-                f"{k} of {n} proposals after the start-up landed near an earlier trial (jointly"
+                f"{k} of {n} proposals after the "
+                + (
+                    "start-up"
+                    if ctx.reference_count == ctx.startup_count
+                    else f"first {ctx.reference_count} trials"
+                )
+                + " landed near an earlier trial (jointly"
                 f" over {len(labels)} parameters, each in its own scale); random search would do"
                 f" that {expected:.1f} times ({ratio:.1f}x, {fmt_p(p)}). The clumps are not"
                 f" where the best losses are: {share:.0%} of the {top_n} best trials are in"
@@ -338,12 +344,10 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
     """
     th = ctx.thresholds
     tests = []
-    # Without --space the reference is the first trials that are prior draws under either
-    # sampler: the start-up, but no longer than hyperopt's (or the given) n_startup_jobs.
-    # A long detected start-up (proposals that look random, like a sampler throwing half
-    # its proposals at the edges) would otherwise leave few later trials to compare, and
-    # under random search the trials after the reference are prior draws too.
-    reference_n = min(ctx.startup_count, ctx.settings.n_startup_jobs)
+    # Without --space the reference is ctx.reference_count: a long detected start-up
+    # (proposals that look random, like a sampler throwing half its proposals at the
+    # edges) would otherwise leave few later trials to compare.
+    reference_n = ctx.reference_count
     startup_ok = reference_n >= 10
     untestable = 0
     for param, frame in _edge_frames(ctx):
