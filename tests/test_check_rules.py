@@ -263,7 +263,7 @@ def test_duplicates_unavoidable_on_two_options(tmp_path_factory):
 
 @cache
 def _corpus_study(name):
-    spec = next(s for s in corpus.all_specs(5) if s.name == name)
+    spec = next(s for s in corpus.all_specs(8) if s.name == name)
     return spec, corpus.build_one(spec)
 
 
@@ -362,3 +362,29 @@ def test_edge_sampling_reference_is_no_longer_than_n_startup_jobs(tmp_path_facto
     assert report.sampler["startup_used"] > 40
     warned = [f for f in report.findings if f.name == "edge-sampling" and f.severity == "warning"]
     assert warned and "after the first 20 trials" in warned[0].message
+
+
+def test_best_at_boundary_does_not_hinge_on_the_single_best_trial(tmp_path_factory):
+    """dropout = uniform(0, 0.6) with its optimum beyond 0.6 in a keras-like space: the best
+    trial sat 2.7% of the range inside the bound (its position is set by every parameter),
+    which the old rule read as 'not pressed against it'; the loss's slope and its
+    per-slice minima say the optimum is at or beyond the bound."""
+    spec, trials = _corpus_study("defect-boundary-3-r7")
+    study = _study(trials, tmp_path_factory, spec.name)
+    found = [
+        f for f in _check(study, corpus.spaces()["keras"]).findings if f.name == "best-at-boundary"
+    ]
+    assert [(f.params, f.severity) for f in found] == [(["dropout"], "warning")]
+    assert found[0].evidence["best_distance_share"] > 0.025
+
+
+def test_clumping_reference_is_no_longer_than_n_startup_jobs(tmp_path_factory):
+    """A sampler re-proposing around one mediocre trial looked random to the detector
+    until trial 127 of 220; without --space clumping now compares with the first 20."""
+    spec, trials = _corpus_study("defect-clumping-2-r7")
+    study = _study(trials, tmp_path_factory, spec.name)
+    report = _check(study)
+    assert report.sampler["startup_used"] > 40
+    found = [f for f in report.findings if f.name == "clumping"]
+    assert found and found[0].severity == "warning"
+    assert "after the first 20 trials" in found[0].message
