@@ -293,11 +293,7 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
                     f" {ENVELOPE_BAND * th.margin:.0%} next to the bound)"
                 )
             elif pressing:
-                why = (
-                    "the loss falls towards it, but the best trials are not there beyond"
-                    f" what the prior puts there ({fmt_p(p_pile)}, a warning needs"
-                    f" {fmt_p(th.alpha).replace('=', '<')})"
-                )
+                why = ""
             elif not math.isnan(rho):
                 why = (
                     f"the loss does not keep falling towards the bound (rho = {rho:.2f} over"
@@ -307,6 +303,17 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
                 why = f"too few trials near it ({n_margin}) to see the loss's slope"
             tail = f"; {why}, so the optimum looks inside the range, near the bound"
             advice = f"Nothing to do unless you expected {param.label} elsewhere"
+            if pressing:  # only the pile of best trials falls short of a warning
+                tail = (
+                    f". The loss falls towards it, but {k} of the {len(values)} best trials"
+                    f" there are not clearly more than the prior's {mass:.0%} would give (a"
+                    f" warning needs {fmt_p(th.alpha).replace('=', '<')}): too little"
+                    " evidence to say the optimum lies outside the range"
+                )
+                advice = (
+                    f"Run more trials, or widen the range of {param.label} beyond {bound}"
+                    " if you can afford to check"
+                )
         findings.append(
             Finding(
                 severity=severity,
