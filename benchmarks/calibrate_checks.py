@@ -1,11 +1,15 @@
 """Calibrate `check` on a corpus of fmin-made studies: false alarms and detection, per check.
 
-    python benchmarks/calibrate_checks.py            # builds benchmarks/.corpus/ on first use
-    python benchmarks/calibrate_checks.py --markdown # the README table
+    python benchmarks/calibrate_checks.py --replicates 4 --markdown   # dev: replicates 0-3
+    python benchmarks/calibrate_checks.py --replicates 6 --from-replicate 4 --markdown
+                                          # held out: replicates 4-5, built after the rules froze
+    python benchmarks/calibrate_checks.py --replicates 4 --misses      # per study: what was missed
+    python benchmarks/calibrate_checks.py --only defect-edge --verbose
 
-Method (also in the README): ``benchmarks/corpus.py`` makes 48 healthy studies (TPE and
+Studies are built on first use (benchmarks/.corpus/). Method (also in the README):
+``benchmarks/corpus.py`` makes, per replicate, 54 healthy studies (TPE and
 random search, optimum inside the space, 30-500 trials, xgboost/keras/sklearn-like,
-conditional, normal-kind and two-parameter spaces, n_startup_jobs 1-30) and 48 with one
+conditional, normal-kind and two-parameter spaces, n_startup_jobs 1-30, branin) and 48 with one
 planted defect each (4 per check). Each study is checked as a user would, from its pickle:
 with ``--space`` (the hp space it was made with) and without (the space ``check`` infers from
 the data). Printed per check: the false-alarm rate (healthy studies where it fires at
@@ -43,9 +47,14 @@ def evaluate(specs=None, quiet=True) -> list[dict]:
             report = run_checks(study, space)
             fired = {f.name for f in report.findings if at_or_above(f.severity, "warning")}
             named = {f.name for f in report.findings}
+            expected = [f for f in report.findings if f.name == spec.expect]
             rows.append(
                 {
                     "spec": spec,
+                    "expected_findings": [f"{f.severity}: {f.message}" for f in expected]
+                    or [f"(no {spec.expect} finding)"]
+                    if spec.expect
+                    else [],
                     "mode": mode,
                     "fired": fired,
                     "named": named,
@@ -92,7 +101,10 @@ def rates(rows: list[dict]) -> dict:
 
 
 def _pct(x) -> str:
-    return "—" if x is None else f"{x:.0%}"
+    """Whole percentages where exact, else one decimal (1 of 216 is 0.5%, not 0%)."""
+    if x is None:
+        return "—"
+    return f"{x:.0%}" if abs(x * 100 - round(x * 100)) < 0.05 else f"{x:.1%}"
 
 
 def table(result: dict, markdown: bool) -> str:
@@ -121,15 +133,15 @@ def table(result: dict, markdown: bool) -> str:
     s, i = result["space"], result["inferred"]
     lines.append("")
     lines.append(
-        f"default gate (--fail-on warning) passes {s['gate_pass_healthy']:.0%} of"
+        f"default gate (--fail-on warning) passes {_pct(s['gate_pass_healthy'])} of"
         f" {s['healthy']} healthy studies with --space (target >= 95%),"
-        f" {i['gate_pass_healthy']:.0%} without (target >= 90%); it fails"
-        f" {s['gate_fail_planted']:.0%} / {i['gate_fail_planted']:.0%} of the planted ones"
+        f" {_pct(i['gate_pass_healthy'])} without (target >= 90%); it fails"
+        f" {_pct(s['gate_fail_planted'])} / {_pct(i['gate_fail_planted'])} of the planted ones"
     )
     lines.append(
-        f"sampler detected right on healthy studies: {s['sampler_right']:.0%} with --space,"
-        f" {i['sampler_right']:.0%} without; wrong (TPE called random or the reverse):"
-        f" {s['sampler_wrong']:.0%} / {i['sampler_wrong']:.0%}; the rest 'cannot tell'"
+        f"sampler detected right on healthy studies: {_pct(s['sampler_right'])} with --space,"
+        f" {_pct(i['sampler_right'])} without; wrong (TPE called random or the reverse):"
+        f" {_pct(s['sampler_wrong'])} / {_pct(i['sampler_wrong'])}; the rest 'cannot tell'"
     )
     return "\n".join(lines)
 
@@ -147,7 +159,19 @@ def main() -> None:
         "--replicates",
         type=int,
         default=1,
-        help="1: the 96 studies the rules were tuned on; 2+: also fresh seeds (held out)",
+        help="replicates 0..N-1 (102 studies each); see --from-replicate",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="only studies whose name contains this text (e.g. defect-edge); with"
+        " --verbose, also the expected check's findings on planted studies",
+    )
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="one line per planted study its check did not name (and per healthy study"
+        " the gate failed), with the expected check's findings",
     )
     parser.add_argument(
         "--from-replicate",
@@ -159,15 +183,21 @@ def main() -> None:
     start = time.perf_counter()
     specs = corpus.all_specs(args.replicates)
     specs = [s for s in specs if _replicate(s.name) >= args.from_replicate]
+    specs = [s for s in specs if args.only in s.name]
     rows = evaluate(specs, quiet=False)
     took = time.perf_counter() - start
-    if args.verbose:
-        for r in rows:
-            spec = r["spec"]
+    for r in rows:
+        spec = r["spec"]
+        planted = spec.defect not in ("", "branin")
+        missed = spec.expect not in r["fired"] if planted else r["failed"]
+        if args.verbose or (args.misses and missed):
             print(
                 f"{spec.name:28} {spec.algo:4} n={spec.n:<4} {r['mode']:8}"
-                f" sampler={r['sampler']:<7} fired={sorted(r['fired'])}"
+                f" sampler={r['sampler']:<7} startup={r['startup']} fired={sorted(r['fired'])}"
             )
+            if (args.only or args.misses) and planted:
+                for text in r["expected_findings"]:
+                    print("    " + text)
     print(table(rates(rows), args.markdown))
     print(f"\n{len(rows) // 2} studies x 2 modes in {took:.0f} s")
 

@@ -152,7 +152,8 @@ class Param:
     @property
     def bounds_uncertain(self) -> bool:
         """Inferred, and the data cannot pin its bounds (its family may still be open):
-        checks about bounds (best-at-boundary, edge-sampling, collapsed) say inconclusive."""
+        checks about bounds (best-at-boundary, edge-sampling) judge the observed range
+        instead (``checks.scale.bounds_frame``) and say so."""
         if not self.inferred:
             return False
         if self.bound_confidence is None:

@@ -254,3 +254,137 @@ def test_duplicates_unavoidable_on_two_options(tmp_path_factory):
     )
     report = _check(_study(trials, tmp_path_factory, "arms"), space)
     assert "duplicates" not in _fired(report)
+
+
+# --------------------------------------------------------------------------- calibration misses
+# Plants the calibration (benchmarks/calibrate_checks.py, replicates 0-3) once missed, kept as
+# regression tests of the rules changed for them: each failed on the rule before the change.
+
+
+@cache
+def _corpus_study(name):
+    spec = next(s for s in corpus.all_specs(8) if s.name == name)
+    return spec, corpus.build_one(spec)
+
+
+def test_edge_sampling_without_space_takes_the_prior_the_startup_agrees_with(tmp_path_factory):
+    """The start-up put 3 of its 20 draws in the margins (the guessed prior: 2), the later
+    proposals 49 of 100: the old rule asked for 3x the start-up's own 20-draw share and
+    missed it; Fisher's test of later against start-up (p = 0.004) and 5x the guessed
+    prior's mass name it."""
+    spec, trials = _corpus_study("defect-edge-0-r3")
+    study = _study(trials, tmp_path_factory, spec.name)
+    found = [f for f in _check(study).findings if f.name == "edge-sampling"]
+    assert any(f.severity == "warning" for f in found), [f.message for f in found]
+    warned = next(f for f in found if f.severity == "warning")
+    assert warned.evidence["startup_fisher_p"] < 0.01
+    assert warned.evidence["startup_in_margin"] >= 3
+    assert "(start-up: prior draws)" in warned.message
+
+
+def test_edge_sampling_with_uncertain_bounds_uses_the_observed_range(tmp_path_factory):
+    """Proposals piled at both edges make 20 start-up draws look normal: the inferred bounds
+    are uncertain, which used to skip edge-sampling; the observed range stands in."""
+    spec, trials = _corpus_study("defect-edge-0-r2")
+    study = _study(trials, tmp_path_factory, spec.name)
+    space = resolve_space(None, study)
+    assert any(p.bounds_uncertain for p in space.params.values())
+    found = [
+        f
+        for f in run_checks(study, space).findings
+        if f.name == "edge-sampling" and f.severity == "warning"
+    ]
+    assert found and all(f.evidence["margins_of"] == "observed range" for f in found)
+    assert "of the observed range" in found[0].message
+    assert "value tried" in found[0].message
+
+
+def test_best_at_boundary_slope_over_a_wider_band(tmp_path_factory):
+    """An optimum beyond colsample's upper bound in a seven-parameter space: over 15% next
+    to the bound the loss's slope was not significant (rho 0.17 over 50 trials); over 30%
+    it is, and the per-slice minima bottom out at the bound."""
+    spec, trials = _corpus_study("defect-boundary-1-r3")
+    study = _study(trials, tmp_path_factory, spec.name)
+    found = [
+        f
+        for f in _check(study, corpus.spaces()["xgboost"]).findings
+        if f.name == "best-at-boundary"
+    ]
+    assert [(f.params, f.severity) for f in found] == [(["colsample"], "warning")]
+    assert found[0].evidence["trials_in_slope_band"] > found[0].evidence["trials_in_band"]
+    assert "within 30%" in found[0].message
+
+
+def test_best_at_boundary_with_uncertain_bounds_is_judged_on_the_observed_range(
+    tmp_path_factory,
+):
+    """C = loguniform(1e-3, 1e3) with its optimum beyond 1e3: without --space the bounds
+    are uncertain, which used to make the finding 'inconclusive' (info)."""
+    spec, trials = _corpus_study("defect-boundary-2-r3")
+    study = _study(trials, tmp_path_factory, spec.name)
+    space = resolve_space(None, study)
+    assert space.params["C"].bounds_uncertain
+    found = [f for f in run_checks(study, space).findings if f.name == "best-at-boundary"]
+    assert [(f.params, f.severity) for f in found] == [(["C"], "warning")]
+    assert found[0].evidence["margins_of"] == "observed range"
+    assert "highest value tried" in found[0].message
+
+
+def test_collapsed_without_space_needs_no_bounds(tmp_path_factory):
+    """Every parameter of the sklearn-like space collapsed after a random start-up; without
+    --space all their inferred bounds are uncertain, which used to skip the check, though
+    the spread is measured against the start-up's own range."""
+    spec, trials = _corpus_study("defect-collapsed-3-r1")
+    study = _study(trials, tmp_path_factory, spec.name)
+    space = resolve_space(None, study)
+    continuous = [p for p in space.params.values() if not p.is_categorical]
+    assert continuous and all(p.bounds_uncertain for p in continuous)
+    found = [f for f in run_checks(study, space).findings if f.name == "collapsed"]
+    assert found and all(f.severity == "warning" for f in found)
+    assert "of the start-up trials' range" in found[0].message
+
+
+def test_failures_plant_fails_above_the_threshold():
+    """The failures plant (F001 is a threshold on the failed share) must carry the defect:
+    TPE steering away from a failing region once left 8% failed (threshold 10%)."""
+    _spec, trials = _corpus_study("defect-failures-2-r3")
+    failed = sum(t["result"].get("status") == "fail" for t in trials.trials)
+    assert failed / len(trials.trials) > 0.15
+
+
+def test_edge_sampling_reference_is_no_longer_than_n_startup_jobs(tmp_path_factory):
+    """Half the proposals thrown at the edges look random to the sampler detector, which
+    put this study's start-up at about 100 of 142 trials; the reference is the first 20
+    (hyperopt's n_startup_jobs), not the detected start-up."""
+    spec, trials = _corpus_study("defect-edge-1-r4")
+    study = _study(trials, tmp_path_factory, spec.name)
+    report = _check(study)
+    assert report.sampler["startup_used"] > 40
+    warned = [f for f in report.findings if f.name == "edge-sampling" and f.severity == "warning"]
+    assert warned and "after the first 20 trials" in warned[0].message
+
+
+def test_best_at_boundary_does_not_hinge_on_the_single_best_trial(tmp_path_factory):
+    """dropout = uniform(0, 0.6) with its optimum beyond 0.6 in a keras-like space: the best
+    trial sat 2.7% of the range inside the bound (its position is set by every parameter),
+    which the old rule read as 'not pressed against it'; the loss's slope and its
+    per-slice minima say the optimum is at or beyond the bound."""
+    spec, trials = _corpus_study("defect-boundary-3-r7")
+    study = _study(trials, tmp_path_factory, spec.name)
+    found = [
+        f for f in _check(study, corpus.spaces()["keras"]).findings if f.name == "best-at-boundary"
+    ]
+    assert [(f.params, f.severity) for f in found] == [(["dropout"], "warning")]
+    assert found[0].evidence["best_distance_share"] > 0.025
+
+
+def test_clumping_reference_is_no_longer_than_n_startup_jobs(tmp_path_factory):
+    """A sampler re-proposing around one mediocre trial looked random to the detector
+    until trial 127 of 220; without --space clumping now compares with the first 20."""
+    spec, trials = _corpus_study("defect-clumping-2-r7")
+    study = _study(trials, tmp_path_factory, spec.name)
+    report = _check(study)
+    assert report.sampler["startup_used"] > 40
+    found = [f for f in report.findings if f.name == "clumping"]
+    assert found and found[0].severity == "warning"
+    assert "after the first 20 trials" in found[0].message

@@ -123,6 +123,15 @@ class Context:
             return min(guess.n_startup, len(self.ordered))
         return min(self.settings.n_startup_jobs, len(self.ordered))
 
+    @cached_property
+    def reference_count(self) -> int:
+        """The first trials that are prior draws under either sampler: the start-up, but no
+        longer than n_startup_jobs (given, or hyperopt's 20). A sampler that proposes
+        oddly (half its proposals at the edges, or around one trial) can look random to
+        the detector for a long time; the trials after these are prior draws too under
+        random search, so comparisons against them stay exact."""
+        return min(self.startup_count, self.settings.n_startup_jobs)
+
     @property
     def looks_random(self) -> bool:
         return self.sampler.kind == "random"

@@ -45,10 +45,6 @@ def _unsure(param: Param) -> bool:
     return bool(getattr(param, "low_confidence", False))
 
 
-def _bounds_unsure(param: Param) -> bool:
-    return bool(getattr(param, "bounds_uncertain", False))
-
-
 # --------------------------------------------------------------------------- clumping
 
 
@@ -82,7 +78,7 @@ def _pit_columns(ctx: Context, params: list[Param]) -> dict[str, Any]:
     for p in params:
         column = ctx.study.column(p.label)
         if p.inferred or _unsure(p):
-            out[p.label] = _startup_pit(p, column, ctx.startup_count)
+            out[p.label] = _startup_pit(p, column, ctx.reference_count)
         else:
             out[p.label] = scale.pit(p, column, rng)
     return out
@@ -139,7 +135,7 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
         return None
     cols = _pit_columns(ctx, params)
     n = len(ctx.ordered)
-    start = max(ctx.startup_count, n - MAX_PROPOSALS, 1)
+    start = max(ctx.reference_count, n - MAX_PROPOSALS, 1)
     near_level = ctx.thresholds.near
     rng = np.random.default_rng(5)
     clumped, anchors, scored = [], [], 0
@@ -222,7 +218,13 @@ def check_clumping(ctx: Context) -> list[Finding]:
             severity="warning",
             params=labels,
             message=(
-                f"{k} of {n} proposals after the start-up landed near an earlier trial (jointly"
+                f"{k} of {n} proposals after the "
+                + (
+                    "start-up"
+                    if ctx.reference_count == ctx.startup_count
+                    else f"first {ctx.reference_count} trials"
+                )
+                + " landed near an earlier trial (jointly"
                 f" over {len(labels)} parameters, each in its own scale); random search would do"
                 f" that {expected:.1f} times ({ratio:.1f}x, {fmt_p(p)}). The clumps are not"
                 f" where the best losses are: {share:.0%} of the {top_n} best trials are in"
@@ -291,112 +293,158 @@ def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float
     return p, statistics.median(inside), statistics.median(outside)
 
 
-@check("S002", "edge-sampling", "sampling", "samples crowd the margins of a range")
-def check_edge_sampling(ctx: Context) -> list[Finding]:
-    """Proposals in the outer margins (both sides together) against the prior's mass there.
+def _edge_frames(ctx: Context) -> list[tuple[Param, Param]]:
+    """(parameter, the parameter whose bounds define its margins) for each testable one."""
+    out = []
+    for p in ctx.space.params.values():
+        if p.label in ctx.study.labels:
+            frame = scale.bounds_frame(p, ctx.study.column(p.label))
+            if frame is not None:
+                out.append((p, frame))
+    return out
 
-    Without --space the bounds are the observed extremes and the prior is a guess; the
-    guessed prior's margin mass is the null, and a guard keeps a wrongly guessed scale (a
-    log range taken for a linear one crowds its low margin) from passing as a defect: the
-    start-up trials (detected, or hyperopt's default 20; random draws under either sampler)
-    must put clearly fewer values there than the later ones (Fisher's exact test, p < 0.01,
-    and ``edge_ratio`` times fewer).
-    Needs a start-up of at least 10 trials.
+
+def _startup_test(
+    k: int, n: int, m: int, s: int, mass: float, ratio: float
+) -> tuple[float, float, float, bool] | None:
+    """Without --space: later proposals against the start-up draws (prior draws under
+    either sampler), for one margin.
+
+    The guard is Fisher's exact test of the later share against the start-up's (p < 0.01):
+    exact under random search whatever the scale, so a wrongly guessed scale (a log range
+    taken for a linear one crowds its low margin, in the start-up as much as later) does
+    not pass as a defect. The reference share is the guessed prior's mass there when the
+    start-up draws agree with it (they do not crowd the margin beyond it, binomial
+    p >= 0.05), else the start-up's own share; the later share must be ``ratio`` times it.
+    Returns (binomial p against the reference, the reference, Fisher p, whether the
+    reference is the prior's) or None.
     """
     from scipy.stats import fisher_exact
 
+    guard = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
+    if guard >= 0.01:
+        return None
+    from_prior = binomial_sf(m, s, mass) >= 0.05
+    reference = mass if from_prior else (m + 0.5) / (s + 1)
+    if reference <= 0 or k / n < ratio * reference:
+        return None
+    return binomial_sf(k, n, reference), reference, guard, from_prior
+
+
+@check("S002", "edge-sampling", "sampling", "samples crowd the margins of a range")
+def check_edge_sampling(ctx: Context) -> list[Finding]:
+    """Proposals in the outer margins (one side, the other, or both) against the prior's
+    mass there.
+
+    Without --space the bounds and the prior are guesses. The margins are those of the
+    inferred bounds, or, when the bounds are uncertain (or the guessed kind has none), of
+    the observed range; the start-up trials (detected, or hyperopt's default 20: prior
+    draws under either sampler) are the null, see ``_startup_test``. Needs a start-up of
+    at least 10 trials.
+    """
     th = ctx.thresholds
     tests = []
-    bounded = [
-        p
-        for p in ctx.space.params.values()
-        if scale.is_bounded(p) and not _bounds_unsure(p) and p.label in ctx.study.labels
-    ]
-    startup_ok = ctx.startup_count >= 10
+    # Without --space the reference is ctx.reference_count: a long detected start-up
+    # (proposals that look random, like a sampler throwing half its proposals at the
+    # edges) would otherwise leave few later trials to compare.
+    reference_n = ctx.reference_count
+    startup_ok = reference_n >= 10
     untestable = 0
-    for param in bounded:
-        values = ctx.active_values(param.label, ctx.startup_count)
+    for param, frame in _edge_frames(ctx):
+        values = ctx.active_values(
+            param.label, reference_n if param.inferred else ctx.startup_count
+        )
         if len(values) < 10:
             continue
-        sides = [scale.in_margin(param, v, th.margin) for v in values]
+        sides = [scale.in_margin(frame, v, th.margin) for v in values]
         n = len(values)
         counts = (sides.count("low"), sides.count("high"))
+        low_mass, high_mass = scale.margin_mass(
+            frame, th.margin, scale.prior_draws(frame, PRIOR_DRAWS, seed=2)
+        )
         if param.inferred:
             if not startup_ok:
                 untestable += 1
                 continue
-            column = ctx.study.column(param.label)[: ctx.startup_count]
-            early = [scale.in_margin(param, float(v), th.margin) for v in column if v == v]
+            column = ctx.study.column(param.label)[:reference_n]
+            early = [scale.in_margin(frame, float(v), th.margin) for v in column if v == v]
             s = len(early)
             ref = (early.count("low"), early.count("high"))
-            low_mass, high_mass = scale.margin_mass(
-                param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
-            )
             options = []
             for k, m, w, mass in (
                 (counts[0], ref[0], "low", low_mass),
                 (counts[1], ref[1], "high", high_mass),
                 (sum(counts), sum(ref), "both", low_mass + high_mass),
             ):
-                guard = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
-                startup_share = (m + 0.5) / (s + 1)
-                if guard < 0.01 and k / n >= th.edge_ratio * startup_share:
-                    # the start-up did not crowd there: not a wrongly guessed scale
-                    options.append((binomial_sf(k, n, mass), k, mass, w))
+                result = _startup_test(k, n, m, s, mass, th.edge_ratio)
+                if result is not None:
+                    options.append((result[0], k, result[1], w, (m, s, result[2], result[3])))
             if not options:
                 continue
-            p, k, mass, which = min(options)
+            p, k, mass, which, startup = min(options)
         else:
-            low_mass, high_mass = scale.margin_mass(
-                param, th.margin, scale.prior_draws(param, PRIOR_DRAWS, seed=2)
-            )
             # One side, the other, or both together: the strongest of the three.
             options = [
-                (binomial_sf(k, n, m), k, m, w)
+                (binomial_sf(k, n, m), k, m, w, None)
                 for k, m, w in (
                     (counts[0], low_mass, "low"),
                     (counts[1], high_mass, "high"),
                     (sum(counts), low_mass + high_mass, "both"),
                 )
             ]
-            p, k, mass, which = min(options)
-        tests.append((param, sides, k, n, mass, min(1.0, 3 * p), which))
+            p, k, mass, which, startup = min(options)
+        tests.append((param, frame, sides, k, n, mass, min(1.0, 3 * p), which, startup))
     if not tests and untestable:
         return Skip(
             "without --space the margins are compared with the start-up trials, and the"
-            f" start-up looks like {ctx.startup_count} trials (10 needed)"
+            f" start-up looks like {reference_n} trials (10 needed)"
         )
     findings = []
-    for param, sides, k, n, mass, p, which in tests:
+    for param, frame, sides, k, n, mass, p, which, startup in tests:
         p_adj = bonferroni(p, len(tests))
         ratio = (k / n) / mass if mass > 0 else math.inf
         if p_adj >= th.alpha or ratio < th.edge_ratio:
             continue
-        better, in_median, out_median = _margin_trials_better(ctx, param, which)
-        top_hits, top_n = _top_in_margin(ctx, param, which)
+        better, in_median, out_median = _margin_trials_better(ctx, frame, which)
+        top_hits, top_n = _top_in_margin(ctx, frame, which)
         # the loss's doing when trials there are better overall, or when most of the best
         # trials are there (a parameter with a small effect on the loss: medians say little)
         loss_drives = better < 0.05 or top_hits * 2 >= top_n
         n_low, n_high = sides.count("low"), sides.count("high")
         main_side = "low" if n_low >= n_high else "high"
+        observed = frame is not param
         if which == "both":
             where = (
-                f"the outer {th.margin:.0%} margins ({n_low} by {scale.bound_text(param, 'low')},"
-                f" {n_high} by {scale.bound_text(param, 'high')})"
+                f"the outer {th.margin:.0%} margins ({n_low} by {scale.bound_words(frame, 'low')},"
+                f" {n_high} by {scale.bound_words(frame, 'high')})"
             )
         else:
             main_side = which
-            where = f"the {which} {th.margin:.0%} margin ({scale.bound_text(param, which)})"
-        message = (
-            f"{param.label}: {k} of {n} proposals after start-up fell in {where},"
-            f" {scale.scale_word(param)}{ctx.inferred_note()}; the "
-            + (
-                f"guessed prior puts {mass:.1%} there (and the {ctx.startup_count} start-up"
-                " trials did not crowd there)"
-                if param.inferred
-                else f"prior puts {mass:.1%} there"
+            where = f"the {which} {th.margin:.0%} margin ({scale.bound_words(frame, which)})"
+        if observed:
+            where += " of the observed range (its bounds cannot be pinned down without --space)"
+        if startup is None:
+            null = f"prior puts {mass:.1%} there"
+        else:
+            m, s_count, guard, from_prior = startup
+            basis = (
+                "the start-up's own share (more than the guessed prior's)"
+                if not from_prior
+                else "a uniform draw over that range" + (" in log scale" if frame.is_log else "")
+                if observed
+                else "the guessed prior"
             )
-            + f", so random search would expect {mass * n:.1f}"
+            null = (
+                f"first {reference_n} trials (start-up: prior draws) put {m} of {s_count} there"
+                f" (later against start-up: Fisher {fmt_p(guard)}); taking {mass:.1%} there from"
+                f" {basis}"
+            )
+        message = (
+            f"{param.label}: {k} of {n} proposals after"
+            f" {'the first ' + str(reference_n) + ' trials' if startup else 'start-up'}"
+            f" fell in {where},"
+            f" {scale.scale_word(frame)}{'' if observed else ctx.inferred_note()}; the {null}"
+            f", so random search would expect {mass * n:.1f}"
             f" ({ratio:.1f}x, {fmt_p(p_adj)}). Trials there have median loss"
             f" {fmt_value(in_median)} against {fmt_value(out_median)} elsewhere"
             f" (one-sided Mann-Whitney {fmt_p(better)}); {top_hits} of the {top_n} best"
@@ -406,7 +454,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
             message += "the loss drives it, not TPE's prior artefact"
             advice = (
                 f"The optimum of {param.label} is probably at or beyond"
-                f" {scale.bound_text(param, main_side)}: widen the range on that side"
+                f" {scale.bound_words(frame, main_side)}: widen the range on that side"
             )
             severity = "info"
         else:
@@ -435,6 +483,10 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                     "proposals": n,
                     "prior_mass": round(mass, 4),
                     "expected_random": round(mass * n, 2),
+                    "margins_of": "observed range" if observed else "bounds",
+                    "startup_in_margin": None if startup is None else startup[0],
+                    "startup_trials": None if startup is None else startup[1],
+                    "startup_fisher_p": None if startup is None else startup[2],
                     "p_value": p_adj,
                     "margin_trials_better_p": better,
                     "median_loss_in_margins": in_median,
@@ -479,7 +531,9 @@ def check_collapsed(ctx: Context) -> list[Finding]:
     if ctx.n_startup_jobs is None:
         a, b = sorted((ctx.startup_count, ctx.settings.n_startup_jobs))
         starts = list(range(a, b + 1))
-    for param in (p for p in _continuous(ctx) if not _bounds_unsure(p)):
+    # without --space the spread is against the start-up trials' own range (``_spread``),
+    # so it needs no bounds: uncertain inferred bounds do not stop it
+    for param in _continuous(ctx):
         best = None
         for start in starts:
             values = []

@@ -105,6 +105,60 @@ def bound_text(param: Param, side: str) -> str:
     return f"its {word} bound {shown}"
 
 
+def observed_frame(param: Param, column: Any) -> Param | None:
+    """Without --space, when the bounds cannot be pinned down (or the guessed kind has
+    none): a uniform (or log-uniform) stand-in over the observed range, in the guessed
+    scale, so that "the outer 5%" has a meaning. Its margins are those of the observed
+    extremes, a symmetric function of all the trials: comparing the start-up's share there
+    with the later trials' is exact under random search."""
+    import numpy as np
+
+    x = np.asarray(column, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 20:
+        return None
+    log = param.is_log and bool(np.all(x > 0))
+    c = np.log(x) if log else x
+    lo, hi = float(np.min(c)), float(np.max(c))
+    if not hi > lo:
+        return None
+    return Param(
+        param.label, "loguniform" if log else "uniform", low=lo, high=hi, inferred=True,
+        evidence=OBSERVED,
+    )  # fmt: skip
+
+
+OBSERVED = "observed range"
+
+
+def is_observed(frame: Param) -> bool:
+    return frame.evidence == OBSERVED
+
+
+def bounds_frame(param: Param, column: Any) -> Param | None:
+    """The parameter whose bounds define "the margins" of ``param``: itself when its bounds
+    are known (given, or inferred with confidence), the observed range when they were
+    inferred but cannot be pinned down (or the guessed kind has none and the guess is
+    unsure), None for categoricals and for normal kinds (no bounds)."""
+    if param.is_categorical:
+        return None
+    uncertain = bool(getattr(param, "bounds_uncertain", False))
+    if is_bounded(param) and not uncertain:
+        return param
+    if param.inferred and (uncertain or bool(getattr(param, "low_confidence", False))):
+        return observed_frame(param, column)
+    return None
+
+
+def bound_words(frame: Param, side: str) -> str:
+    """'its lower bound 0.3', or for an observed range 'its lowest value tried 0.31'."""
+    if not is_observed(frame):
+        return bound_text(frame, side)
+    raw = frame.low if side == "low" else frame.high
+    value = math.exp(raw) if frame.is_log else raw
+    return f"its {'lowest' if side == 'low' else 'highest'} value tried {value:.4g}"
+
+
 def spread(param: Param, values: Any) -> float:
     """Range of values in own-scale coordinates, as a share of the parameter's range."""
     import numpy as np
