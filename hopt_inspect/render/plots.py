@@ -757,6 +757,7 @@ def history_figure(info: Any) -> Any:
         )
     if info.symlog:
         ax.set_yscale("symlog", linthresh=_linthresh(info))
+        _plain_log_labels(ax.yaxis)
     ax.set_xlabel("trial (tid)")
     ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
     ax.set_title(info.title, loc="left", fontsize=11, y=1.0)
@@ -774,6 +775,7 @@ def _param_axis(ax: Any, s: Any, axis: str = "y") -> None:
     set_scale = ax.set_yscale if axis == "y" else ax.set_xscale
     if s.log:
         set_scale("log")
+        _plain_log_labels(ax.yaxis if axis == "y" else ax.xaxis)
     if s.options is not None:
         ticks = list(range(len(s.options)))
         (ax.set_yticks if axis == "y" else ax.set_xticks)(ticks)
@@ -1028,6 +1030,7 @@ def hist_figure(info: Any) -> Any:
             )
             if s.log:
                 ax.set_xscale("log")
+                _plain_log_labels(ax.xaxis)
         elif s.options is not None:
             k = len(s.options)
             a = np.bincount(np.asarray(panel.startup_values, int), minlength=k)[:k]
@@ -1064,6 +1067,7 @@ def hist_figure(info: Any) -> Any:
             ax.plot(px, pd, "k--", lw=1.2, label="random search")
             if s.log:
                 ax.set_xscale("log")
+                _plain_log_labels(ax.xaxis)
             if s.bounds:
                 for b in s.bounds:
                     ax.axvline(b, color="#555555", lw=0.8, ls=":")
@@ -1175,6 +1179,7 @@ def efficiency_figure(info: Any) -> Any:
             ax.set_ylim(bottom - 0.05 * span, top + 0.08 * span)
     if info.symlog:
         ax.set_yscale("symlog", linthresh=_linthresh(info))
+        _plain_log_labels(ax.yaxis)
     ax.set_xscale("log" if len(info.points) > 400 else "linear")
     ax.set_xlabel("trials so far")
     ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
