@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import sys
 
@@ -171,3 +172,49 @@ def test_many_points_are_binned_and_labels_bounded():
     params = plots.params_figure(plotinfo.ParamsInfo("p", 20, [sx, choice]))
     assert any(isinstance(c, QuadMesh) for c in params.axes[1].collections)
     assert "binned" in params.texts[0].get_text()
+
+
+def test_efficiency_band_cut_at_zero_for_a_loss_never_negative(qlearn):
+    """qlearn's losses are all >= 0, and the tail model (which knows no floor) puts random
+    search's 5% below 0: drawn cut at 0, and the legend says so."""
+    from matplotlib.collections import PolyCollection
+
+    study, _ = qlearn
+    info = plotinfo.efficiency_info(study)
+    assert min(v for _, v in info.points) >= 0 and min(info.band_low) < 0
+    fig = plots.efficiency_figure(info)
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert any("cut at 0" in label for label in labels)
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    lowest = min(min(p.vertices[:, 1]) for c in bands for p in c.get_paths())
+    assert lowest == 0.0
+    assert ax.get_ylim()[0] > min(info.band_low)  # the cut band does not stretch the axis
+
+
+def test_losses_near_the_float_limit_draw_without_overflow(tmp_path):
+    """±1e308 losses: symlog axes with finite limits set by us (matplotlib's own margins
+    overflowed and warned), all the points inside them."""
+    import io
+    import warnings
+
+    from hyperopt import hp
+
+    def objective(p):
+        x = p["x"]
+        return 1e308 if x > 0.8 else -1e308 if x < -0.8 else x * x
+
+    trials = run_fmin(objective, {"x": hp.uniform("x", -1, 1)}, 60, seed=3)
+    path = tmp_path / "huge.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    history = plotinfo.history_info(study)
+    assert history.symlog
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.history_figure(history)
+        plots.save_figure(fig, io.BytesIO())
+    low, high = fig.axes[0].get_ylim()
+    assert low < -1e307 and high > 1e307 and math.isfinite(low) and math.isfinite(high)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert not any("$" in label for label in labels)  # plain text, not raw mathtext

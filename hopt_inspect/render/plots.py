@@ -732,6 +732,10 @@ def history_figure(info: Any) -> Any:
         steps_t = [t for t, _ in info.best_so_far] + [max(tids)]
         steps_l = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
         ax.step(steps_t, steps_l, where="post", color=BEST, lw=2, label="best so far", zorder=3)
+    if info.symlog:  # before reading the limits: a linear autoscale of ±1e308 overflows
+        ax.set_yscale("symlog", linthresh=_linthresh(info))
+        _plain_log_labels(ax.yaxis)
+        _symlog_limits(ax, [v for _, v in info.points])
     low = ax.get_ylim()[0]
     if info.failed:
         ax.scatter(
@@ -755,15 +759,34 @@ def history_figure(info: Any) -> Any:
             label="NaN or inf loss",
             zorder=4,
         )
-    if info.symlog:
-        ax.set_yscale("symlog", linthresh=_linthresh(info))
-        _plain_log_labels(ax.yaxis)
     ax.set_xlabel("trial (tid)")
     ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
     ax.set_title(info.title, loc="left", fontsize=11, y=1.0)
     ax.grid(alpha=0.25, lw=0.5)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     return fig
+
+
+def _symlog_limits(ax: Any, values: list[float], top: float | None = None) -> None:
+    """y limits of a symlog axis with 5% margins taken on the symlog scale, kept finite:
+    matplotlib's own margins overflow (and warn) for losses near ±1e308."""
+    import sys
+
+    import numpy as np
+
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return
+    lo, hi = min(finite), max(finite) if top is None else top
+    forward = ax.yaxis.get_transform()
+    a, b = forward.transform(np.array([[lo], [hi]], dtype=float))[:, 0]
+    pad = (b - a) * 0.05 or 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = forward.inverted().transform(np.array([[a - pad], [b + pad]]))[:, 0]
+    big = sys.float_info.max
+    ax.set_autoscaley_on(False)  # no pending autoscale first: its margins are what overflow
+    ax.set_ylim(*(float(np.clip(np.nan_to_num(v, posinf=big, neginf=-big), -big, big))
+                  for v in new))  # fmt: skip
 
 
 def _linthresh(info: Any) -> float:
@@ -1123,21 +1146,29 @@ def efficiency_figure(info: Any) -> Any:
             label=f"start-up: {info.startup} random trials",
         )  # fmt: skip
     ns = info.band_n
-    if any(math.isfinite(v) for v in info.band_mid):
+    # A loss that was never negative (an error, a squared distance) has a floor at 0: the
+    # tail model, which knows no floor, is drawn cut there and the legend says so.
+    zero = 0.0 if info.points and min(v for _, v in info.points) >= 0 else -math.inf
+    band_low = [max(v, zero) for v in info.band_low]
+    band_high = [max(v, zero) for v in info.band_high]
+    band_mid = [max(v, zero) for v in info.band_mid]
+    cut = any(v < zero for v in info.band_low)
+    if any(math.isfinite(v) for v in band_mid):
         floor = info.startup_lowest if info.startup_lowest is not None else -math.inf
-        data_low = [max(v, floor) for v in info.band_low]
-        data_high = [max(v, floor) for v in info.band_high]
+        data_low = [max(v, floor) for v in band_low]
+        data_high = [max(v, floor) for v in band_high]
         ax.fill_between(
             ns, data_low, data_high, color=NEXT, alpha=0.18, lw=0, step="post",
             label="random search's best so far: 5-95%", zorder=1,
         )  # fmt: skip
         ax.fill_between(  # below the lowest start-up loss: the tail model, not data
-            ns, [min(v, floor) for v in info.band_low], [min(v, floor) for v in info.band_high],
+            ns, [min(v, floor) for v in band_low], [min(v, floor) for v in band_high],
             facecolor="none", edgecolor=NEXT, alpha=0.35, hatch="///", lw=0, step="post",
-            label="the same, below the lowest start-up loss: tail model", zorder=1,
+            label="the same, below the lowest start-up loss: tail model"
+            + (", cut at 0 (no loss was negative)" if cut else ""), zorder=1,
         )  # fmt: skip
         ax.step(
-            ns, info.band_mid, where="post", color=NEXT, ls="--", lw=1.3, zorder=2,
+            ns, band_mid, where="post", color=NEXT, ls="--", lw=1.3, zorder=2,
             label="random search's best so far: median",
         )  # fmt: skip
     median = info.startup_median
@@ -1170,14 +1201,18 @@ def efficiency_figure(info: Any) -> Any:
                 info.startup_lowest, color="#555555", ls="-.", lw=0.9, zorder=3,
                 label=f"lowest start-up loss {info.startup_lowest:.4g}",
             )  # fmt: skip
-        finite_band = [v for v in info.band_low if math.isfinite(v)]
+        finite_band = [v for v in band_low if math.isfinite(v)]
         bottom = min([*ys, *finite_band])
         ordered = sorted(ys)
         top = max(ordered[int(0.9 * (len(ordered) - 1))], median if median is not None else bottom)
-        span = (top - bottom) or 1.0
-        if not info.symlog:
+        if info.symlog:  # margins on the symlog scale (a linear span of ±1e308 overflows)
+            ax.set_yscale("symlog", linthresh=_linthresh(info))
+            _plain_log_labels(ax.yaxis)
+            _symlog_limits(ax, [*ys, *finite_band])
+        else:
+            span = (top - bottom) or 1.0
             ax.set_ylim(bottom - 0.05 * span, top + 0.08 * span)
-    if info.symlog:
+    elif info.symlog:
         ax.set_yscale("symlog", linthresh=_linthresh(info))
         _plain_log_labels(ax.yaxis)
     ax.set_xscale("log" if len(info.points) > 400 else "linear")
