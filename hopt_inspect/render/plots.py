@@ -402,46 +402,48 @@ def _short(labels: list[str], limit: int = 14) -> list[str]:
     return [lab if len(lab) <= limit else lab[: limit - 1] + "…" for lab in labels]
 
 
-def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
+def _samples_array(samples: list[tuple[int, float, float | None]]) -> Any:
+    """The samples as an n x 3 float array: trial number, value, loss (None as NaN)."""
+    import numpy as np
+
+    return np.array(samples, dtype=float).reshape(-1, 3)
+
+
+def _draw_samples_panel(ax: Any, result: LpdfResult, table: Any) -> None:
     """Where every trial sampled this parameter, trial number growing downwards."""
-    samples = result.samples
-    if not samples:
+    import numpy as np
+
+    if not len(table):
         ax.text(0.5, 0.5, "no trial sampled this parameter", ha="center", transform=ax.transAxes)
         return
     startup = int(result.settings["n_startup_jobs"])
-    finite = sorted(loss for _, _, loss in samples if loss is not None and math.isfinite(loss))
+    tids, values, losses = table[:, 0], table[:, 1].copy(), table[:, 2]
     if result.options is not None:  # options: spread the points a little so counts show
-        import numpy as np
-
-        jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(samples))
-        samples = [(t, v + j, loss) for (t, v, loss), j in zip(samples, jitter, strict=True)]
-    colours, missing = _loss_colours([loss for _, _, loss in samples])
-    bad = set(missing)
-    xs = [v for i, (_, v, _) in enumerate(samples) if i not in bad]
-    ys = [t for i, (t, _, _) in enumerate(samples) if i not in bad]
-    cs = [c for i, c in enumerate(colours) if i not in bad]
-    xs_bad = [samples[i][1] for i in missing]
-    ys_bad = [samples[i][0] for i in missing]
+        values += np.random.default_rng(0).uniform(-0.15, 0.15, len(values))
+    colours = _rank_colours(losses)
+    good = np.isfinite(losses)
     log_x = _log_kind(result.kind)
+    shown = good & (values > 0) if log_x else good  # a q-rounded 0 is off a log axis
+    xs, ys, cs = values[shown], tids[shown], colours[shown]
     if result.options is not None and len(xs) > DENSE:  # bands, not jittered hexagons
         points = _rank_bands(ax, ys, xs, cs, len(result.options), tid_on_y=True)
     else:
         points = _rank_points(ax, xs, ys, cs, size=14, logx=log_x, gridsize=(60, 30))
-    if xs_bad:
+    if not good.all():
         ax.scatter(
-            xs_bad,
-            ys_bad,
+            values[~good],
+            tids[~good],
             marker="x",
             color="#888888",
             s=14,
             lw=1,
             label="failed / non-finite loss",
         )
-    if finite:
-        best_tid, best_value = min(
-            ((tid, value) for tid, value, loss in samples if loss == finite[0]),
-            key=lambda tv: tv[0],
-        )
+    finite = np.sort(losses[good])
+    if finite.size:
+        at_best = np.flatnonzero(losses == finite[0])
+        first = at_best[np.argmin(tids[at_best])]
+        best_tid, best_value = int(tids[first]), float(values[first])
         ax.scatter(
             [best_value],
             [best_tid],
@@ -453,7 +455,7 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
             zorder=3,
             label=f"best trial ({best_tid})",
         )
-    max_tid = max(tid for tid, _, _ in samples)
+    max_tid = int(tids.max())
     ax.axhspan(
         -0.5,
         min(startup, max_tid + 1) - 0.5,
@@ -477,7 +479,7 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
     # An inset colour bar keeps this panel as wide as the rows below it.
     cax = ax.inset_axes((1.01, 0.0, 0.015, 1.0))
     colorbar = ax.figure.colorbar(points, cax=cax)
-    if finite:
+    if finite.size:
         colorbar.set_ticks([1.0, 0.5, 0.0])
         median = finite[len(finite) // 2]
         colorbar.set_ticklabels(
@@ -504,8 +506,10 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     bar) and one axes holding every snapshot as a framed band with its own y scale."""
     rows = len(result.snapshots)
     top_in, panel_in, gap_in, row_in = 0.95, 2.3, 0.42, 1.45
-    legend_lines = 3 + (1 if any(loss is None or not math.isfinite(loss)
-                                 for _, _, loss in result.samples) else 0)  # fmt: skip
+    import numpy as np
+
+    table = _samples_array(result.samples)
+    legend_lines = 3 + (0 if np.isfinite(table[:, 2]).all() else 1)
     bottom_in = 0.6 + 0.17 * legend_lines  # x tick labels, x label, the legend
     rows_tall = (max(rows, 1) - 1 + ROW_PLOT) * row_in
     height = top_in + panel_in + gap_in + rows_tall + bottom_in
@@ -531,8 +535,8 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
         f"\n{where} · {_middle(space, 100 - len(where))}",
         fontsize=11, ha="left", va="top",
     )  # fmt: skip
-    _draw_samples_panel(panel, result, file_label)
-    _x_axis(curves, result)  # after the panel: a hexbin resets the (shared) x scale
+    _draw_samples_panel(panel, result, table)
+    _x_axis(curves, result, table)  # after the panel: a hexbin resets the (shared) x scale
     panel.xaxis.set_visible(False)  # the x axis is labelled under the rows
     if rows:
         _draw_rows(curves, result)
@@ -551,7 +555,7 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
     return fig
 
 
-def _x_axis(ax: Any, result: LpdfResult) -> None:
+def _x_axis(ax: Any, result: LpdfResult, table: Any) -> None:
     """The parameter's axis, fixed before drawing: its range, scale and tick labels."""
     from matplotlib.ticker import FixedFormatter, FixedLocator
 
@@ -562,9 +566,14 @@ def _x_axis(ax: Any, result: LpdfResult) -> None:
         ax.xaxis.set_major_formatter(FixedFormatter(_short(result.options)))
         ax.tick_params(axis="x", labelsize=8)
         return
+    import numpy as np
+
     values = [v for s in result.snapshots for v in (s.x[0], s.x[-1]) if s.x]
-    values += [v for _, v, _ in result.samples]
     values += [s.next_value for s in result.snapshots if s.next_value is not None]
+    if len(table):
+        values += [float(np.nanmin(table[:, 1])), float(np.nanmax(table[:, 1]))]
+        if _log_kind(result.kind) and (table[:, 1] > 0).any():
+            values.append(float(table[:, 1][table[:, 1] > 0].min()))
     log = _log_kind(result.kind)
     if log:
         values = [v for v in values if v > 0]
