@@ -674,6 +674,8 @@ def report(
     fmt: str,
 ) -> None:
     """One self-contained HTML file: summary, findings, every plot, TPE curves, trials."""
+    import itertools
+
     from .outputs import check_file, check_folder
     from .plotkinds import KINDS, PlotOptions, infos, shown_space
     from .render.files import atomic_write_text
@@ -702,11 +704,15 @@ def report(
     labels = [] if study.source.format == "optuna-sqlite" else list(shown.labels)
     with _progress(len(chosen) + 2 * len(labels), "computing") as advance:
         curves = []
-        for label in labels:
-            curves.append(tpe_curves(study, space, label, settings=session.settings))
-            advance()
-        jobs = [*chosen, *(("lpdf", c, Path(file).name, len(study.trials)) for c in curves)]
-        pngs = write_many(jobs, png_bytes, advance)
+
+        def lpdf_jobs() -> Any:  # each curve set as it is made: the workers draw meanwhile
+            for label in labels:
+                curves.append(tpe_curves(study, space, label, settings=session.settings))
+                advance()
+                yield ("lpdf", curves[-1], Path(file).name, len(study.trials))
+
+        jobs = itertools.chain(chosen, lpdf_jobs())
+        pngs = write_many(jobs, png_bytes, advance, count=len(chosen) + len(labels))
     figures = [
         (info.title, KINDS[kind].caption, png)
         for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)
@@ -1108,25 +1114,31 @@ def lpdf(
     written: list[str] = []
     steps = len(labels) * (2 if output is not None else 1)
     with _progress(steps, "computing") as advance:
-        for label in labels:
-            results.append(
-                tpe_curves(study, space, label, at=points, settings=session.settings, grid=grid)
-            )
-            advance()
+
+        def computed() -> Any:  # each result as it is made: workers draw meanwhile
+            for label in labels:
+                results.append(
+                    tpe_curves(study, space, label, at=points, settings=session.settings, grid=grid)
+                )
+                advance()
+                yield results[-1]
+
+        if output is None or not as_folder:
+            list(computed())
         if output is not None:
             from .render.plots import write_figure, write_many
 
             name = Path(file).name
             if as_folder:
                 with staged_folder(output) as stage:
-                    names = png_names([r.param for r in results])  # distinct, bounded
-                    jobs = [
+                    names = png_names(labels)  # distinct, bounded
+                    jobs = (
                         (stage / n, "lpdf", r, name, len(study.trials))
-                        for n, r in zip(names, results, strict=True)
-                    ]
+                        for n, r in zip(names, computed(), strict=True)
+                    )
                     written = [
                         final_path(stage, output, w)
-                        for w in write_many(jobs, write_figure, advance)
+                        for w in write_many(jobs, write_figure, advance, count=len(labels))
                     ]
             else:
                 job = (output, "lpdf", results[0], name, len(study.trials))

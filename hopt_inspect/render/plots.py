@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from ..tpe import LpdfResult, Snapshot
@@ -690,18 +691,25 @@ def _escape_texts(fig: Any) -> None:
         stack.extend(artist.get_children())
 
 
-def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str]:
+def write_many(
+    jobs: Iterable[tuple[Any, ...]], draw: Any, advance: Any, count: int | None = None
+) -> list[str]:
     """Run ``draw(*job)`` for each job, on every core when there are several jobs.
 
-    Drawing dominates ``lpdf --param all`` (about 0.3 s per tall figure), and figures are
-    independent, so they are drawn in forked worker processes.
+    Drawing dominates ``lpdf --param all`` and ``report``, and figures are independent, so
+    they are drawn in forked worker processes. ``jobs`` may be a generator that computes
+    each job (``count`` of them): a job goes to the workers as soon as it is made, so they
+    draw while the next one is computed.
     """
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers < 2 or len(jobs) < 3 or "fork" not in multiprocessing.get_all_start_methods():
+    if count is None:
+        jobs = list(jobs)
+        count = len(jobs)
+    workers = min(count, os.cpu_count() or 1)
+    if workers < 2 or count < 3 or "fork" not in multiprocessing.get_all_start_methods():
         out = []
         for job in jobs:
             out.append(draw(*job))
@@ -710,11 +718,20 @@ def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
     try:
-        futures = [pool.submit(draw, *job) for job in jobs]
-        out = []
-        for future in futures:
-            out.append(future.result())
+        futures = []
+        reported = 0
+        for job in jobs:
+            futures.append(pool.submit(draw, *job))
+            while futures[reported].done():  # progress while the next job is computed
+                futures[reported].result()  # a failed figure stops the run here
+                advance()
+                reported += 1
+                if reported == len(futures):
+                    break
+        for future in futures[reported:]:
+            future.result()
             advance()
+        out = [future.result() for future in futures]
     except BaseException:  # Ctrl-C or a failed figure: stop the workers now, not after
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
