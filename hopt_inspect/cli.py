@@ -739,7 +739,7 @@ def report(
         return
     from rich.text import Text
 
-    _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(jobs)} figures)", style="green"))
+    _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(pngs)} figures)", style="green"))
 
 
 @command(formats=("csv", "jsonl", "json", "optuna"))
