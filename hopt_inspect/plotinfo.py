@@ -320,16 +320,18 @@ def _importance_info(study: Study, space: SearchSpace, quantile: float) -> Impor
 
     from .checks import scale
 
-    ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
-    n_top = max(2, math.ceil(quantile * len(ok)))
+    loss, tids = study.ok_losses, study.tids  # columns in trial order: no walk per trial
+    ok = np.flatnonzero(~np.isnan(loss))
+    order = ok[np.lexsort((tids[ok], loss[ok]))]  # by loss, then tid
+    n_top = max(2, math.ceil(quantile * len(order)))
     notes = []
-    if len(ok) < 20:
-        notes.append(f"only {len(ok)} finished trials: importances are rough")
+    if len(order) < 20:
+        notes.append(f"only {len(order)} finished trials: importances are rough")
     scores = []
     for param in space.params.values():
-        column = [t.params.get(param.label) for t in ok]
-        all_v = [v for v in column if v is not None]
-        top_v = [v for v in column[:n_top] if v is not None]
+        column = study.column(param.label)[order]
+        all_v = column[~np.isnan(column)]
+        top_v = column[:n_top][~np.isnan(column[:n_top])]
         if len(top_v) < 2 or len(all_v) < 4:
             scores.append((param.label, 0.0))
             continue
@@ -363,8 +365,11 @@ def _kde(values: Any, grid: Any, width: float) -> Any:
 
     v = np.asarray(values, dtype=float)
     bw = max(1.06 * (v.std() or width / 10) * len(v) ** (-1 / 5), width / 100)
-    z = (grid[:, None] - v[None, :]) / bw
-    return np.exp(-0.5 * z * z).sum(axis=1) + 1e-12
+    total = np.zeros(len(grid))
+    for start in range(0, len(v), 20_000):  # a grid x 20k block at a time: bounded memory
+        z = (grid[:, None] - v[None, start : start + 20_000]) / bw
+        total += np.exp(-0.5 * z * z).sum(axis=1)
+    return total + 1e-12
 
 
 def most_important_pair(study: Study, space: SearchSpace) -> tuple[str, str]:
