@@ -674,8 +674,6 @@ def report(
     fmt: str,
 ) -> None:
     """One self-contained HTML file: summary, findings, every plot, TPE curves, trials."""
-    import itertools
-
     from .outputs import check_file, check_folder
     from .plotkinds import KINDS, PlotOptions, infos, shown_space
     from .render.files import atomic_write_text
@@ -696,23 +694,30 @@ def report(
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
     space = session.space
-    summary_result = session.summary(space=space)
-    check_report = session.checks()
-    chosen = infos(session, list(KINDS), PlotOptions(objective=objective), strict=False)
     shown, shown_note = shown_space(session)  # at most 16 parameters' figures
     # hyperopt's TPE curves, not for an Optuna study (its TPE differs: lpdf refuses it too)
     labels = [] if study.source.format == "optuna-sqlite" else list(shown.labels)
-    with _progress(len(chosen) + 2 * len(labels), "computing") as advance:
-        curves = []
+    chosen: list[tuple[str, Any]] = []
+    curves: list[Any] = []
+    done: dict[str, Any] = {}
+    with _progress(len(KINDS) + 2 * len(labels), "computing") as advance:
 
-        def lpdf_jobs() -> Any:  # each curve set as it is made: the workers draw meanwhile
+        def jobs() -> Any:  # each figure goes to the drawing workers as soon as it is made
+            for kind in KINDS:
+                chosen.extend(
+                    infos(session, [kind], PlotOptions(objective=objective), strict=False)
+                )
+                if chosen and chosen[-1][0] == kind:
+                    yield chosen[-1]
+            done["summary"] = session.summary(space=space)  # while the workers draw
+            done["check"] = session.checks()
             for label in labels:
                 curves.append(tpe_curves(study, space, label, settings=session.settings))
                 advance()
                 yield ("lpdf", curves[-1], Path(file).name, len(study.trials))
 
-        jobs = itertools.chain(chosen, lpdf_jobs())
-        pngs = write_many(jobs, png_bytes, advance, count=len(chosen) + len(labels))
+        pngs = write_many(jobs(), png_bytes, advance, count=len(KINDS) + len(labels))
+    summary_result, check_report = done["summary"], done["check"]
     figures = [
         (info.title, KINDS[kind].caption, png)
         for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)

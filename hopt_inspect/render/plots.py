@@ -701,8 +701,8 @@ def write_many(
 
     Drawing dominates ``lpdf --param all`` and ``report``, and figures are independent, so
     they are drawn in forked worker processes. ``jobs`` may be a generator that computes
-    each job (``count`` of them): a job goes to the workers as soon as it is made, so they
-    draw while the next one is computed.
+    each job (``count`` of them at most): a job goes to the workers as soon as it is made,
+    so they draw while the next one is computed.
     """
     import multiprocessing
     import os
