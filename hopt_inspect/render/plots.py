@@ -816,14 +816,14 @@ def history_figure(info: Any) -> Any:
             label=f"first {info.startup} trials: random start-up"
             + (", if default" if info.startup_default else ""),
         )
-    if info.points:
-        tids, losses = zip(*info.points, strict=True)
-        if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
-            import numpy as np
+    import numpy as np
 
+    table = np.asarray(info.points, dtype=float).reshape(-1, 2)  # tid, loss
+    if info.points:
+        tids, losses = table[:, 0], table[:, 1]
+        if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
             ax.hexbin(
-                np.asarray(tids, dtype=float), np.asarray(losses, dtype=float),
-                gridsize=(90, 30), bins="log", mincnt=1, cmap="Blues", lw=0,
+                tids, losses, gridsize=(90, 30), bins="log", mincnt=1, cmap="Blues", lw=0,
                 rasterized=True, zorder=2,
             )  # fmt: skip
             ax.scatter([], [], marker="h", s=40, color=NEXT, label=_count_note(len(tids)))
@@ -832,13 +832,13 @@ def history_figure(info: Any) -> Any:
                 tids, losses, s=14 if len(tids) <= DENSE else 3, color=NEXT, lw=0,
                 label="loss of a trial", zorder=2, rasterized=len(tids) > 1000,
             )  # fmt: skip
-        steps_t = [t for t, _ in info.best_so_far] + [max(tids)]
+        steps_t = [t for t, _ in info.best_so_far] + [float(tids.max())]
         steps_l = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
         ax.step(steps_t, steps_l, where="post", color=BEST, lw=2, label="best so far", zorder=3)
     if info.symlog:  # before reading the limits: a linear autoscale of ±1e308 overflows
         ax.set_yscale("symlog", linthresh=_linthresh(info))
         _plain_log_labels(ax.yaxis)
-        _symlog_limits(ax, [v for _, v in info.points])
+        _symlog_limits(ax, table[:, 1])
     low = ax.get_ylim()[0]
     if info.failed:
         ax.scatter(
@@ -870,17 +870,18 @@ def history_figure(info: Any) -> Any:
     return fig
 
 
-def _symlog_limits(ax: Any, values: list[float], top: float | None = None) -> None:
+def _symlog_limits(ax: Any, values: Any) -> None:
     """y limits of a symlog axis with 5% margins taken on the symlog scale, kept finite:
     matplotlib's own margins overflow (and warn) for losses near ±1e308."""
     import sys
 
     import numpy as np
 
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    if not finite.size:
         return
-    lo, hi = min(finite), max(finite) if top is None else top
+    lo, hi = float(finite.min()), float(finite.max())
     forward = ax.yaxis.get_transform()
     a, b = forward.transform(np.array([[lo], [hi]], dtype=float))[:, 0]
     pad = (b - a) * 0.05 or 1.0
@@ -893,8 +894,11 @@ def _symlog_limits(ax: Any, values: list[float], top: float | None = None) -> No
 
 
 def _linthresh(info: Any) -> float:
-    values = sorted(abs(v) for _, v in info.points if v != 0)
-    return values[len(values) // 4] if values else 1.0
+    import numpy as np
+
+    values = np.abs(np.asarray([v for _, v in info.points], dtype=float))
+    values = np.sort(values[values != 0])
+    return float(values[len(values) // 4]) if len(values) else 1.0
 
 
 def _param_axis(ax: Any, s: Any, axis: str = "y") -> None:
@@ -1138,13 +1142,8 @@ def hist_figure(info: Any) -> Any:
         if panel.lattice:  # one bar per lattice value, random search's share as a tick
             values = panel.prior_x
             step = min(b - a for a, b in itertools.pairwise(values)) if len(values) > 1 else 1
-            index = {v: i for i, v in enumerate(values)}
-            a = np.zeros(len(values))
-            b = np.zeros(len(values))
-            for v in panel.startup_values:
-                a[index.get(v, _nearest(values, v))] += 1
-            for v in panel.tpe_values:
-                b[index.get(v, _nearest(values, v))] += 1
+            a = _lattice_counts(values, panel.startup_values)
+            b = _lattice_counts(values, panel.tpe_values)
             width = 0.8 * step
             _bars(ax, values, a, width, color="#BBBBBB", label="start-up")
             _bars(ax, values, b, width, bottom=a, color=NEXT, label="after start-up")
@@ -1233,8 +1232,21 @@ def _bars(ax: Any, xs: Any, heights: Any, width: float, bottom: Any = None, **kw
     return bars
 
 
-def _nearest(values: list[float], v: float) -> int:
-    return min(range(len(values)), key=lambda i: abs(values[i] - v))
+def _lattice_counts(values: list[float], samples: list[float]) -> Any:
+    """How many samples fall on each of the (sorted) lattice values, each at its nearest
+    (the lower one on a tie)."""
+    import numpy as np
+
+    lattice, x = np.asarray(values, dtype=float), np.asarray(samples, dtype=float)
+    if not len(x):
+        return np.zeros(len(lattice))
+    right = np.clip(np.searchsorted(lattice, x), 1, max(1, len(lattice) - 1))
+    left = right - 1
+    if len(lattice) == 1:
+        nearest = np.zeros(len(x), dtype=int)
+    else:
+        nearest = np.where(np.abs(x - lattice[left]) <= np.abs(x - lattice[right]), left, right)
+    return np.bincount(nearest, minlength=len(lattice)).astype(float)
 
 
 def importance_figure(info: Any) -> Any:
