@@ -241,3 +241,32 @@ def test_mean_hexbin_equals_hexbins_own_reduction():
         )  # fmt: skip
         assert np.allclose(fast.get_offsets(), slow.get_offsets())
         assert np.allclose(fast.get_array(), slow.get_array())
+
+
+def test_efficiency_thins_a_dense_cloud_and_says_so(qlearn):
+    """Past DENSE trials the loss cloud is a sample as dense per decade of the log axis as
+    at its start (the best-so-far line still has every improvement); the legend says so."""
+    import dataclasses
+
+    import numpy as np
+
+    study, _ = qlearn
+    info = plotinfo.efficiency_info(study)
+    rng = np.random.default_rng(3)
+    n = 4 * plots.DENSE
+    points = [(i + 1, float(v)) for i, v in enumerate(rng.uniform(1, 20, n))]
+    fig = plots.efficiency_figure(dataclasses.replace(info, points=points))
+    ax = fig.axes[0]
+    drawn = sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")
+                and len(c.get_offsets()) > 10)  # fmt: skip
+    assert 0.8 * plots.DENSE < drawn < 1.2 * plots.DENSE
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(f"of {n:,}, thinned evenly along the axis" in label for label in labels)
+    kept = plots._thinned(np.arange(1, n + 1))
+    early = np.arange(1, 101)
+    assert set(early - 1) <= set(kept.tolist())  # the first trials: every one
+    per_octave = np.histogram(kept + 1, bins=[4000, 8000, 16000])[0]  # past c: even
+    assert abs(per_octave[0] - per_octave[1]) < 0.15 * per_octave.mean()
+    assert ax.get_xscale() == "log"
+    fig.canvas.draw()
+    assert not any("$" in t.get_text() for t in ax.get_xticklabels())
