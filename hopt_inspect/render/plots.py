@@ -772,12 +772,14 @@ def _rank_colours(v: Any) -> Any:
     """Colour value by loss rank (1 = best, ties share the worst rank); NaN for the rest."""
     import numpy as np
 
-    ok = np.isfinite(v)
-    finite = np.sort(v[ok])
+    ok = np.flatnonzero(np.isfinite(v))
+    order = ok[np.argsort(v[ok], kind="stable")]
+    finite = v[order]  # sorted
     colours = np.full(v.shape, math.nan)
     if finite.size:
-        rank = np.searchsorted(finite, v[ok], side="right") - 1
-        colours[ok] = 1.0 - rank / max(1, finite.size - 1)
+        # Sorted queries: searchsorted walks the array once (200k unsorted ones cost 30 ms).
+        rank = np.searchsorted(finite, finite, side="right") - 1
+        colours[order] = 1.0 - rank / max(1, finite.size - 1)
     return colours
 
 
@@ -1345,7 +1347,7 @@ def efficiency_figure(info: Any) -> Any:
                 label=f"lowest start-up loss {info.startup_lowest:.4g}",
             )  # fmt: skip
         finite_band = [v for v in band_low if math.isfinite(v)]
-        bottom = min(float(ys.min()), *finite_band)
+        bottom = min([float(ys.min()), *finite_band])
         ordered = np.sort(ys)
         top = max(ordered[int(0.9 * (len(ordered) - 1))], median if median is not None else bottom)
         if info.symlog:  # margins on the symlog scale (a linear span of ±1e308 overflows)
