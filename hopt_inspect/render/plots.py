@@ -532,12 +532,11 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
         else f"space: {result.space_source}"
     )
     where = f"{_middle(file_label, 44)}, {n_trials} trial{'' if n_trials == 1 else 's'}"
-    fig.text(  # ~105 characters fit the 10-inch width at this size: long names ellipsized
-        0.01, 1 - 0.12 / height,
+    fig.suptitle(  # ~105 characters fit the 10-inch width at this size: long names ellipsized
         f"TPE's below/above log-likelihoods for {_middle(result.param, 36)}"
         f" ~ {_middle(result.distribution, 40)}"
         f"\n{where} · {_middle(space, 100 - len(where))}",
-        fontsize=11, ha="left", va="top",
+        x=0.01, y=1 - 0.12 / height, fontsize=11, ha="left", va="top",
     )  # fmt: skip
     _draw_samples_panel(panel, result, table)
     _x_axis(curves, result, table)  # after the panel: a hexbin resets the (shared) x scale
