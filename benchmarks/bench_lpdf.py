@@ -1,11 +1,13 @@
 """How long `hopt-inspect lpdf --param all` takes, end to end, with PNGs.
 
-    python benchmarks/bench_lpdf.py [--trials 10000]
+    python benchmarks/bench_lpdf.py [--trials 10000] [--repeat 3]
 
 1. `sample_trials/qlearn.p` (200 trials, 10 parameters, default snapshots).
 2. A study of --trials trials on the same space (documents made with hyperopt's own
    `Trials.new_trial_docs`, values drawn from the prior), 10 snapshots per parameter.
-Targets (issue #3): a few seconds for 1; under 10 s for 2 at 10,000 trials.
+Each also with --json only (no figure) and the big study's bare unpickle, so the drawing's
+CPU per figure and the ratio to the unpickle are printed. Targets (issues #3, #18): 2 s for
+1; 5 s for 2 at 10,000 trials.
 """
 
 from __future__ import annotations
@@ -76,71 +78,57 @@ def make_study(path: Path, n: int, seed: int = 0) -> None:
         pickle.dump(trials, f)
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + sys, the command and its drawing workers)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def median_of(cmd: list[str], repeat: int) -> tuple[float, float]:
+    runs = sorted(timed(cmd) for _ in range(repeat))
+    cpus = sorted(cpu for _, cpu in runs)
+    return runs[len(runs) // 2][0], cpus[len(cpus) // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (median)")
     args = parser.parse_args()
     tool = shutil.which("hopt-inspect") or str(Path(sys.executable).parent / "hopt-inspect")
+    qlearn = str(ROOT / "sample_trials/qlearn.p")
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.p"
         make_study(big, args.trials)
-        every = max(1, args.trials // 10)
-        rows = [
-            (
-                "qlearn.p (200 trials), --param all, default snapshots",
-                [
-                    tool,
-                    "lpdf",
-                    str(ROOT / "sample_trials/qlearn.p"),
-                    "--param",
-                    "all",
-                    "--space",
-                    SPACE,
-                    "-o",
-                    f"{tmp}/q",
-                ],
-            ),
-            (
-                f"{args.trials} trials, --param all, --every {every}",
-                [
-                    tool,
-                    "lpdf",
-                    str(big),
-                    "--param",
-                    "all",
-                    "--space",
-                    SPACE,
-                    "--every",
-                    str(every),
-                    "-o",
-                    f"{tmp}/big",
-                ],
-            ),
-            (
-                f"{args.trials} trials, --param all, --every {every}, --json only",
-                [
-                    tool,
-                    "lpdf",
-                    str(big),
-                    "--param",
-                    "all",
-                    "--space",
-                    SPACE,
-                    "--every",
-                    str(every),
-                    "--json",
-                ],
-            ),
-        ]
-        print(f"{'lpdf run':<62} {'wall s':>7}")
-        for name, cmd in rows:
-            print(f"{name:<62} {timed(cmd):>7.2f}")
+        every = str(max(1, args.trials // 10))
+        lpdf = [tool, "lpdf", "--param", "all", "--space", SPACE]
+        bare = [sys.executable, "-c", f"import pickle; pickle.load(open({str(big)!r}, 'rb'))"]
+        rows = {
+            "q png": ("qlearn.p (200 trials), --param all, default snapshots",
+                      [*lpdf, qlearn, "-o", f"{tmp}/q"]),
+            "q json": ("qlearn.p, the same, --json only (no figure)", [*lpdf, qlearn, "--json"]),
+            "big png": (f"{args.trials} trials, --param all, --every {every}",
+                        [*lpdf, str(big), "--every", every, "-o", f"{tmp}/big"]),
+            "big json": (f"{args.trials} trials, the same, --json only",
+                         [*lpdf, str(big), "--every", every, "--json"]),
+            "bare": (f"{args.trials} trials: bare pickle.load (imports hyperopt)", bare),
+        }  # fmt: skip
+        print(f"{'lpdf run (median of ' + str(args.repeat) + ')':<62} {'wall s':>7} {'cpu s':>7}")
+        got = {}
+        for key, (name, cmd) in rows.items():
+            got[key] = median_of(cmd, args.repeat)
+            print(f"{name:<62} {got[key][0]:>7.2f} {got[key][1]:>7.2f}")
+        for key, label in (("q", "qlearn.p"), ("big", f"{args.trials} trials")):
+            per = (got[f"{key} png"][1] - got[f"{key} json"][1]) / 10
+            print(f"drawing, {label}: {per:.2f} s of CPU per figure (10 figures, PNG minus JSON)")
+        ratio = got["big png"][0] / got["bare"][0]
+        print(f"{args.trials} trials: lpdf --param all with PNGs = {ratio:.2f}x a bare unpickle")
 
 
 if __name__ == "__main__":

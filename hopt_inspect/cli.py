@@ -713,19 +713,30 @@ def report(
     if not study.trials:
         raise InputError(f"{file}: holds no trials to report on")
     space = session.space
-    summary_result = session.summary(space=space)
-    check_report = session.checks()
-    chosen = infos(session, list(KINDS), PlotOptions(objective=objective), strict=False)
     shown, shown_note = shown_space(session)  # at most 16 parameters' figures
     # hyperopt's TPE curves, not for an Optuna study (its TPE differs: lpdf refuses it too)
     labels = [] if study.source.format == "optuna-sqlite" else list(shown.labels)
-    with _progress(len(chosen) + 2 * len(labels), "computing") as advance:
-        curves = []
-        for label in labels:
-            curves.append(tpe_curves(study, space, label, settings=session.settings))
-            advance()
-        jobs = [*chosen, *(("lpdf", c, Path(file).name, len(study.trials)) for c in curves)]
-        pngs = write_many(jobs, png_bytes, advance)
+    chosen: list[tuple[str, Any]] = []
+    curves: list[Any] = []
+    done: dict[str, Any] = {}
+    with _progress(len(KINDS) + 2 * len(labels), "computing") as advance:
+
+        def jobs() -> Any:  # each figure goes to the drawing workers as soon as it is made
+            for kind in KINDS:
+                chosen.extend(
+                    infos(session, [kind], PlotOptions(objective=objective), strict=False)
+                )
+                if chosen and chosen[-1][0] == kind:
+                    yield chosen[-1]
+            done["summary"] = session.summary(space=space)  # while the workers draw
+            done["check"] = session.checks()
+            for label in labels:
+                curves.append(tpe_curves(study, space, label, settings=session.settings))
+                advance()
+                yield ("lpdf", curves[-1], Path(file).name, len(study.trials))
+
+        pngs = write_many(jobs(), png_bytes, advance, count=len(KINDS) + len(labels))
+    summary_result, check_report = done["summary"], done["check"]
     figures = [
         (info.title, KINDS[kind].caption, png)
         for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)
@@ -752,7 +763,7 @@ def report(
         return
     from rich.text import Text
 
-    _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(jobs)} figures)", style="green"))
+    _emit(Text(f"wrote {target} ({len(page) / 1e6:.1f} MB, {len(pngs)} figures)", style="green"))
 
 
 @command(formats=("csv", "jsonl", "json", "optuna"))
@@ -1125,25 +1136,31 @@ def lpdf(
     written: list[str] = []
     steps = len(labels) * (2 if output is not None else 1)
     with _progress(steps, "computing") as advance:
-        for label in labels:
-            results.append(
-                tpe_curves(study, space, label, at=points, settings=session.settings, grid=grid)
-            )
-            advance()
+
+        def computed() -> Any:  # each result as it is made: workers draw meanwhile
+            for label in labels:
+                results.append(
+                    tpe_curves(study, space, label, at=points, settings=session.settings, grid=grid)
+                )
+                advance()
+                yield results[-1]
+
+        if output is None or not as_folder:
+            list(computed())
         if output is not None:
             from .render.plots import write_figure, write_many
 
             name = Path(file).name
             if as_folder:
                 with staged_folder(output) as stage:
-                    names = png_names([r.param for r in results])  # distinct, bounded
-                    jobs = [
+                    names = png_names(labels)  # distinct, bounded
+                    jobs = (
                         (stage / n, "lpdf", r, name, len(study.trials))
-                        for n, r in zip(names, results, strict=True)
-                    ]
+                        for n, r in zip(names, computed(), strict=True)
+                    )
                     written = [
                         final_path(stage, output, w)
-                        for w in write_many(jobs, write_figure, advance)
+                        for w in write_many(jobs, write_figure, advance, count=len(labels))
                     ]
             else:
                 job = (output, "lpdf", results[0], name, len(study.trials))

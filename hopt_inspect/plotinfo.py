@@ -138,26 +138,31 @@ def _series_lists(study: Study, param: Param) -> tuple[list, list, list]:
     key = (param.label, param.is_categorical, offset)
     cache = study.__dict__.setdefault("_plot_series", {})
     if key not in cache:
-        label, trials = param.label, study.trials
-        at = [i for i, t in enumerate(trials) if t.params.get(label) is not None]
-        raw = [trials[i].params[label] for i in at]
-        ok = study.ok_losses.tolist()  # NaN where the trial is not ok
+        import numpy as np
+
+        column = study.column(param.label)  # NaN where the label is inactive
+        at = np.flatnonzero(~np.isnan(column))
+        values = column[at] - offset if param.is_categorical else column[at]
+        ok = study.ok_losses[at].tolist()  # NaN where the trial is not ok
         cache[key] = (
-            [trials[i].tid for i in at],
-            [float(v) - offset for v in raw] if param.is_categorical else [float(v) for v in raw],
-            [None if ok[i] != ok[i] else trials[i].loss for i in at],
+            study.tids[at].tolist(),
+            values.tolist(),
+            [None if v != v else v for v in ok],
         )
     tids, values, losses = cache[key]
     return list(tids), list(values), list(losses)
 
 
 def history_info(study: Study, settings: TPESettings | None = None) -> HistoryInfo:
+    import numpy as np
+
     settings = settings or TPESettings()
-    points = [(t.tid, float(t.loss)) for t in study.trials if t.is_ok]
-    best: list[tuple[int, float]] = []
-    for tid, loss in points:
-        if not best or loss < best[-1][1]:
-            best.append((tid, loss))
+    ok = np.flatnonzero(~np.isnan(study.ok_losses))  # the columns: no walk over the trials
+    tids, ok_losses = study.tids[ok], study.ok_losses[ok]
+    points = list(zip(tids.tolist(), ok_losses.tolist(), strict=True))
+    before = np.concatenate([[math.inf], np.minimum.accumulate(ok_losses)[:-1]])
+    improved = ok_losses < before  # a new best so far
+    best = list(zip(tids[improved].tolist(), ok_losses[improved].tolist(), strict=True))
     non_finite = [
         (t.tid, "nan" if math.isnan(t.loss) else ("inf" if t.loss > 0 else "-inf"))
         for t in study.trials
@@ -250,11 +255,14 @@ def hist_info(study: Study, space: SearchSpace, settings: TPESettings | None = N
 
     settings = settings or TPESettings()
     panels = []
+    import numpy as np
+
+    startup_tids = [t.tid for t in study.trials[: settings.n_startup_jobs]]
     for param in space.params.values():
         s = series(study, param)
-        startup_tids = {t.tid for t in study.trials[: settings.n_startup_jobs]}
-        first = [v for tid, v in zip(s.tids, s.values, strict=True) if tid in startup_tids]
-        rest = [v for tid, v in zip(s.tids, s.values, strict=True) if tid not in startup_tids]
+        values = np.asarray(s.values, dtype=float)
+        in_startup = np.isin(np.asarray(s.tids), startup_tids)
+        first, rest = values[in_startup].tolist(), values[~in_startup].tolist()
         lattice = False
         if param.is_categorical:
             prior_x = [float(i) for i in range(param.n_options)]
@@ -320,16 +328,18 @@ def _importance_info(study: Study, space: SearchSpace, quantile: float) -> Impor
 
     from .checks import scale
 
-    ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
-    n_top = max(2, math.ceil(quantile * len(ok)))
+    loss, tids = study.ok_losses, study.tids  # columns in trial order: no walk per trial
+    ok = np.flatnonzero(~np.isnan(loss))
+    order = ok[np.lexsort((tids[ok], loss[ok]))]  # by loss, then tid
+    n_top = max(2, math.ceil(quantile * len(order)))
     notes = []
-    if len(ok) < 20:
-        notes.append(f"only {len(ok)} finished trials: importances are rough")
+    if len(order) < 20:
+        notes.append(f"only {len(order)} finished trials: importances are rough")
     scores = []
     for param in space.params.values():
-        column = [t.params.get(param.label) for t in ok]
-        all_v = [v for v in column if v is not None]
-        top_v = [v for v in column[:n_top] if v is not None]
+        column = study.column(param.label)[order]
+        all_v = column[~np.isnan(column)]
+        top_v = column[:n_top][~np.isnan(column[:n_top])]
         if len(top_v) < 2 or len(all_v) < 4:
             scores.append((param.label, 0.0))
             continue
@@ -363,8 +373,11 @@ def _kde(values: Any, grid: Any, width: float) -> Any:
 
     v = np.asarray(values, dtype=float)
     bw = max(1.06 * (v.std() or width / 10) * len(v) ** (-1 / 5), width / 100)
-    z = (grid[:, None] - v[None, :]) / bw
-    return np.exp(-0.5 * z * z).sum(axis=1) + 1e-12
+    total = np.zeros(len(grid))
+    for start in range(0, len(v), 20_000):  # a grid x 20k block at a time: bounded memory
+        z = (grid[:, None] - v[None, start : start + 20_000]) / bw
+        total += np.exp(-0.5 * z * z).sum(axis=1)
+    return total + 1e-12
 
 
 def most_important_pair(study: Study, space: SearchSpace) -> tuple[str, str]:
@@ -391,7 +404,8 @@ def efficiency_info(
 
     analysis = efficiency.analyse(study, settings, n_startup=n_startup, sampler_kind=sampler_kind)
     result = analysis.result
-    points = [(i + 1, float(t.loss)) for i, t in enumerate(study.trials) if t.is_ok]
+    ok = np.flatnonzero(~np.isnan(study.ok_losses))  # trial positions, from the column
+    points = list(zip((ok + 1).tolist(), study.ok_losses[ok].tolist(), strict=True))
     best: list[tuple[int, float]] = []
     for n, loss in points:
         if not best or loss < best[-1][1]:

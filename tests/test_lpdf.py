@@ -150,21 +150,24 @@ def test_bad_lpdf_input(tmp_path, args, message):
     assert message in out.stderr
 
 
-def _rows(fig):
-    return fig.axes[1:]
+def _line(ax, gid):
+    return next(artist for artist in ax.get_children() if artist.get_gid() == gid)
 
 
 def test_figure_draws_the_computed_curves():
+    """One axes holds every snapshot as a band: the lines carry the computed values, and
+    each row's transform maps its own y range into its band, top row first."""
     study = load_study(SAMPLES / "heart.p")
     sp = space_from_python(HEART_SPACE)
     result = tpe_curves(study, sp, "learning_rate", at=[30, 60, 100])
     fig = lpdf_figure(result, file_label="heart.p", n_trials=100)
-    samples_ax = fig.axes[0]
-    rows = [ax for ax in fig.axes[1:] if ax.get_label() != "<colorbar>"][:3]
-    assert len(rows) == 3
+    samples_ax, rows = fig.axes[0], fig.axes[1]
+    assert len(fig.axes) == 2  # whatever the number of snapshots (the colour bar is an inset)
     assert len(samples_ax.collections[0].get_offsets()) == 100  # every trial is a point
-    for ax, snap in zip(rows, result.snapshots, strict=True):
-        below, above, diff = ax.lines[:3]
+    titles = [t.get_text() for t in rows.texts]
+    bottoms = []
+    for i, snap in enumerate(result.snapshots):
+        below, above, diff = (_line(rows, f"{name}-{i}") for name in ("below", "above", "diff"))
         assert list(below.get_xdata()) == snap.x
         # Densities are drawn relative to a uniform over the range: log(4) for uniform(-2, 2).
         shift = math.log(4.0)
@@ -172,20 +175,32 @@ def test_figure_draws_the_computed_curves():
         assert list(above.get_ydata()) == pytest.approx([v + shift for v in snap.above_llik])
         expected_diff = [b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=True)]
         assert list(diff.get_ydata()) == pytest.approx(expected_diff, abs=1e-12)
-        assert ax.lines[3].get_xdata()[0] == snap.argmax_x  # the vertical line at the argmax
-        assert ax.get_title(loc="left").startswith(f"after {snap.n_trials} trials")
-    assert rows[0].get_xlim()[0] <= -2 and rows[0].get_xlim()[1] >= 2
+        assert _line(rows, f"argmax-{i}").get_xdata()[0] == snap.argmax_x
+        assert titles[i].startswith(f"after {snap.n_trials} trials")
+        # The row's scale: its drawn curves stay inside its band (clipped to its frame).
+        to_rows = below.get_transform() - rows.transData
+        y = to_rows.transform([(0.0, max(v + shift for v in snap.below_llik))])[0][1]
+        assert len(result.snapshots) - 1 - i <= y <= len(result.snapshots) - i
+        assert below.get_clip_box() is not None and below.get_clip_box() != rows.bbox
+        bottoms.append(to_rows.transform([(0.0, 0.0)])[0][1])
+    assert bottoms == sorted(bottoms, reverse=True)  # the first snapshot on top
+    assert rows.get_xlim()[0] <= -2 and rows.get_xlim()[1] >= 2
+    labels = [t.get_text() for t in rows.get_yticklabels()]
+    assert "0" in labels and len(labels) >= 2 * len(result.snapshots)  # each row its scale
 
 
 def test_figure_log_axis_and_option_names():
     study = load_study(SAMPLES / "qlearn.p")
     sp = space_from_python(QLEARN_SPACE)
-    lr = lpdf_figure(tpe_curves(study, sp, "learning_rate", at=[50]), file_label="q", n_trials=200)
-    assert lr.axes[1].get_xscale() == "log"
-    # On a log axis the curves are drawn per unit of log x; their difference is unchanged.
     result = tpe_curves(study, sp, "learning_rate", at=[50])
+    lr = lpdf_figure(result, file_label="q", n_trials=200)
+    assert lr.axes[1].get_xscale() == "log"
+    lr.canvas.draw()  # plain-text decade labels (matplotlib's own are mathtext, shown raw)
+    labels = [t.get_text() for t in lr.axes[1].get_xticklabels() if t.get_text()]
+    assert "10⁻⁵" in labels and "0.01" in labels and not any("$" in t for t in labels)
+    # On a log axis the curves are drawn per unit of log x; their difference is unchanged.
     snap = result.snapshots[0]
-    drawn_diff = lr.axes[1].lines[2].get_ydata()
+    drawn_diff = _line(lr.axes[1], "diff-0").get_ydata()
     assert list(drawn_diff) == pytest.approx(
         [b - a for b, a in zip(snap.below_llik, snap.above_llik, strict=True)]
     )
@@ -217,3 +232,25 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_text_from_the_file_is_escaped_in_the_png():
+    """Control characters in a label, an option or the file name are drawn as \\xNN (the
+    escape pass walks the figure without building every tick of every axis)."""
+    import dataclasses
+    import io
+
+    from matplotlib.text import Text
+
+    from hopt_inspect.render.escape import CONTROL
+    from hopt_inspect.render.plots import save_figure
+
+    study = load_study(SAMPLES / "qlearn.p")
+    result = tpe_curves(study, space_from_python(QLEARN_SPACE), "use_double_q_learning", at=[50])
+    result = dataclasses.replace(result, param="p\x07", options=["x\x1b[31m", "y"])
+    fig = lpdf_figure(result, file_label="f\x1b.p", n_trials=200)
+    save_figure(fig, io.BytesIO())
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert not any(CONTROL.search(t.replace("\n", "")) for t in texts)
+    assert "x\\x1b[31m" in [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert any("p\\x07" in t for t in texts) and any("f\\x1b.p" in t for t in texts)

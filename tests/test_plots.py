@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import sys
 
@@ -171,3 +172,101 @@ def test_many_points_are_binned_and_labels_bounded():
     params = plots.params_figure(plotinfo.ParamsInfo("p", 20, [sx, choice]))
     assert any(isinstance(c, QuadMesh) for c in params.axes[1].collections)
     assert "binned" in params.texts[0].get_text()
+
+
+def test_efficiency_band_cut_at_zero_for_a_loss_never_negative(qlearn):
+    """qlearn's losses are all >= 0, and the tail model (which knows no floor) puts random
+    search's 5% below 0: drawn cut at 0, and the legend says so."""
+    from matplotlib.collections import PolyCollection
+
+    study, _ = qlearn
+    info = plotinfo.efficiency_info(study)
+    assert min(v for _, v in info.points) >= 0 and min(info.band_low) < 0
+    fig = plots.efficiency_figure(info)
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert any("cut at 0" in label for label in labels)
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    lowest = min(min(p.vertices[:, 1]) for c in bands for p in c.get_paths())
+    assert lowest == 0.0
+    assert ax.get_ylim()[0] > min(info.band_low)  # the cut band does not stretch the axis
+
+
+def test_losses_near_the_float_limit_draw_without_overflow(tmp_path):
+    """±1e308 losses: symlog axes with finite limits set by us (matplotlib's own margins
+    overflowed and warned), all the points inside them."""
+    import io
+    import warnings
+
+    from hyperopt import hp
+
+    def objective(p):
+        x = p["x"]
+        return 1e308 if x > 0.8 else -1e308 if x < -0.8 else x * x
+
+    trials = run_fmin(objective, {"x": hp.uniform("x", -1, 1)}, 60, seed=3)
+    path = tmp_path / "huge.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    history = plotinfo.history_info(study)
+    assert history.symlog
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.history_figure(history)
+        plots.save_figure(fig, io.BytesIO())
+    low, high = fig.axes[0].get_ylim()
+    assert low < -1e307 and high > 1e307 and math.isfinite(low) and math.isfinite(high)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert not any("$" in label for label in labels)  # plain text, not raw mathtext
+
+
+def test_mean_hexbin_equals_hexbins_own_reduction():
+    """The fast mean per hexagon (counts by hexbin, sums by bincount) is hexbin's own
+    C/np.mean result, cell for cell, on linear and log axes."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(0)
+    for logx, logy in [(False, False), (True, False), (False, True)]:
+        x = np.exp(rng.uniform(-5, 0, 5000)) if logx else rng.uniform(0, 10, 5000)
+        y = np.exp(rng.uniform(-5, 0, 5000)) if logy else rng.normal(size=5000)
+        c = rng.uniform(size=5000)
+        fast = plots._mean_hexbin(Figure().subplots(), x, y, c, gridsize=(40, 20), logx=logx,
+                                  logy=logy, zorder=1)  # fmt: skip
+        tx, ty = (np.log10(x) if logx else x), (np.log10(y) if logy else y)
+        slow = Figure().subplots().hexbin(
+            x, y, C=c, reduce_C_function=np.mean, gridsize=(40, 20),
+            extent=[tx.min(), tx.max(), ty.min(), ty.max()],
+            xscale="log" if logx else "linear", yscale="log" if logy else "linear",
+        )  # fmt: skip
+        assert np.allclose(fast.get_offsets(), slow.get_offsets())
+        assert np.allclose(fast.get_array(), slow.get_array())
+
+
+def test_efficiency_thins_a_dense_cloud_and_says_so(qlearn):
+    """Past DENSE trials the loss cloud is a sample as dense per decade of the log axis as
+    at its start (the best-so-far line still has every improvement); the legend says so."""
+    import dataclasses
+
+    import numpy as np
+
+    study, _ = qlearn
+    info = plotinfo.efficiency_info(study)
+    rng = np.random.default_rng(3)
+    n = 4 * plots.DENSE
+    points = [(i + 1, float(v)) for i, v in enumerate(rng.uniform(1, 20, n))]
+    fig = plots.efficiency_figure(dataclasses.replace(info, points=points))
+    ax = fig.axes[0]
+    drawn = sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")
+                and len(c.get_offsets()) > 10)  # fmt: skip
+    assert 0.8 * plots.DENSE < drawn < 1.2 * plots.DENSE
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(f"of {n:,}, thinned evenly along the axis" in label for label in labels)
+    kept = plots._thinned(np.arange(1, n + 1))
+    early = np.arange(1, 101)
+    assert set(early - 1) <= set(kept.tolist())  # the first trials: every one
+    per_octave = np.histogram(kept + 1, bins=[4000, 8000, 16000])[0]  # past c: even
+    assert abs(per_octave[0] - per_octave[1]) < 0.15 * per_octave.mean()
+    assert ax.get_xscale() == "log"
+    fig.canvas.draw()
+    assert not any("$" in t.get_text() for t in ax.get_xticklabels())

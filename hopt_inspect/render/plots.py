@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from ..tpe import LpdfResult, Snapshot
@@ -29,6 +30,9 @@ def _figure(width: float, height: float) -> Any:
     # Labels and options come from the file: "$...$" must print as written, never be
     # parsed as mathtext (a label "$\\frac{a}{$" raised ValueError). We draw no math.
     matplotlib.rcParams["text.parse_math"] = False
+    # Unhinted glyphs: a fifth of an lpdf figure's time is rendering its ~1400 glyphs, and
+    # at 110 dpi hinted and unhinted text look the same.
+    matplotlib.rcParams["text.hinting"] = "none"
 
     # No constrained layout: it costs half a second per tall figure. Margins are set by hand.
     return Figure(figsize=(width, height), dpi=110)
@@ -52,14 +56,71 @@ def _rank_points(
             xs, ys, c=cs, cmap="viridis", vmin=0, vmax=1, s=size,
             rasterized=len(xs) > 1000, **{"lw": 0, **scatter_kw},
         )  # fmt: skip
+    return _mean_hexbin(
+        ax, xs, ys, cs, gridsize=gridsize, logx=logx, logy=logy,
+        zorder=scatter_kw.get("zorder", 1),
+    )  # fmt: skip
+
+
+def _mean_hexbin(
+    ax: Any, xs: Any, ys: Any, cs: Any, *, gridsize: tuple[int, int], logx: bool, logy: bool,
+    zorder: float,
+) -> Any:  # fmt: skip
+    """``ax.hexbin`` of the mean of ``cs`` per hexagon, without its loop over every point.
+
+    Given ``C``, hexbin appends each point to a Python list of its cell (0.1 s per 200k
+    points, each figure and panel) and reduces every list. Here hexbin only counts (numpy),
+    on an extent we fix, and the means come from the same cell arithmetic with
+    ``np.bincount`` weights; if our counts ever differ from hexbin's, its own way is used.
+    """
     import numpy as np
 
-    return ax.hexbin(
-        np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), C=np.asarray(cs, dtype=float),
-        reduce_C_function=np.mean, gridsize=gridsize, xscale="log" if logx else "linear",
-        yscale="log" if logy else "linear", cmap="viridis", vmin=0, vmax=1, lw=0,
-        rasterized=True, zorder=scatter_kw.get("zorder", 1),
-    )  # fmt: skip
+    x, y, c = (np.asarray(v, dtype=float) for v in (xs, ys, cs))
+    tx, ty = np.log10(x) if logx else x, np.log10(y) if logy else y
+    extent = []
+    for t in (tx, ty):
+        lo, hi = float(t.min()), float(t.max())
+        if not hi > lo:
+            pad = 0.1 * abs(lo) or 0.1
+            lo, hi = lo - pad, hi + pad
+        extent += [lo, hi]
+    common = {
+        "gridsize": gridsize, "xscale": "log" if logx else "linear",
+        "yscale": "log" if logy else "linear", "cmap": "viridis", "vmin": 0, "vmax": 1,
+        "lw": 0, "rasterized": True, "zorder": zorder,
+    }  # fmt: skip
+    cells = ax.hexbin(x, y, mincnt=1, extent=extent, **common)
+    nx, ny = gridsize
+    xmin, xmax, ymin, ymax = extent
+    padding = 1.0e-9 * (xmax - xmin)
+    xmin, xmax = xmin - padding, xmax + padding
+    ix, iy = (tx - xmin) / ((xmax - xmin) / nx), (ty - ymin) / ((ymax - ymin) / ny)
+    ix1, iy1 = np.round(ix).astype(int), np.round(iy).astype(int)
+    ix2, iy2 = np.floor(ix).astype(int), np.floor(iy).astype(int)
+    i1 = np.where((ix1 >= 0) & (ix1 < nx + 1) & (iy1 >= 0) & (iy1 < ny + 1),
+                  ix1 * (ny + 1) + iy1 + 1, 0)  # fmt: skip
+    i2 = np.where((ix2 >= 0) & (ix2 < nx) & (iy2 >= 0) & (iy2 < ny), ix2 * ny + iy2 + 1, 0)
+    near1 = (ix - ix1) ** 2 + 3.0 * (iy - iy1) ** 2 < (ix - ix2 - 0.5) ** 2 + 3.0 * (
+        iy - iy2 - 0.5
+    ) ** 2
+    size1, size2 = 1 + (nx + 1) * (ny + 1), 1 + nx * ny
+    counts = np.concatenate([np.bincount(i1[near1], minlength=size1)[1:],
+                             np.bincount(i2[~near1], minlength=size2)[1:]])  # fmt: skip
+    sums = np.concatenate([np.bincount(i1[near1], c[near1], minlength=size1)[1:],
+                           np.bincount(i2[~near1], c[~near1], minlength=size2)[1:]])  # fmt: skip
+    filled = counts > 0
+    drawn = np.asarray(cells.get_array(), dtype=float)
+    if drawn.shape == (int(filled.sum()),) and np.array_equal(drawn, counts[filled]):
+        cells.set_array(sums[filled] / counts[filled])
+        return cells
+    cells.remove()  # another matplotlib's arithmetic: let hexbin reduce, slowly
+    return ax.hexbin(x, y, C=c, reduce_C_function=_mean, extent=extent, **common)
+
+
+def _mean(values: list[float]) -> float:
+    """hexbin calls this once per non-empty cell: ``np.mean`` of a short list costs 25 us,
+    a second for the 40,000 cells of a params figure."""
+    return sum(values) / len(values)
 
 
 def _rank_bands(ax: Any, tids: Any, options: Any, cs: Any, k: int, *, tid_on_y: bool) -> Any:
@@ -170,126 +231,223 @@ def _flat(diff: list[float]) -> bool:
     return not finite or max(finite) - min(finite) < 0.05
 
 
-def _mark_next(ax: Any, value: float, label: str) -> None:
-    """A triangle under the axis at the value the next trial tried (clear of the titles)."""
-    bottom = ax.get_ylim()[0]
-    ax.plot(
-        [value],
-        [bottom],
-        marker="^",
-        ms=9,
-        color=NEXT,
-        clip_on=False,
-        ls="none",
-        label=label,
-        zorder=5,
-    )
+# The snapshot rows share one Axes: each row is a band of height 1 in its y data units
+# (row i of n at [n - 1 - i, n - i)), its curves drawn through a transform that maps the
+# row's own y range into the band and clipped to the row's frame. One axes instead of one
+# per row: matplotlib builds and draws ticks per Axis, which was most of the figure's cost.
+ROW_PLOT = 0.80  # the share of a band that holds the curves; the rest holds its title
 
 
-def _draw_continuous_row(ax: Any, result: LpdfResult, s: Snapshot) -> str:
-    log_axis = _log_kind(result.kind)
-    if log_axis:
-        s = _per_log_unit(s)
-    s = _relative_to_uniform(result, s, log_axis)
+class _Row:
+    """One snapshot's band: its y range ``lo..hi`` drawn in ``[base, base + ROW_PLOT]``."""
+
+    def __init__(self, ax: Any, base: float, lo: float, hi: float) -> None:
+        from matplotlib.patches import Rectangle
+        from matplotlib.transforms import Affine2D, blended_transform_factory
+
+        self.ax, self.base, self.lo, self.hi = ax, base, lo, hi
+        k = ROW_PLOT / ((hi - lo) or 1.0)
+        self.transform = Affine2D().scale(1.0, k).translate(0.0, base - lo * k) + ax.transData
+        self.band = blended_transform_factory(ax.transAxes, ax.transData)  # x: 0..1 of the axes
+        self.frame = Rectangle(
+            (0.0, base), 1.0, ROW_PLOT, transform=self.band, fill=False, lw=0.8, ec="black",
+            zorder=2.5,
+        )  # fmt: skip
+        ax.add_patch(self.frame)
+
+    def y(self, value: float) -> float:
+        """A value of this row's scale, in the axes' data units."""
+        return self.base + (value - self.lo) * ROW_PLOT / ((self.hi - self.lo) or 1.0)
+
+    def clip(self, artist: Any) -> Any:
+        artist.set_clip_path(self.frame)
+        return artist
+
+    def plot(self, x: Any, y: Any, **kw: Any) -> Any:
+        (line,) = self.ax.plot(x, y, transform=self.transform, **kw)
+        return self.clip(line)
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """About three round values of the row's scale, as (position, label)."""
+        from matplotlib.ticker import MaxNLocator
+
+        values = MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(self.lo, self.hi)
+        return [(self.y(v), f"{v:g}".replace("-", "−")) for v in values if self.lo <= v <= self.hi]
+
+    def shade(self, colour: str) -> None:
+        from matplotlib.patches import Rectangle
+
+        self.ax.add_patch(
+            Rectangle((0.0, self.base), 1.0, ROW_PLOT, transform=self.band, color=colour,
+                      lw=0, zorder=0)
+        )  # fmt: skip
+
+    def title(self, text: str, colour: str) -> None:
+        self.ax.text(
+            0.0, self.base + ROW_PLOT + 0.03, text, transform=self.band, fontsize=8.5,
+            va="bottom", ha="left", color=colour,
+        )  # fmt: skip
+
+
+def _mark_next(row: _Row, value: float, label: str) -> None:
+    """A triangle on the row's bottom edge at the value the next trial tried."""
+    row.ax.plot(
+        [value], [row.base], marker="^", ms=9, color=NEXT, clip_on=False, ls="none",
+        label=label, zorder=5,
+    )  # fmt: skip
+
+
+def _draw_continuous_row(row: _Row, result: LpdfResult, s: Snapshot, i: int) -> str:
     x = s.x
     diff = [b - a for b, a in zip(s.below_llik, s.above_llik, strict=True)]
     steps = {"drawstyle": "steps-mid"} if _q(result) and len(x) <= 60 else {}
-    ax.plot(x, s.below_llik, color=BELOW, lw=1.6, label="below: log l(x), good trials", **steps)
-    ax.plot(x, s.above_llik, color=ABOVE, lw=1.6, label="above: log g(x), the rest", **steps)
-    ax.plot(x, diff, color=DIFF, lw=1.1, label="difference: log l(x) − log g(x)", **steps)
+    row.plot(x, s.below_llik, color=BELOW, lw=1.6, label="below: log l(x), good trials",
+             gid=f"below-{i}", **steps)  # fmt: skip
+    row.plot(x, s.above_llik, color=ABOVE, lw=1.6, label="above: log g(x), the rest",
+             gid=f"above-{i}", **steps)  # fmt: skip
+    row.plot(x, diff, color=DIFF, lw=1.1, label="difference: log l(x) − log g(x)",
+             gid=f"diff-{i}", **steps)  # fmt: skip
     flat = _flat(diff)
     if s.argmax_x is not None and not flat:
-        ax.axvline(s.argmax_x, color=DIFF, ls="--", lw=1.2, label="argmax of the difference")
-    limits = _ylimits(s)
-    if limits:
-        ax.set_ylim(*limits)
+        row.plot([s.argmax_x, s.argmax_x], [row.lo, row.hi], color=DIFF, ls="--", lw=1.2,
+                 label="argmax of the difference", gid=f"argmax-{i}")  # fmt: skip
     if s.next_value is not None:
-        _mark_next(ax, s.next_value, "value the next trial actually tried")
-    if log_axis:
-        ax.set_xscale("log")
-    ax.set_ylabel("log density\nvs uniform", fontsize=8)
+        _mark_next(row, s.next_value, "value the next trial actually tried")
     return "no clear preference" if flat else ""
 
 
-def _draw_categorical_row(ax: Any, result: LpdfResult, s: Snapshot) -> str:
+def _draw_categorical_row(row: _Row, result: LpdfResult, s: Snapshot, i: int) -> str:
     k = len(s.x)
     pos = list(range(k))
     below_p = [math.exp(v) for v in s.below_llik]
     above_p = [math.exp(v) for v in s.above_llik]
     width = 0.38
-    ax.bar(
-        [p - width / 2 for p in pos], below_p, width, color=BELOW, label="below: p(option | good)"
-    )
-    ax.bar(
-        [p + width / 2 for p in pos], above_p, width, color=ABOVE, label="above: p(option | rest)"
-    )
-    top = max(below_p + above_p) * 1.25
-    ax.set_ylim(0, top)
+    for offset, p, colour, label, name in (
+        (-width / 2, below_p, BELOW, "below: p(option | good)", "below"),
+        (width / 2, above_p, ABOVE, "above: p(option | rest)", "above"),
+    ):
+        bars = row.ax.bar([q + offset for q in pos], p, width, color=colour, label=label,
+                          transform=row.transform, gid=f"{name}-{i}")  # fmt: skip
+        for bar in bars:
+            row.clip(bar)
     flat = _flat([b - a for b, a in zip(s.below_llik, s.above_llik, strict=True)])
     if s.argmax_x is not None and not flat:
-        i = int(s.argmax_x)
-        ax.bar(
-            [i],
-            [top * 0.98],
-            0.9,
-            fill=False,
-            ec=DIFF,
-            ls="--",
-            lw=1.0,
-            label="argmax of log-ratio below/above",
-        )
+        top = row.hi
+        (box,) = row.ax.bar([int(s.argmax_x)], [top * 0.98], 0.9, fill=False, ec=DIFF, ls="--",
+                            lw=1.0, label="argmax of log-ratio below/above",
+                            transform=row.transform, gid=f"argmax-{i}")  # fmt: skip
+        row.clip(box)
     if s.next_value is not None:
-        _mark_next(ax, s.next_value, "option the next trial actually tried")
-    ax.set_xticks(pos)
-    ax.set_xticklabels(_short(result.options or [str(i) for i in pos]), fontsize=8)
-    ax.set_ylabel("probability", fontsize=8)
+        _mark_next(row, s.next_value, "option the next trial actually tried")
     return "no clear preference" if flat else ""
+
+
+def _row_range(result: LpdfResult, s: Snapshot) -> tuple[float, float]:
+    if result.options is not None:
+        return 0.0, max(math.exp(v) for v in [*s.below_llik, *s.above_llik]) * 1.25
+    return _ylimits(s) or (-1.0, 1.0)
+
+
+def _drawn(result: LpdfResult, s: Snapshot) -> Snapshot:
+    """The snapshot as drawn: per unit of log x on a log axis, relative to a uniform."""
+    if result.options is not None:
+        return s
+    log_axis = _log_kind(result.kind)
+    if log_axis:
+        s = _per_log_unit(s)
+    return _relative_to_uniform(result, s, log_axis)
+
+
+def _draw_rows(ax: Any, result: LpdfResult) -> None:
+    """Every snapshot as a band of ``ax`` (top: the first), each with its own y scale."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    n = len(result.snapshots)
+    categorical = result.options is not None
+    ticks: list[tuple[float, str]] = []
+    rows = []
+    for i, snap in enumerate(result.snapshots):
+        s = _drawn(result, snap)
+        row = _Row(ax, float(n - 1 - i), *_row_range(result, s))
+        draw = _draw_categorical_row if categorical else _draw_continuous_row
+        note = draw(row, result, s, i)
+        if snap.startup:
+            row.shade("#F7F7F7")
+        row.title(_row_title(snap) + (f"; {note}" if note else ""),
+                  "#777777" if snap.startup else "black")  # fmt: skip
+        ticks += row.ticks()
+        rows.append(row)
+    ax.set_ylim(0.0, n - 1 + ROW_PLOT if n else 1.0)
+    ax.yaxis.set_major_locator(FixedLocator([p for p, _ in ticks]))
+    ax.yaxis.set_major_formatter(FixedFormatter([t for _, t in ticks]))
+    ax.tick_params(labelsize=8)
+    ax.set_ylabel(
+        "probability" if categorical else "log density vs uniform (each row its own scale)",
+        fontsize=8,
+    )
+    ax.patch.set_visible(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    # Grid lines inside each row's frame only (the axes' own grid would cross the titles).
+    xs = [v for v in ax.xaxis.get_majorticklocs() if _inside(ax.get_xlim(), v)]
+    segments = [[(v, r.base), (v, r.base + ROW_PLOT)] for r in rows for v in xs]
+    segments += [[(x0, p), (x1, p)] for p, _ in ticks for x0, x1 in [ax.get_xlim()]]
+    ax.add_collection(
+        LineCollection(segments, colors="#000000", alpha=0.12, lw=0.5, zorder=1), autolim=False
+    )
+
+
+def _inside(limits: tuple[float, float], v: float) -> bool:
+    return min(limits) <= v <= max(limits)
 
 
 def _short(labels: list[str], limit: int = 14) -> list[str]:
     return [lab if len(lab) <= limit else lab[: limit - 1] + "…" for lab in labels]
 
 
-def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
+def _samples_array(samples: list[tuple[int, float, float | None]]) -> Any:
+    """The samples as an n x 3 float array: trial number, value, loss (None as NaN)."""
+    import numpy as np
+
+    return np.array(samples, dtype=float).reshape(-1, 3)
+
+
+def _draw_samples_panel(ax: Any, result: LpdfResult, table: Any) -> None:
     """Where every trial sampled this parameter, trial number growing downwards."""
-    samples = result.samples
-    if not samples:
+    import numpy as np
+
+    if not len(table):
         ax.text(0.5, 0.5, "no trial sampled this parameter", ha="center", transform=ax.transAxes)
         return
     startup = int(result.settings["n_startup_jobs"])
-    finite = sorted(loss for _, _, loss in samples if loss is not None and math.isfinite(loss))
+    tids, values, losses = table[:, 0], table[:, 1].copy(), table[:, 2]
     if result.options is not None:  # options: spread the points a little so counts show
-        import numpy as np
-
-        jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(samples))
-        samples = [(t, v + j, loss) for (t, v, loss), j in zip(samples, jitter, strict=True)]
-    colours, missing = _loss_colours([loss for _, _, loss in samples])
-    bad = set(missing)
-    xs = [v for i, (_, v, _) in enumerate(samples) if i not in bad]
-    ys = [t for i, (t, _, _) in enumerate(samples) if i not in bad]
-    cs = [c for i, c in enumerate(colours) if i not in bad]
-    xs_bad = [samples[i][1] for i in missing]
-    ys_bad = [samples[i][0] for i in missing]
+        values += np.random.default_rng(0).uniform(-0.15, 0.15, len(values))
+    colours = _rank_colours(losses)
+    good = np.isfinite(losses)
     log_x = _log_kind(result.kind)
+    shown = good & (values > 0) if log_x else good  # a q-rounded 0 is off a log axis
+    xs, ys, cs = values[shown], tids[shown], colours[shown]
     if result.options is not None and len(xs) > DENSE:  # bands, not jittered hexagons
         points = _rank_bands(ax, ys, xs, cs, len(result.options), tid_on_y=True)
     else:
         points = _rank_points(ax, xs, ys, cs, size=14, logx=log_x, gridsize=(60, 30))
-    if xs_bad:
+    if not good.all():
         ax.scatter(
-            xs_bad,
-            ys_bad,
+            values[~good],
+            tids[~good],
             marker="x",
             color="#888888",
             s=14,
             lw=1,
             label="failed / non-finite loss",
         )
-    if finite:
-        best_tid, best_value = min(
-            ((tid, value) for tid, value, loss in samples if loss == finite[0]),
-            key=lambda tv: tv[0],
-        )
+    finite = np.sort(losses[good])
+    if finite.size:
+        at_best = np.flatnonzero(losses == finite[0])
+        first = at_best[np.argmin(tids[at_best])]
+        best_tid, best_value = int(tids[first]), float(values[first])
         ax.scatter(
             [best_value],
             [best_tid],
@@ -301,7 +459,7 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
             zorder=3,
             label=f"best trial ({best_tid})",
         )
-    max_tid = max(tid for tid, _, _ in samples)
+    max_tid = int(tids.max())
     ax.axhspan(
         -0.5,
         min(startup, max_tid + 1) - 0.5,
@@ -321,15 +479,11 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
         loc="left",
         y=1.0,  # a fixed position skips matplotlib's costly automatic title placement
     )
-    # Above the panel, not over the points.
-    ax.legend(
-        loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, fontsize=7, frameon=False,
-        borderaxespad=0.2,
-    )  # fmt: skip
+    # Its keys go in the figure's legend, under the rows (above the panel they hid its title).
     # An inset colour bar keeps this panel as wide as the rows below it.
     cax = ax.inset_axes((1.01, 0.0, 0.015, 1.0))
     colorbar = ax.figure.colorbar(points, cax=cax)
-    if finite:
+    if finite.size:
         colorbar.set_ticks([1.0, 0.5, 0.0])
         median = finite[len(finite) // 2]
         colorbar.set_ticklabels(
@@ -339,8 +493,6 @@ def _draw_samples_panel(ax: Any, result: LpdfResult, title_file: str) -> None:
     colorbar.set_label(
         "loss (by rank)" + (f"\n{_dense_note(len(xs))}" if len(xs) > DENSE else ""), fontsize=7
     )
-    if _log_kind(result.kind):
-        ax.set_xscale("log")
 
 
 def _middle(text: str, limit: int) -> str:
@@ -352,16 +504,28 @@ def _middle(text: str, limit: int) -> str:
 
 
 def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
-    """The blog post's figure done well: one row per snapshot, below/above/difference."""
+    """The blog post's figure done well: one row per snapshot, below/above/difference.
+
+    Three axes whatever the number of snapshots: the samples panel (with an inset colour
+    bar) and one axes holding every snapshot as a framed band with its own y scale."""
     rows = len(result.snapshots)
-    height = 3.6 + 1.45 * rows
+    top_in, panel_in, gap_in, row_in = 0.95, 2.3, 0.42, 1.45
+    import numpy as np
+
+    table = _samples_array(result.samples)
+    legend_lines = 3 + (0 if np.isfinite(table[:, 2]).all() else 1)
+    bottom_in = 0.6 + 0.17 * legend_lines  # x tick labels, x label, the legend
+    rows_tall = (max(rows, 1) - 1 + ROW_PLOT) * row_in
+    height = top_in + panel_in + gap_in + rows_tall + bottom_in
     fig = _figure(10.0, height)
-    heights = [2.6] + [1.2] * rows
-    axes = fig.subplots(rows + 1, 1, sharex=True, gridspec_kw={"height_ratios": heights})
-    inch = 1.0 / height  # margins in inches, as fractions of the figure height
-    fig.subplots_adjust(left=0.08, right=0.86, top=1 - 1.05 * inch, bottom=0.95 * inch, hspace=0.42)
-    axes = list(axes) if rows else [axes]
-    categorical = result.options is not None
+    left, width = 0.08, 0.78
+
+    def box(top: float, tall: float) -> tuple[float, float, float, float]:
+        return (left, 1 - (top + tall) / height, width, tall / height)
+
+    rows_top = top_in + panel_in + gap_in
+    panel = fig.add_axes(box(top_in, panel_in))
+    curves = fig.add_axes(box(rows_top, rows_tall), sharex=panel)
     space = (
         "space INFERRED from the trials: pass --space for the real one"
         if result.inferred
@@ -372,49 +536,104 @@ def lpdf_figure(result: LpdfResult, *, file_label: str, n_trials: int) -> Any:
         f"TPE's below/above log-likelihoods for {_middle(result.param, 36)}"
         f" ~ {_middle(result.distribution, 40)}"
         f"\n{where} · {_middle(space, 100 - len(where))}",
-        fontsize=11,
-        x=0.01,
-        ha="left",
-    )
-    _draw_samples_panel(axes[0], result, file_label)
-    for ax, snap in zip(axes[1:], result.snapshots, strict=True):
-        if categorical:
-            note = _draw_categorical_row(ax, result, snap)
-        else:
-            note = _draw_continuous_row(ax, result, snap)
-        ax.set_title(
-            _row_title(snap) + (f"; {note}" if note else ""),
-            fontsize=8.5,
-            loc="left",
-            y=1.0,
-            pad=2,
-            color="#777777" if snap.startup else "black",
-        )
-        if snap.startup:
-            ax.set_facecolor("#F7F7F7")
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.25, lw=0.5)
-        if ax is not axes[-1]:
-            # The shared x axis is labelled on the last row only; the others would still
-            # build and draw a Tick (two lines, a grid line, two labels) per tick, which is
-            # most of the figure's cost. Their vertical grid lines go with them.
-            ax.xaxis.set_visible(False)
+        x=0.01, y=1 - 0.12 / height, fontsize=11, ha="left", va="top",
+    )  # fmt: skip
+    _draw_samples_panel(panel, result, table)
+    _x_axis(curves, result, table)  # after the panel: a hexbin resets the (shared) x scale
+    panel.xaxis.set_visible(False)  # the x axis is labelled under the rows
     if rows:
-        seen: dict[str, Any] = {}
-        for ax in axes[1:]:
-            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-                seen.setdefault(lab, h)
-        fig.legend(
-            list(seen.values()),
-            list(seen),
-            loc="outside lower center",
-            ncol=3,
-            fontsize=8,
-            frameon=False,
-        )
+        _draw_rows(curves, result)
+    else:
+        curves.set_visible(False)
+    seen: dict[str, Any] = {}
+    for ax in (panel, curves):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    fig.legend(
+        list(seen.values()), list(seen), loc="upper center",
+        bbox_to_anchor=(0.5, (bottom_in - 0.5) / height), ncol=3, fontsize=8, frameon=False,
+    )  # fmt: skip
     unit = result.param + ("  (log scale)" if _log_kind(result.kind) else "")
-    axes[-1].set_xlabel(unit)
+    curves.set_xlabel(unit)
     return fig
+
+
+def _x_axis(ax: Any, result: LpdfResult, table: Any) -> None:
+    """The parameter's axis, fixed before drawing: its range, scale and tick labels."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    if result.options is not None:
+        k = len(result.options)
+        ax.set_xlim(-0.6, k - 0.4)
+        ax.xaxis.set_major_locator(FixedLocator(list(range(k))))
+        ax.xaxis.set_major_formatter(FixedFormatter(_short(result.options)))
+        ax.tick_params(axis="x", labelsize=8)
+        return
+    import numpy as np
+
+    values = [v for s in result.snapshots for v in (s.x[0], s.x[-1]) if s.x]
+    values += [s.next_value for s in result.snapshots if s.next_value is not None]
+    if len(table):
+        values += [float(np.nanmin(table[:, 1])), float(np.nanmax(table[:, 1]))]
+        if _log_kind(result.kind) and (table[:, 1] > 0).any():
+            values.append(float(table[:, 1][table[:, 1] > 0].min()))
+    log = _log_kind(result.kind)
+    if log:
+        values = [v for v in values if v > 0]
+    finite = _finite(values) or [0.0, 1.0]
+    lo, hi = min(finite), max(finite)
+    if log:
+        ax.set_xscale("log")
+        pad = (math.log(hi) - math.log(lo)) * 0.02 if hi > lo else math.log(2)
+        ax.set_xlim(math.exp(math.log(lo) - pad), math.exp(math.log(hi) + pad))
+        _plain_log_labels(ax.xaxis)
+    else:
+        pad = (hi - lo) * 0.02 if hi > lo else 0.5
+        ax.set_xlim(lo - pad, hi + pad)
+    ax.tick_params(axis="x", labelsize=8)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_label(v: float) -> str:
+    """10⁻⁵ for a power of ten far from 1, else the plain number (0.01, 100, 2e+06)."""
+    if v == 0 or not math.isfinite(v):
+        return "0" if v == 0 else f"{v:g}"
+    e = math.log10(abs(v))
+    sign = "−" if v < 0 else ""
+    if abs(e - round(e)) < 1e-9 and not -2 <= round(e) <= 3:
+        return f"{sign}10{str(round(e)).translate(_SUPERSCRIPT)}"
+    return f"{sign}{abs(v):g}"
+
+
+def _plain_log_labels(axis: Any) -> None:
+    """Plain-text tick labels on a log or symlog axis. matplotlib's own are mathtext
+    ('$\\\\mathdefault{10^{-5}}$'), which printed raw since text.parse_math is off; minor
+    ticks are labelled only when the axis spans less than two decades."""
+    from matplotlib.ticker import Formatter
+
+    class Labels(Formatter):
+        def __init__(self, minor: bool) -> None:
+            self.minor = minor
+
+        def __call__(self, x: float, pos: Any = None) -> str:
+            if not self.minor:
+                return _power_label(x)
+            lo, hi = sorted(abs(v) for v in self.axis.get_view_interval())
+            if lo <= 0 or math.log10(hi) - math.log10(lo) >= 2 or x <= 0:
+                return ""
+            mantissa = x / 10 ** math.floor(math.log10(x) + 1e-9)
+            return f"{x:g}" if round(mantissa, 6) in (2.0, 5.0) else ""
+
+    axis.set_major_formatter(Labels(False))
+    if axis.get_scale() == "log":
+        axis.set_minor_formatter(Labels(True))
+        lo, hi = sorted(abs(v) for v in axis.get_view_interval())
+        if lo > 0 and math.log10(hi) - math.log10(lo) >= 4:  # decades only
+            from matplotlib.ticker import NullLocator
+
+            axis.set_minor_locator(NullLocator())
 
 
 IMAGE_FORMATS = ("png", "pdf", "svg")
@@ -422,35 +641,77 @@ IMAGE_FORMATS = ("png", "pdf", "svg")
 
 def save_figure(fig: Any, stream: Any, fmt: str = "png") -> None:
     _escape_texts(fig)
-    fig.savefig(stream, format=fmt)
+    if fmt != "png":
+        fig.savefig(stream, format=fmt)
+        return
+    # A PNG of at most 256 colours: a figure of flat colours and antialiased edges looks the
+    # same, the file is a third of the size (the report embeds ten or more) and it encodes
+    # faster than the RGBA image savefig writes.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    palette = image.convert("RGB").quantize(
+        256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
+    palette.save(stream, format="png")
 
 
 def _escape_texts(fig: Any) -> None:
     """Control characters in any text of the figure (labels, options and file names come
-    from the file) drawn as ``\\xNN``: no missing-glyph warning echoes ESC to stderr."""
+    from the file) drawn as ``\\xNN``: no missing-glyph warning echoes ESC to stderr.
+
+    The walk skips the Axis objects' ticks (``findobj`` would build every tick of every
+    axis, minor ones too: that was half the cost of a figure on a log axis). Tick labels
+    are made at draw time from the formatter, so fixed ones are escaped there."""
+    from matplotlib.axis import Axis
     from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter
 
     from .escape import CONTROL, escape_controls
 
-    for text in fig.findobj(Text):
-        content = text.get_text()
-        if CONTROL.search(content.replace("\n", "")):
-            lines = content.split("\n")  # our own line breaks stay
-            text.set_text("\n".join(escape_controls(line) for line in lines))
+    def escaped(content: str) -> str:
+        if not CONTROL.search(content.replace("\n", "")):
+            return content
+        return "\n".join(escape_controls(line) for line in content.split("\n"))
+
+    stack: list[Any] = [fig]
+    while stack:
+        artist = stack.pop()
+        if isinstance(artist, Axis):
+            for formatter in (artist.get_major_formatter(), artist.get_minor_formatter()):
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [escaped(str(t)) for t in formatter.seq]
+            stack.extend((artist.label, artist.offsetText))
+            continue
+        if isinstance(artist, Text):
+            content = artist.get_text()
+            if escaped(content) != content:  # our own line breaks stay
+                artist.set_text(escaped(content))
+        stack.extend(artist.get_children())
 
 
-def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str]:
+def write_many(
+    jobs: Iterable[tuple[Any, ...]], draw: Any, advance: Any, count: int | None = None
+) -> list[str]:
     """Run ``draw(*job)`` for each job, on every core when there are several jobs.
 
-    Drawing dominates ``lpdf --param all`` (about 0.3 s per tall figure), and figures are
-    independent, so they are drawn in forked worker processes.
+    Drawing dominates ``lpdf --param all`` and ``report``, and figures are independent, so
+    they are drawn in forked worker processes. ``jobs`` may be a generator that computes
+    each job (``count`` of them at most): a job goes to the workers as soon as it is made,
+    so they draw while the next one is computed.
     """
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers < 2 or len(jobs) < 3 or "fork" not in multiprocessing.get_all_start_methods():
+    if count is None:
+        jobs = list(jobs)
+        count = len(jobs)
+    workers = min(count, os.cpu_count() or 1)
+    if workers < 2 or count < 3 or "fork" not in multiprocessing.get_all_start_methods():
         out = []
         for job in jobs:
             out.append(draw(*job))
@@ -459,11 +720,20 @@ def write_many(jobs: list[tuple[Any, ...]], draw: Any, advance: Any) -> list[str
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
     try:
-        futures = [pool.submit(draw, *job) for job in jobs]
-        out = []
-        for future in futures:
-            out.append(future.result())
+        futures = []
+        reported = 0
+        for job in jobs:
+            futures.append(pool.submit(draw, *job))
+            while futures[reported].done():  # progress while the next job is computed
+                futures[reported].result()  # a failed figure stops the run here
+                advance()
+                reported += 1
+                if reported == len(futures):
+                    break
+        for future in futures[reported:]:
+            future.result()
             advance()
+        out = [future.result() for future in futures]
     except BaseException:  # Ctrl-C or a failed figure: stop the workers now, not after
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
@@ -487,18 +757,37 @@ BEST = "#CC79A7"  # reddish purple
 FAILED = "#888888"
 
 
+def _loss_array(losses: Any) -> Any:
+    """Losses as floats, None as NaN."""
+    import numpy as np
+
+    try:
+        return np.asarray(losses, dtype=float)  # no None: numpy converts it in C
+    except TypeError:
+        return np.array([math.nan if x is None else x for x in losses], dtype=float)
+
+
+def _rank_colours(v: Any) -> Any:
+    """Colour value by loss rank (1 = best, ties share the worst rank); NaN for the rest."""
+    import numpy as np
+
+    ok = np.flatnonzero(np.isfinite(v))
+    order = ok[np.argsort(v[ok], kind="stable")]
+    finite = v[order]  # sorted
+    colours = np.full(v.shape, math.nan)
+    if finite.size:
+        # Sorted queries: searchsorted walks the array once (200k unsorted ones cost 30 ms).
+        rank = np.searchsorted(finite, finite, side="right") - 1
+        colours[order] = 1.0 - rank / max(1, finite.size - 1)
+    return colours
+
+
 def _loss_colours(losses: Any) -> tuple[list[float], list[int]]:
     """Colour value by loss rank (1 = best, ties share the worst rank); indices of the rest."""
     import numpy as np
 
-    v = np.array([math.nan if x is None else x for x in losses], dtype=float)
-    ok = np.isfinite(v)
-    finite = np.sort(v[ok])
-    colours = np.full(v.shape, math.nan)
-    if finite.size:
-        rank = np.searchsorted(finite, v[ok], side="right") - 1
-        colours[ok] = 1.0 - rank / max(1, finite.size - 1)
-    return colours.tolist(), np.flatnonzero(~ok).tolist()
+    colours = _rank_colours(_loss_array(losses))
+    return colours.tolist(), np.flatnonzero(np.isnan(colours)).tolist()
 
 
 def _loss_colourbar(
@@ -528,14 +817,14 @@ def history_figure(info: Any) -> Any:
             label=f"first {info.startup} trials: random start-up"
             + (", if default" if info.startup_default else ""),
         )
-    if info.points:
-        tids, losses = zip(*info.points, strict=True)
-        if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
-            import numpy as np
+    import numpy as np
 
+    table = np.asarray(info.points, dtype=float).reshape(-1, 2)  # tid, loss
+    if info.points:
+        tids, losses = table[:, 0], table[:, 1]
+        if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
             ax.hexbin(
-                np.asarray(tids, dtype=float), np.asarray(losses, dtype=float),
-                gridsize=(90, 30), bins="log", mincnt=1, cmap="Blues", lw=0,
+                tids, losses, gridsize=(90, 30), bins="log", mincnt=1, cmap="Blues", lw=0,
                 rasterized=True, zorder=2,
             )  # fmt: skip
             ax.scatter([], [], marker="h", s=40, color=NEXT, label=_count_note(len(tids)))
@@ -544,9 +833,13 @@ def history_figure(info: Any) -> Any:
                 tids, losses, s=14 if len(tids) <= DENSE else 3, color=NEXT, lw=0,
                 label="loss of a trial", zorder=2, rasterized=len(tids) > 1000,
             )  # fmt: skip
-        steps_t = [t for t, _ in info.best_so_far] + [max(tids)]
+        steps_t = [t for t, _ in info.best_so_far] + [float(tids.max())]
         steps_l = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
         ax.step(steps_t, steps_l, where="post", color=BEST, lw=2, label="best so far", zorder=3)
+    if info.symlog:  # before reading the limits: a linear autoscale of ±1e308 overflows
+        ax.set_yscale("symlog", linthresh=_linthresh(info))
+        _plain_log_labels(ax.yaxis)
+        _symlog_limits(ax, table[:, 1])
     low = ax.get_ylim()[0]
     if info.failed:
         ax.scatter(
@@ -570,8 +863,6 @@ def history_figure(info: Any) -> Any:
             label="NaN or inf loss",
             zorder=4,
         )
-    if info.symlog:
-        ax.set_yscale("symlog", linthresh=_linthresh(info))
     ax.set_xlabel("trial (tid)")
     ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
     ax.set_title(info.title, loc="left", fontsize=11, y=1.0)
@@ -580,15 +871,42 @@ def history_figure(info: Any) -> Any:
     return fig
 
 
+def _symlog_limits(ax: Any, values: Any) -> None:
+    """y limits of a symlog axis with 5% margins taken on the symlog scale, kept finite:
+    matplotlib's own margins overflow (and warn) for losses near ±1e308."""
+    import sys
+
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    if not finite.size:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    forward = ax.yaxis.get_transform()
+    a, b = forward.transform(np.array([[lo], [hi]], dtype=float))[:, 0]
+    pad = (b - a) * 0.05 or 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = forward.inverted().transform(np.array([[a - pad], [b + pad]]))[:, 0]
+    big = sys.float_info.max
+    ax.set_autoscaley_on(False)  # no pending autoscale first: its margins are what overflow
+    ax.set_ylim(*(float(np.clip(np.nan_to_num(v, posinf=big, neginf=-big), -big, big))
+                  for v in new))  # fmt: skip
+
+
 def _linthresh(info: Any) -> float:
-    values = sorted(abs(v) for _, v in info.points if v != 0)
-    return values[len(values) // 4] if values else 1.0
+    import numpy as np
+
+    values = np.abs(np.asarray([v for _, v in info.points], dtype=float))
+    values = np.sort(values[values != 0])
+    return float(values[len(values) // 4]) if len(values) else 1.0
 
 
 def _param_axis(ax: Any, s: Any, axis: str = "y") -> None:
     set_scale = ax.set_yscale if axis == "y" else ax.set_xscale
     if s.log:
         set_scale("log")
+        _plain_log_labels(ax.yaxis if axis == "y" else ax.xaxis)
     if s.options is not None:
         ticks = list(range(len(s.options)))
         (ax.set_yticks if axis == "y" else ax.set_xticks)(ticks)
@@ -619,29 +937,30 @@ def params_figure(info: Any) -> Any:
         x=0.01, ha="left", fontsize=11,
     )  # fmt: skip
     points = None
+    import numpy as np
+
+    low = high = math.nan
     for ax, s in zip(axes.flat, info.series, strict=False):
-        colours, missing = _loss_colours(s.losses)
+        loss = _loss_array(s.losses)
+        colours, good = _rank_colours(loss), np.isfinite(loss)
+        if good.any():
+            low, high = np.nanmin([low, loss[good].min()]), np.nanmax([high, loss[good].max()])
         if info.startup:
             ax.axvspan(-0.5, info.startup - 0.5, color=STARTUP_SHADE, zorder=0)
-        bad = set(missing)
-        good = [i for i in range(len(s.tids)) if i not in bad]
-        gt, gv, gc = (
-            [s.tids[i] for i in good],
-            [s.values[i] for i in good],
-            [colours[i] for i in good],
-        )
-        if s.options is not None and len(good) > DENSE:
+        tids, values = np.asarray(s.tids, dtype=float), np.asarray(s.values, dtype=float)
+        gt, gv, gc = tids[good], values[good], colours[good]
+        if s.options is not None and len(gt) > DENSE:
             points = _rank_bands(ax, gt, gv, gc, len(s.options), tid_on_y=False)
-        elif good:
+        elif len(gt):
             points = _rank_points(ax, gt, gv, gc, size=10, logy=s.log, gridsize=(60, 20))
         ax.scatter(
-            [s.tids[i] for i in missing],
-            [s.values[i] for i in missing],
+            tids[~good],
+            values[~good],
             marker="x",
             color=FAILED,
             s=12,
             lw=0.8,
-            rasterized=len(missing) > 1000,
+            rasterized=int((~good).sum()) > 1000,
         )
         _param_axis(ax, s, "y")
         ax.set_title(
@@ -656,13 +975,11 @@ def params_figure(info: Any) -> Any:
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     if points is not None:
-        all_losses = [v for s in info.series for v in s.losses]
         cax = fig.add_axes((0.92, 0.2, 0.012, 0.6))
         bar = fig.colorbar(points, cax=cax)
-        finite = sorted(v for v in all_losses if v is not None and math.isfinite(v))
-        if finite:
+        if math.isfinite(low):
             bar.set_ticks([1.0, 0.0])
-            bar.set_ticklabels([f"best {finite[0]:.4g}", f"worst {finite[-1]:.4g}"], fontsize=7)
+            bar.set_ticklabels([f"best {low:.4g}", f"worst {high:.4g}"], fontsize=7)
         bar.set_label("loss (by rank); grey x: failed; shaded: start-up", fontsize=7)
     return fig
 
@@ -676,16 +993,17 @@ def _labelled_tids(tids: list[int], losses: list[float | None]) -> list[int]:
     """Which points get their trial number: all of a small study, a bounded set otherwise."""
     if len(tids) <= LABEL_ALL:
         return list(tids)
-    finite = [(loss, t) for t, loss in zip(tids, losses, strict=True)
-              if loss is not None and math.isfinite(loss)]  # fmt: skip
-    best = [t for _, t in sorted(finite)[:LABEL_BEST]]
-    improvements, low = [], math.inf
-    for t, loss in sorted(zip(tids, losses, strict=True)):
-        if loss is not None and math.isfinite(loss) and loss < low:
-            improvements.append(t)
-            low = loss
+    import numpy as np
+
+    t, v = np.asarray(tids), _loss_array(losses)
+    ok = np.isfinite(v)
+    best = t[ok][np.lexsort((t[ok], v[ok]))[:LABEL_BEST]]  # by loss, then tid
+    order = np.argsort(t, kind="stable")
+    by_tid, in_order = np.where(ok, v, math.inf)[order], t[order]
+    before = np.concatenate([[math.inf], np.minimum.accumulate(by_tid)[:-1]])
+    improvements = in_order[ok[order] & (by_tid < before)]  # a new best so far
     latest = improvements[::-1][:LABEL_IMPROVEMENTS]
-    return list(dict.fromkeys(best + latest))  # by priority: best first, then latest
+    return list(dict.fromkeys([*best.tolist(), *latest.tolist()]))  # best first, then latest
 
 
 def _label_points(ax: Any, tids: list[int], xv: dict, yv: dict, every: bool) -> None:
@@ -733,7 +1051,10 @@ def scatter_figure(info: Any) -> Any:
     colours, missing = _loss_colours(losses)
     bad = set(missing)
     # Worst first, so the best trials are drawn on top of the crowd.
-    good = sorted((i for i in range(len(tids)) if i not in bad), key=lambda i: colours[i])
+    import numpy as np
+
+    rank = np.asarray(colours)
+    good = [i for i in np.argsort(rank, kind="stable").tolist() if i not in bad]
     points = _rank_points(
         ax, [xv[tids[i]] for i in good], [by_tid_y[tids[i]] for i in good],
         [colours[i] for i in good], size=26 if len(good) <= 1000 else 10,
@@ -822,16 +1143,11 @@ def hist_figure(info: Any) -> Any:
         if panel.lattice:  # one bar per lattice value, random search's share as a tick
             values = panel.prior_x
             step = min(b - a for a, b in itertools.pairwise(values)) if len(values) > 1 else 1
-            index = {v: i for i, v in enumerate(values)}
-            a = np.zeros(len(values))
-            b = np.zeros(len(values))
-            for v in panel.startup_values:
-                a[index.get(v, _nearest(values, v))] += 1
-            for v in panel.tpe_values:
-                b[index.get(v, _nearest(values, v))] += 1
+            a = _lattice_counts(values, panel.startup_values)
+            b = _lattice_counts(values, panel.tpe_values)
             width = 0.8 * step
-            ax.bar(values, a, width, color="#BBBBBB", label="start-up")
-            ax.bar(values, b, width, bottom=a, color=NEXT, label="after start-up")
+            _bars(ax, values, a, width, color="#BBBBBB", label="start-up")
+            _bars(ax, values, b, width, bottom=a, color=NEXT, label="after start-up")
             ax.plot(
                 values,
                 [p * total for p in panel.prior_density],
@@ -843,12 +1159,13 @@ def hist_figure(info: Any) -> Any:
             )
             if s.log:
                 ax.set_xscale("log")
+                _plain_log_labels(ax.xaxis)
         elif s.options is not None:
             k = len(s.options)
             a = np.bincount(np.asarray(panel.startup_values, int), minlength=k)[:k]
             b = np.bincount(np.asarray(panel.tpe_values, int), minlength=k)[:k]
-            ax.bar(range(k), a, color="#BBBBBB", label="start-up")
-            ax.bar(range(k), b, bottom=a, color=NEXT, label="after start-up")
+            _bars(ax, range(k), a, 0.8, color="#BBBBBB", label="start-up")
+            _bars(ax, range(k), b, 0.8, bottom=a, color=NEXT, label="after start-up")
             ax.plot(
                 range(k),
                 [p * total for p in panel.prior_density],
@@ -866,19 +1183,18 @@ def hist_figure(info: Any) -> Any:
                 off_axis = len(s.values) - len(positive)
                 lo = min(positive, default=1.0)
             edges = _hist_edges(lo, hi, s.log)
-            ax.hist(
-                [panel.startup_values, panel.tpe_values],
-                bins=edges,
-                stacked=True,
-                color=["#BBBBBB", NEXT],
-                label=["start-up", "after start-up"],
-            )
+            # Two filled outlines (one patch each), not a Rectangle per bin and series.
+            a = np.histogram(np.asarray(panel.startup_values, dtype=float), bins=edges)[0]
+            b = np.histogram(np.asarray(panel.tpe_values, dtype=float), bins=edges)[0]
+            ax.stairs(a, edges, fill=True, color="#BBBBBB", label="start-up")
+            ax.stairs(a + b, edges, baseline=a, fill=True, color=NEXT, label="after start-up")
             widths = np.log(edges[1:]) - np.log(edges[:-1]) if s.log else np.diff(edges)
             px = np.asarray(panel.prior_x)
             pd = np.asarray(panel.prior_density) * total * float(widths.mean())
             ax.plot(px, pd, "k--", lw=1.2, label="random search")
             if s.log:
                 ax.set_xscale("log")
+                _plain_log_labels(ax.xaxis)
             if s.bounds:
                 for b in s.bounds:
                     ax.axvline(b, color="#555555", lw=0.8, ls=":")
@@ -899,8 +1215,39 @@ def hist_figure(info: Any) -> Any:
     return fig
 
 
-def _nearest(values: list[float], v: float) -> int:
-    return min(range(len(values)), key=lambda i: abs(values[i] - v))
+def _bars(ax: Any, xs: Any, heights: Any, width: float, bottom: Any = None, **kw: Any) -> Any:
+    """Bars as one PolyCollection (``ax.bar`` makes a Rectangle artist per bar: most of
+    a histogram figure's cost when a lattice has a hundred values)."""
+    from matplotlib.collections import PolyCollection
+
+    xs, heights = list(xs), list(heights)
+    bases = [0.0] * len(xs) if bottom is None else list(bottom)
+    half = width / 2
+    verts = [
+        [(x - half, y0), (x - half, y0 + h), (x + half, y0 + h), (x + half, y0)]
+        for x, h, y0 in zip(xs, heights, bases, strict=True)
+    ]
+    bars = PolyCollection(verts, lw=0, **kw)
+    bars.sticky_edges.y.append(0.0)  # bars stand on 0: no margin below it, as ax.bar
+    ax.add_collection(bars)
+    return bars
+
+
+def _lattice_counts(values: list[float], samples: list[float]) -> Any:
+    """How many samples fall on each of the (sorted) lattice values, each at its nearest
+    (the lower one on a tie)."""
+    import numpy as np
+
+    lattice, x = np.asarray(values, dtype=float), np.asarray(samples, dtype=float)
+    if not len(x):
+        return np.zeros(len(lattice))
+    right = np.clip(np.searchsorted(lattice, x), 1, max(1, len(lattice) - 1))
+    left = right - 1
+    if len(lattice) == 1:
+        nearest = np.zeros(len(x), dtype=int)
+    else:
+        nearest = np.where(np.abs(x - lattice[left]) <= np.abs(x - lattice[right]), left, right)
+    return np.bincount(nearest, minlength=len(lattice)).astype(float)
 
 
 def importance_figure(info: Any) -> Any:
@@ -934,46 +1281,63 @@ def efficiency_figure(info: Any) -> Any:
             label=f"start-up: {info.startup} random trials",
         )  # fmt: skip
     ns = info.band_n
-    if any(math.isfinite(v) for v in info.band_mid):
+    # A loss that was never negative (an error, a squared distance) has a floor at 0: the
+    # tail model, which knows no floor, is drawn cut there and the legend says so.
+    zero = 0.0 if info.points and min(v for _, v in info.points) >= 0 else -math.inf
+    band_low = [max(v, zero) for v in info.band_low]
+    band_high = [max(v, zero) for v in info.band_high]
+    band_mid = [max(v, zero) for v in info.band_mid]
+    cut = any(v < zero for v in info.band_low)
+    if any(math.isfinite(v) for v in band_mid):
         floor = info.startup_lowest if info.startup_lowest is not None else -math.inf
-        data_low = [max(v, floor) for v in info.band_low]
-        data_high = [max(v, floor) for v in info.band_high]
+        data_low = [max(v, floor) for v in band_low]
+        data_high = [max(v, floor) for v in band_high]
         ax.fill_between(
             ns, data_low, data_high, color=NEXT, alpha=0.18, lw=0, step="post",
             label="random search's best so far: 5-95%", zorder=1,
         )  # fmt: skip
         ax.fill_between(  # below the lowest start-up loss: the tail model, not data
-            ns, [min(v, floor) for v in info.band_low], [min(v, floor) for v in info.band_high],
+            ns, [min(v, floor) for v in band_low], [min(v, floor) for v in band_high],
             facecolor="none", edgecolor=NEXT, alpha=0.35, hatch="///", lw=0, step="post",
-            label="the same, below the lowest start-up loss: tail model", zorder=1,
+            label="the same, below the lowest start-up loss: tail model"
+            + (", cut at 0 (no loss was negative)" if cut else ""), zorder=1,
         )  # fmt: skip
         ax.step(
-            ns, info.band_mid, where="post", color=NEXT, ls="--", lw=1.3, zorder=2,
+            ns, band_mid, where="post", color=NEXT, ls="--", lw=1.3, zorder=2,
             label="random search's best so far: median",
         )  # fmt: skip
     median = info.startup_median
     if info.points:
-        xs = [n for n, _ in info.points]
-        ys = [v for _, v in info.points]
-        beat = [n > info.startup and median is not None and v < median for n, v in info.points]
+        import numpy as np
+
+        table = np.asarray(info.points, dtype=float).reshape(-1, 2)
+        xs, ys = table[:, 0], table[:, 1]
+        beat = (xs > info.startup) & (ys < median) if median is not None else xs < 0
+        # Past DENSE points the cloud is a sample of them (Agg draws every marker, and
+        # 200k overplot anyway), as dense along the log axis as at its start; the
+        # best-so-far line is still drawn from every trial.
+        shown = _thinned(xs) if len(xs) > DENSE else np.arange(len(xs))
+        sample = (
+            f" ({len(shown):,} of {len(xs):,}, thinned evenly along the axis)"
+            if len(shown) < len(xs)
+            else ""
+        )
+        rest, good = shown[~beat[shown]], shown[beat[shown]]
         ax.scatter(
-            [x for x, b in zip(xs, beat, strict=True) if not b],
-            [y for y, b in zip(ys, beat, strict=True) if not b],
-            s=10, color=FAILED, alpha=0.5, lw=0, zorder=2, label="a trial's loss",
+            xs[rest], ys[rest], s=10, color=FAILED, alpha=0.5, lw=0, zorder=2,
+            label="a trial's loss" + sample, rasterized=len(rest) > 1000,
         )  # fmt: skip
         ax.scatter(
-            [x for x, b in zip(xs, beat, strict=True) if b],
-            [y for y, b in zip(ys, beat, strict=True) if b],
-            s=12, color=BELOW, alpha=0.8, lw=0, zorder=2,
-            label="after start-up, below the start-up median",
+            xs[good], ys[good], s=12, color=BELOW, alpha=0.8, lw=0, zorder=2,
+            label="after start-up, below the start-up median", rasterized=len(good) > 1000,
         )  # fmt: skip
-        steps_n = [n for n, _ in info.best_so_far] + [max(max(xs), ns[-1] if ns else 0)]
+        steps_n = [n for n, _ in info.best_so_far] + [max(xs.max(), ns[-1] if ns else 0)]
         steps_v = [v for _, v in info.best_so_far] + [info.best_so_far[-1][1]]
         ax.step(steps_n, steps_v, where="post", color=BEST, lw=2.2, zorder=4,
                 label="this study's best so far")  # fmt: skip
-        if median is not None and info.startup < max(xs):
+        if median is not None and info.startup < xs.max():
             ax.hlines(
-                median, info.startup + 0.5, max(xs), colors="black", linestyles=":", lw=1.1,
+                median, info.startup + 0.5, xs.max(), colors="black", linestyles=":", lw=1.1,
                 zorder=3, label=f"start-up median {median:.4g}",
             )  # fmt: skip
         if info.startup_lowest is not None:
@@ -981,16 +1345,23 @@ def efficiency_figure(info: Any) -> Any:
                 info.startup_lowest, color="#555555", ls="-.", lw=0.9, zorder=3,
                 label=f"lowest start-up loss {info.startup_lowest:.4g}",
             )  # fmt: skip
-        finite_band = [v for v in info.band_low if math.isfinite(v)]
-        bottom = min([*ys, *finite_band])
-        ordered = sorted(ys)
+        finite_band = [v for v in band_low if math.isfinite(v)]
+        bottom = min([float(ys.min()), *finite_band])
+        ordered = np.sort(ys)
         top = max(ordered[int(0.9 * (len(ordered) - 1))], median if median is not None else bottom)
-        span = (top - bottom) or 1.0
-        if not info.symlog:
+        if info.symlog:  # margins on the symlog scale (a linear span of ±1e308 overflows)
+            ax.set_yscale("symlog", linthresh=_linthresh(info))
+            _plain_log_labels(ax.yaxis)
+            _symlog_limits(ax, [*ys.tolist(), *finite_band])
+        else:
+            span = (top - bottom) or 1.0
             ax.set_ylim(bottom - 0.05 * span, top + 0.08 * span)
-    if info.symlog:
+    elif info.symlog:
         ax.set_yscale("symlog", linthresh=_linthresh(info))
-    ax.set_xscale("log" if len(info.points) > 400 else "linear")
+        _plain_log_labels(ax.yaxis)
+    if len(info.points) > 400:
+        ax.set_xscale("log")
+        _plain_log_labels(ax.xaxis)
     ax.set_xlabel("trials so far")
     ax.set_ylabel("loss" + (" (symlog scale)" if info.symlog else ""))
     wrapped = [textwrap.fill(line, 125) for line in info.lines]
@@ -1001,6 +1372,21 @@ def efficiency_figure(info: Any) -> Any:
     ax.grid(alpha=0.25, lw=0.5)
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     return fig
+
+
+def _thinned(ns: Any, target: int = DENSE) -> Any:
+    """Indices of about ``target`` of the trials numbered ``ns``: trial n kept with
+    probability min(1, c / n), so as many per decade of a log axis (fixed seed)."""
+    import numpy as np
+
+    n = np.maximum(np.asarray(ns, dtype=float), 1.0)
+    lo, hi = 0.0, float(target)
+    for _ in range(50):  # c: the expected number kept, sum(min(1, c / n)), is target
+        c = (lo + hi) / 2
+        lo, hi = (c, hi) if np.minimum(1.0, c / n).sum() < target else (lo, c)
+    # Not seed 0: the benchmark studies draw their values from default_rng(0) too.
+    keep = np.random.default_rng(18).random(len(n)) < np.minimum(1.0, hi / n)
+    return np.flatnonzero(keep)
 
 
 def build_figure(kind: str, *payload: Any) -> Any:
