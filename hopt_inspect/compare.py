@@ -229,7 +229,7 @@ def space_changes(a: SearchSpace, b: SearchSpace) -> list[SpaceChange]:
 def loss_test(a: list[float], b: list[float]) -> LossTest | None:
     if len(a) < MIN_TRIALS or len(b) < MIN_TRIALS:
         return None
-    from scipy.stats import mannwhitneyu
+    from .stats import mannwhitneyu
 
     result = mannwhitneyu(a, b, alternative="two-sided")
     # scipy's statistic is U of the first sample: pairs where a > b, ties counting half

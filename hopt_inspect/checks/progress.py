@@ -64,7 +64,8 @@ def check_stagnation(ctx: Context) -> list[Finding]:
     with its probability at the study's own rate of improvement.
     """
     import numpy as np
-    from scipy.stats import mannwhitneyu
+
+    from ..stats import mannwhitneyu
 
     th = ctx.thresholds
     n = len(ctx.ordered)
@@ -173,7 +174,8 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     observed range (``scale.bounds_frame``).
     """
     import numpy as np
-    from scipy.stats import spearmanr
+
+    from ..stats import spearmanr
 
     th = ctx.thresholds
     ok = sorted(ctx.ok_trials, key=lambda t: (t.loss, t.tid))

@@ -54,9 +54,9 @@ def _mean_uniform_quantile(m: int, level: float) -> float:
     if m == 1:
         return level
     if m > 12:
-        from scipy.stats import norm
+        from ..stats import norm_ppf
 
-        return 0.5 + norm.ppf(level) / math.sqrt(12 * m)
+        return 0.5 + norm_ppf(level) / math.sqrt(12 * m)
 
     def cdf(t: float) -> float:
         x = m * t
@@ -276,7 +276,8 @@ def _margin_trials_better(ctx: Context, param: Param, which: str) -> tuple[float
     import statistics
 
     import numpy as np
-    from scipy.stats import mannwhitneyu
+
+    from ..stats import mannwhitneyu
 
     column = ctx.study.column(param.label)
     losses = ctx.study.ok_losses
@@ -319,9 +320,9 @@ def _startup_test(
     Returns (binomial p against the reference, the reference, Fisher p, whether the
     reference is the prior's) or None.
     """
-    from scipy.stats import fisher_exact
+    from ..stats import fisher_exact_greater
 
-    guard = float(fisher_exact([[k, n - k], [m, s - m]], alternative="greater")[1])
+    guard = fisher_exact_greater([[k, n - k], [m, s - m]])
     if guard >= 0.01:
         return None
     from_prior = binomial_sf(m, s, mass) >= 0.05
