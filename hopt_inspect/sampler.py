@@ -79,22 +79,13 @@ def closeness_scores(
             cols[label] = scale.pit(param, study.column(label)[:n], rng)
     if not cols:
         return []
+    values = np.column_stack(list(cols.values()))  # trial x parameter, NaN where inactive
     ranked: list[tuple[float, int]] = []  # (loss as TPE reads it, position), sorted
     out = []
     for i, t in enumerate(trials):
         if ranked:
             nb = min(math.ceil(gamma * math.sqrt(len(ranked))), 25)
-            good = [pos for _, pos in ranked[:nb]]
-            ps = []
-            for u in cols.values():
-                ui = u[i]
-                if ui != ui:
-                    continue
-                g = sorted(u[j] for j in good if u[j] == u[j])
-                if not g:
-                    continue
-                d = min(abs(ui - x) for x in g)
-                ps.append(_union_length(g, d) if d > 0 else rng.uniform() * 1e-9)
+            ps = _closeness(values[i], values[[pos for _, pos in ranked[:nb]]], rng)
             if ps:
                 out.append((i, sum(ps) / len(ps), len(ps)))
         if t.state in ("new", "running", "done"):
@@ -119,6 +110,31 @@ def _empirical_pit(column: Any, rng: Any) -> Any:
     upto = np.searchsorted(order, v, side="right")
     out[ok] = (below + rng.uniform(size=len(v)) * (upto - below)) / len(v)
     return out
+
+
+def _closeness(ui: Any, good: Any, rng: Any) -> list[float]:
+    """Per parameter active in this trial and in some good trial (in parameter order): the
+    prior probability of landing at least as near a good trial, the length of the union of
+    [x - d, x + d] within [0, 1] over the good values x, d the distance to the nearest one
+    (a tiny random value when d is 0). All parameters at once; the same numbers, summed in
+    the same order, as ``_union_length`` per parameter."""
+    import numpy as np
+
+    g = np.sort(good, axis=0)  # NaN (inactive) sort last
+    valid = ~np.isnan(g)
+    usable = ~np.isnan(ui) & valid.any(axis=0)
+    if not usable.any():
+        return []
+    d = np.where(valid, np.abs(ui - g), np.inf).min(axis=0)
+    lo = np.maximum(0.0, g - d)
+    hi = np.where(valid, np.minimum(1.0, g + d), -np.inf)
+    reach = np.vstack([np.zeros((1, g.shape[1])), np.maximum.accumulate(np.maximum(hi, 0.0))])
+    lo = np.maximum(lo, reach[:-1])
+    length = np.cumsum(np.where(hi > lo, hi - lo, 0.0), axis=0)[-1]
+    zero = usable & (d == 0)
+    if zero.any():
+        length[zero] = rng.uniform(size=int(zero.sum())) * 1e-9
+    return length[usable].tolist()
 
 
 def _union_length(g: list[float], d: float) -> float:
