@@ -88,8 +88,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     Wall time and the largest single process's peak RSS come from GNU time. A command that
     forks workers (the PNGs of ``lpdf --param all`` and ``report``) pays more than its
     largest process: the peak is the larger of GNU time's figure and the peak, sampled
-    every 50 ms, of the process tree's summed proportional set size (PSS: each page shared
-    between the parent and its forked workers counted once in all).
+    every 100 ms while there are several processes, of the process tree's summed
+    proportional set size (PSS: each page shared between the parent and its forked workers
+    counted once in all).
     """
     proc = subprocess.Popen(
         ["/usr/bin/time", "-f", "TIME %e %M", *cmd],
@@ -113,7 +114,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
 class TreeSampler(threading.Thread):
     """The peak of the summed PSS of a process and all its descendants (Linux /proc)."""
 
-    def __init__(self, root: int, interval: float = 0.05) -> None:
+    def __init__(self, root: int, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.root = root
         self.interval = interval
@@ -126,8 +127,10 @@ class TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while not self._done.wait(self.interval):
-            total = sum(_pss_kb(pid) for pid in _descendants(self.root))
-            self.peak_mb = max(self.peak_mb, total / 1024)
+            tree = _descendants(self.root)
+            if len(tree) > 2:  # GNU time and one process: its own peak RSS is exact (and cheaper)
+                total = sum(_pss_kb(pid) for pid in tree)
+                self.peak_mb = max(self.peak_mb, total / 1024)
 
 
 def _descendants(root: int) -> list[int]:
