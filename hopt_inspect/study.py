@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -407,7 +408,9 @@ def fields_from_doc(
     """
     misc = doc.get("misc") or {}
     result = doc.get("result") or {}
-    if not isinstance(misc, Mapping) or not isinstance(result, Mapping):
+    if not (type(misc) is dict or isinstance(misc, Mapping)) or not (
+        type(result) is dict or isinstance(result, Mapping)
+    ):
         raise ValueError("its 'misc' or 'result' is not a dict")
     tid = _tid(doc.get("tid", misc.get("tid")))
     state_code = doc.get("state", 2)
@@ -461,11 +464,7 @@ def fields_from_doc(
 
 def labels_in_order(trials: Iterable[Trial]) -> tuple[str, ...]:
     """Parameter labels in the order hyperopt stored them (first appearance)."""
-    seen: dict[str, None] = {}
-    for t in trials:
-        for label in t.params:
-            seen.setdefault(label, None)
-    return tuple(seen)
+    return tuple(dict.fromkeys(chain.from_iterable(t.params for t in trials)))
 
 
 TABLE_FIXED_COLUMNS = (

@@ -332,7 +332,7 @@ def _trials_state(obj: Any) -> dict[str, Any] | None:
 
 
 def _looks_like_doc(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and "misc" in obj and "result" in obj
+    return (type(obj) is dict or isinstance(obj, Mapping)) and "misc" in obj and "result" in obj
 
 
 def _is_core(obj: Any) -> bool:
