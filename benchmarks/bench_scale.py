@@ -6,7 +6,8 @@
 Studies are made with hyperopt's own `Trials.new_trial_docs` on the 10-parameter Q-learning
 space (values drawn from the prior, numpy scalars as fmin stores them; bench_lpdf.make_study)
 and the same trials are written to an Optuna SQLite storage. Each command runs in a fresh
-process under GNU time (wall seconds, peak RSS), one after the other, each followed by its
+process under GNU time (wall seconds, peak RSS; with forked workers, the peak of the
+process tree's summed PSS when larger), one after the other, each followed by its
 peer, so that the ratio compares runs made under the same load:
 
 - `summary`, `summary --json`, `summary --space`, `check`, `export`, `lpdf`: a bare
@@ -33,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,20 +81,85 @@ lpdf --param all <= 5 s at 10k, <= 30 s and <= 1.5 GB at 200k; lpdf (1 parameter
 summary --space <= 1.5x and < 1 GB at 200k; growth exponents <= 1.2."""
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of a command, via GNU time; NaN when it fails."""
-    out = subprocess.run(
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall seconds, peak memory in MB, of it the largest process's) of a command; NaN
+    when it fails.
+
+    Wall time and the largest single process's peak RSS come from GNU time. A command that
+    forks workers (the PNGs of ``lpdf --param all`` and ``report``) pays more than its
+    largest process: the peak is the larger of GNU time's figure and the peak, sampled
+    every 100 ms while there are several processes, of the process tree's summed
+    proportional set size (PSS: each page shared between the parent and its forked workers
+    counted once in all).
+    """
+    proc = subprocess.Popen(
         ["/usr/bin/time", "-f", "TIME %e %M", *cmd],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    match = re.search(r"TIME ([\d.]+) (\d+)", out.stderr)
-    if out.returncode not in (0, 1) or not match:  # check exits 1 on findings
-        sys.stderr.write(f"FAILED: {' '.join(cmd)}\n{out.stderr[-800:]}\n")
-        return math.nan, math.nan
-    return float(match.group(1)), int(match.group(2)) / 1024
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
+    _, stderr = proc.communicate()
+    sampler.stop()
+    match = re.search(r"TIME ([\d.]+) (\d+)", stderr)
+    if proc.returncode not in (0, 1) or not match:  # check exits 1 on findings
+        sys.stderr.write(f"FAILED: {' '.join(cmd)}\n{stderr[-800:]}\n")
+        return math.nan, math.nan, math.nan
+    largest = int(match.group(2)) / 1024
+    return float(match.group(1)), max(largest, sampler.peak_mb), largest
+
+
+class TreeSampler(threading.Thread):
+    """The peak of the summed PSS of a process and all its descendants (Linux /proc)."""
+
+    def __init__(self, root: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            tree = _descendants(self.root)
+            if len(tree) > 2:  # GNU time and one process: its own peak RSS is exact (and cheaper)
+                total = sum(_pss_kb(pid) for pid in tree)
+                self.peak_mb = max(self.peak_mb, total / 1024)
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(parents.get(pid, ()))
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def make_optuna(db: Path, n: int, seed: int = 0) -> None:
@@ -241,14 +308,15 @@ def main() -> None:
             for name, cmd, peer, peer_cmd in rows_for(n, path, db, out, tool, py):
                 if only and not any(name.startswith(p) for p in only):
                     continue
-                wall, mem = measure(cmd, env)
+                wall, mem, largest = measure(cmd, env)
                 if peer not in peers or peer.startswith("bare"):
                     peers[peer] = measure(peer_cmd, env)  # bare: re-run beside each command
-                pw, pm = peers[peer]
+                pw, pm, _ = peers[peer]
                 results.setdefault(name, {})[n] = wall
                 print(
                     f"{n:>7} {name:<28} {wall:>7.2f} {mem:>8.0f}  {peer:<24} {pw:>7.2f}"
-                    f" {pm:>8.0f} {wall / pw:>7.2f} {mem / pm:>6.2f}",
+                    f" {pm:>8.0f} {wall / pw:>7.2f} {mem / pm:>6.2f}"
+                    + (f"  (largest process {largest:.0f} MB)" if mem > largest + 1 else ""),
                     flush=True,
                 )
             size_mb = path.stat().st_size / 1e6

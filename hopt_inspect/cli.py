@@ -463,8 +463,12 @@ def _warn_run_space(inputs: Inputs) -> None:
         )
 
 
-def _open(inputs: Inputs, planned: Any = None) -> Any:
-    """Load the study (with a spinner for big files on a terminal) into a Session."""
+def _open(inputs: Inputs, planned: Any = None, *, compact: bool = True) -> Any:
+    """Load the study (with a spinner for big files on a terminal) into a Session.
+
+    ``compact=False`` for commands whose peak memory is the load's (summary, check): they
+    skip rebuilding the trials in memory of their own (``loading/compact.py``).
+    """
     from .session import open_session
 
     _warn_run_space(inputs)
@@ -473,8 +477,8 @@ def _open(inputs: Inputs, planned: Any = None) -> Any:
     console = _console(stderr=True)
     if big and console.is_terminal:
         with console.status(f"loading {path.name} ({path.stat().st_size / 1e6:.0f} MB)"):
-            return open_session(inputs, freeze=True, planned=planned)
-    return open_session(inputs, freeze=True, planned=planned)
+            return open_session(inputs, freeze=True, planned=planned, compact=compact)
+    return open_session(inputs, freeze=True, planned=planned, compact=compact)
 
 
 class _progress:
@@ -516,7 +520,7 @@ def summary(
     from .loading import SeveralStudiesError
 
     try:
-        session = _open(inputs)
+        session = _open(inputs, compact=False)
     except SeveralStudiesError as exc:  # a dict or list of studies: list them
         _emit_study_list(exc, fmt == "json")
         return
@@ -577,7 +581,7 @@ def check(
     planned = plan(inputs)
     if output is not None:
         check_file(output)
-    session = _open(inputs, planned)
+    session = _open(inputs, planned, compact=False)
     report = session.checks()
     if fmt == "text":
         from .render.terminal import render_check

@@ -224,11 +224,14 @@ def plan(inputs: Inputs) -> Plan:
     return Plan(cfg, tuple(select), tuple(ignore), fail_on)
 
 
-def open_session(inputs: Inputs, *, freeze: bool = False, planned: Plan | None = None) -> Session:
+def open_session(
+    inputs: Inputs, *, freeze: bool = False, planned: Plan | None = None, compact: bool = True
+) -> Session:
     """Load the study and decide its settings (options > config > the file > defaults).
 
     ``freeze`` moves everything loaded out of the cyclic collector's way (for a one-shot
     command: analysis creates many small objects and re-scanning the study costs seconds).
+    ``compact`` as in ``load_study``.
     """
     from .loading import load_study
 
@@ -239,6 +242,7 @@ def open_session(inputs: Inputs, *, freeze: bool = False, planned: Plan | None =
         strict=inputs.strict,
         max_memory=parse_size(inputs.max_memory),
         study_name=inputs.study,
+        compact=compact,
     )
     if freeze:
         import gc

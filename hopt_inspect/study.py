@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 STATE_NAMES = {0: "new", 1: "running", 2: "done", 3: "error", 4: "cancel"}
@@ -185,10 +187,12 @@ class Study:
 
         labels = self.labels
         try:
+            rows = list(map(itemgetter(*labels), self._params)) if labels else []
+        except KeyError:  # some trial lacks a label (conditional spaces)
+            rows = [[p.get(label) for label in labels] for p in self._params]
+        try:
             with np.errstate(all="ignore"):
-                return np.array(
-                    [[p.get(label) for label in labels] for p in self._params], dtype=float
-                ).reshape(len(self.trials), len(labels))
+                return np.array(rows, dtype=float).reshape(len(self.trials), len(labels))
         except (TypeError, ValueError, OverflowError):
             return None
 
@@ -391,9 +395,22 @@ def trial_from_doc(
 
     ``plain`` turns extra result values into plain data (the loader passes its own).
     """
+    fields, problem = fields_from_doc(doc, plain)
+    return Trial(*fields), problem
+
+
+def fields_from_doc(
+    doc: Mapping[str, Any], plain: Callable[[Any], Any] = lambda v: v
+) -> tuple[tuple[Any, ...], str | None]:
+    """``trial_from_doc`` as the tuple of a Trial's fields, in their order (``Trial(*fields)``).
+
+    The loader keeps tuples until every document is read (see ``loading.compact``).
+    """
     misc = doc.get("misc") or {}
     result = doc.get("result") or {}
-    if not isinstance(misc, Mapping) or not isinstance(result, Mapping):
+    if not (type(misc) is dict or isinstance(misc, Mapping)) or not (
+        type(result) is dict or isinstance(result, Mapping)
+    ):
         raise ValueError("its 'misc' or 'result' is not a dict")
     tid = _tid(doc.get("tid", misc.get("tid")))
     state_code = doc.get("state", 2)
@@ -408,18 +425,16 @@ def trial_from_doc(
                 continue
             value = values[0]
             # the common case first: fmin's values are floats and ints (after the loader)
-            params[key] = (
-                value
-                if type(value) is float and -MAX_PARAM_MAGNITUDE <= value <= MAX_PARAM_MAGNITUDE
-                else _param(value)
-            )
+            if (type(value) is float or type(value) is int) and (
+                -MAX_PARAM_MAGNITUDE <= value <= MAX_PARAM_MAGNITUDE
+            ):
+                params[key] = value
+                continue
+            number = _param(value)
         else:  # some exporters flatten the one-element lists
-            params[key] = _param(values)
-        if (
-            params[key] is None
-            and problem is None
-            and not (isinstance(values, (list, tuple)) and not values)
-        ):
+            number = _param(values)
+        params[key] = number
+        if number is None and problem is None:
             problem = f"value {_text(values, 40)} of {key!r} is not a number; ignored"
     status = result.get("status")
     extra = (
@@ -428,32 +443,28 @@ def trial_from_doc(
         else {}
     )
     from_tid = misc.get("from_tid")
-    trial = Trial(
-        tid=tid,
-        state=state,
-        status=None if status is None else _text(status),
-        loss=loss,
-        params=params,
-        book_time=doc.get("book_time") if isinstance(doc.get("book_time"), datetime) else None,
-        refresh_time=(
-            doc.get("refresh_time") if isinstance(doc.get("refresh_time"), datetime) else None
-        ),
+    book_time = doc.get("book_time")
+    refresh_time = doc.get("refresh_time")
+    fields = (
+        tid,
+        state,
+        None if status is None else _text(status),
+        loss,
+        params,
+        book_time if isinstance(book_time, datetime) else None,
+        refresh_time if isinstance(refresh_time, datetime) else None,
         # fmin puts errors in misc; a MongoWorker in the job's top-level "error" field
-        error=_error_text(misc.get("error") or doc.get("error")),
-        extra=extra,
-        from_tid=None if from_tid is None else int(from_tid),
-        exp_key=doc.get("exp_key"),
+        _error_text(misc.get("error") or doc.get("error")),
+        extra,
+        None if from_tid is None else int(from_tid),
+        doc.get("exp_key"),
     )
-    return trial, problem
+    return fields, problem
 
 
 def labels_in_order(trials: Iterable[Trial]) -> tuple[str, ...]:
     """Parameter labels in the order hyperopt stored them (first appearance)."""
-    seen: dict[str, None] = {}
-    for t in trials:
-        for label in t.params:
-            seen.setdefault(label, None)
-    return tuple(seen)
+    return tuple(dict.fromkeys(chain.from_iterable(t.params for t in trials)))
 
 
 TABLE_FIXED_COLUMNS = (

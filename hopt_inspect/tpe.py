@@ -169,6 +169,8 @@ def _split_cached(
                 np.fromiter((t.tid in below_keys for t in hist), dtype=bool, count=len(hist)),
                 np.fromiter((t.tid in above_keys for t in hist), dtype=bool, count=len(hist)),
             )
+        if arrays is not None:  # the sets serve only the path without arrays (100 MB at 200k)
+            below_keys = above_keys = None
         cache[key] = (hist, below_keys, above_keys, arrays)
     hist, below_keys, above_keys, arrays = cache[key]
     if arrays is not None:

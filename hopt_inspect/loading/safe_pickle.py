@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 MAX_PLACEHOLDER_NAMES = 1000
 MAX_BYTES_ARG = 1 << 30  # bytes(...) / bytearray(...) / _codecs.encode payloads
 MAX_ARRAY_BYTES = 1 << 30
+MAX_SHARED_SCALARS = 4096  # distinct numpy scalar values shared per dtype (then restarted)
 
 # Python 2 module names as they appear, raw, in old pickles.
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg", "exceptions": "builtins"}
@@ -242,10 +243,11 @@ class DTypeShim:
     state can crash numpy). Only plain, fixed-size kinds are accepted.
     """
 
-    __slots__ = ("_unpack", "byteorder", "itemsize", "kind", "unit")
+    __slots__ = ("_shared", "_unpack", "byteorder", "itemsize", "kind", "unit")
 
     def __init__(self, obj: Any, align: Any = False, copy: Any = True) -> None:
         self._unpack = None
+        self._shared = None
         if not isinstance(obj, str):
             raise UnsafePickleError("numpy dtype from a non-string")
         m = _DTYPE_CODE.match(obj)
@@ -278,6 +280,9 @@ class DTypeShim:
         fmt = _NUMERIC_STRUCT.get((self.kind, self.itemsize))
         # The fast path for scalars: fmin stores millions of float64 / int64 values.
         self._unpack = struct.Struct(self.endian + fmt).unpack if fmt and len(fmt) == 1 else None
+        # payload -> value: equal scalars become one shared Python number (fmin's idxs hold
+        # the tid ten times per trial; quantised values repeat); reset with the dtype
+        self._shared = {} if self._unpack is not None else None
 
     def _validate(self) -> None:
         k, n = self.kind, self.itemsize
@@ -320,9 +325,17 @@ def _as_bytes(data: Any) -> bytes:
 def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
     """``numpy.core.multiarray.scalar``: a plain Python value from validated bytes."""
     if type(dtype) is DTypeShim and type(payload) is bytes:
-        unpack = getattr(dtype, "_unpack", None)  # set once the dtype state was validated
-        if unpack is not None and len(payload) == dtype.itemsize:
-            return unpack(payload)[0]
+        shared = getattr(dtype, "_shared", None)  # set once the dtype state was validated
+        if shared is not None:
+            value = shared.get(payload)  # only payloads of the right length are ever stored
+            if value is not None:
+                return value
+            if len(payload) == dtype.itemsize:
+                value = dtype._unpack(payload)[0]
+                if len(shared) >= MAX_SHARED_SCALARS:
+                    shared.clear()
+                shared[payload] = value
+                return value
     if not isinstance(dtype, DTypeShim):
         raise UnsafePickleError("numpy scalar without a plain dtype")
     if payload is None:

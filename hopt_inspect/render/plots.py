@@ -717,6 +717,11 @@ def write_many(
             out.append(draw(*job))
             advance()
         return out
+    import gc
+
+    # the parent's objects out of the collector's way before forking: a worker's collection
+    # would otherwise write to every object's header and copy the page it sits on
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
     try:
