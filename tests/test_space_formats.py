@@ -117,3 +117,32 @@ def test_config_space_error_names_the_config_and_what_to_do(tmp_path):
     out = run_cli("summary", "--space", "tuner.py:space", cwd=folder)
     assert out.returncode == 2 and "--space tuner.py:space: line 3" in out.stderr
     assert str(config) not in out.stderr
+
+
+def test_toml_spec_is_valid_toml_for_any_label_and_option_text(tmp_path):
+    """Emoji (outside the BMP), control characters, quotes and TOML syntax in labels and
+    options: the spec parses with tomllib and reads back as the same space."""
+    from hyperopt import hp
+
+    from hopt_inspect.resolve import space_from_toml
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    hostile = ["😀", "\u202egnp.exe", "\x00nul\x7f\x9b", '"""', "'''", "a\nb\r\nc", "\\", "[/]"]
+    space = space_from_hp(
+        {
+            "e": hp.choice("emoji😀", hostile),
+            "k": hp.uniform('a = 1\n[evil]\n"b"', 0, 1),
+            "p": hp.pchoice("p", [(0.5, "😀"), (0.5, "\x1b[2J")]),
+        },
+        source="test 😀\x1b[31m",
+    )
+    text = render_space(space, "toml")
+    doc = tomllib.loads(text)
+    assert set(doc["space"]) == {"emoji😀", 'a = 1\n[evil]\n"b"', "p"}
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    back = space_from_toml(path)
+    assert back.params["emoji😀"].option_values == tuple(hostile)
+    assert back.params["p"].option_values == ("😀", "\x1b[2J")
+    assert back.params['a = 1\n[evil]\n"b"'].kind == "uniform"

@@ -103,8 +103,29 @@ def to_toml(space: SearchSpace) -> str:
     for label, param in space.params.items():
         comment = _comment(param, space)
         value = f"{param.kind}({call_args(param)})"
-        lines.append(f"{json.dumps(label)} = {json.dumps(value)}{comment}")
+        lines.append(f"{_toml_str(label)} = {_toml_str(value)}{comment}")
     return "\n".join(lines) + "\n"
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string: printable characters as they are, the rest as ``\\uXXXX`` or
+    ``\\UXXXXXXXX`` (JSON's surrogate pairs are no valid TOML escape; a lone surrogate, which
+    no TOML string can hold, becomes U+FFFD)."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable() and code != 0x7F:
+            out.append(ch)
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif code > 0xFFFF:
+            out.append(f"\\U{code:08x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def to_python(space: SearchSpace) -> str:
