@@ -486,6 +486,8 @@ def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any
     if any(args.get(n) is None for n in required):
         raise TypeError(f"{kind} needs {', '.join(required)}")
     values = {k: None if v is None else float(v) for k, v in args.items()}
+    if any(v is not None and not math.isfinite(v) for v in values.values()):
+        raise ValueError("every argument must be a finite number")
     if kind == "uniformint":
         values["q"] = 1.0
     if kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform") and not (

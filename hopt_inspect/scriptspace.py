@@ -382,6 +382,8 @@ class _Reader:
         if not candidates:
             for key, value in env.items():
                 line = self.lines[value.lineno - 1] if isinstance(value, _Unknown) else ""
+                if line:  # the failure may lie elsewhere (in a function): the assignment too
+                    line += " " + self._assigned_text(key)
                 if key in self._module_names() and any(f"{k}(" in line for k in KINDS):
                     self._resolve_bound(value, ast.Name(id=key))  # raises: why it is unknown
             raise InputError(
@@ -391,6 +393,16 @@ class _Reader:
         raise InputError(
             f"several module-level names hold hp.* nodes ({', '.join(candidates)}):"
             f" name one, as in FILE.py:{candidates[0]}"
+        )
+
+    def _assigned_text(self, name: str) -> str:
+        """The source of the values assigned to ``name`` anywhere in the script."""
+        return " ".join(
+            ast.unparse(node.value)
+            for node in ast.walk(self.tree)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and node.value is not None
+            and any(name in _names_in_target(t) for t in _targets(node))
         )
 
     def _hp_names(self, env: dict[str, Any]) -> list[str]:
@@ -1009,6 +1021,8 @@ def _hp_call(fname: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST)
     for v in [*rest, *kwargs.values()]:
         if is_node(v):
             raise StaticError(node, f"hp.{fname} with an hp expression as an argument")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise StaticError(node, f"hp.{fname} with an argument that is not finite ({v})")
     if fname == "randint":
         return Node(
             "int", [Node("hyperopt_param", [label, Node("randint", rest, list(kwargs.items()))])]

@@ -146,3 +146,44 @@ def test_toml_spec_is_valid_toml_for_any_label_and_option_text(tmp_path):
     assert back.params["emoji😀"].option_values == tuple(hostile)
     assert back.params["p"].option_values == ("😀", "\x1b[2J")
     assert back.params['a = 1\n[evil]\n"b"'].kind == "uniform"
+
+
+@pytest.mark.parametrize("bound", ["math.inf", "1e308 * 10", "float('nan')"])
+def test_non_finite_bound_is_a_one_line_error_not_a_crash_of_the_formats(tmp_path, bound):
+    """uniform(0, inf) was read, then every --format but text died with OverflowError."""
+    from hopt_inspect.errors import InputError
+    from hopt_inspect.resolve import space_from_toml
+    from hopt_inspect.scriptspace import read_script_space
+
+    script = tmp_path / "tuner.py"
+    script.write_text(
+        f'import math\nfrom hyperopt import hp\nspace = {{"x": hp.uniform("x", 0, {bound})}}\n'
+    )
+    with pytest.raises(InputError, match=r"line 3.*not finite"):
+        read_script_space(script)
+    spec = tmp_path / "s.toml"
+    spec.write_text('[space]\nx = "uniform(0, 1e999)"\n')
+    with pytest.raises(InputError, match="finite"):
+        space_from_toml(spec)
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "def f(n):\n    return f(n + 1)\n",  # recursion
+        "L = [[0] * 1000] * 1000\ndef f(n):\n    return sum(L, [])\n",  # too large
+    ],
+)
+def test_space_that_fails_in_a_helper_function_names_its_line(tmp_path, helper):
+    """The space's failure lay in a function: the error said "found no fmin(...) call and no
+    module-level name holding hp.* nodes" although `space` is one."""
+    from hopt_inspect.errors import InputError
+    from hopt_inspect.scriptspace import read_script_space
+
+    script = tmp_path / "tuner.py"
+    script.write_text(
+        f'from hyperopt import hp\n{helper}space = {{"x": hp.uniform("x", 0, f(1))}}\n'
+    )
+    with pytest.raises(InputError, match=r"line \d+: cannot read .* --run-space") as err:
+        read_script_space(script)
+    assert "found no fmin" not in str(err.value)

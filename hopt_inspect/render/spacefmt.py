@@ -29,6 +29,8 @@ def _num(value: float | None) -> str:
     """The shortest text that reads back as exactly this float."""
     if value is None:
         return "None"
+    if not math.isfinite(value):
+        return repr(float(value))
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))
