@@ -314,14 +314,20 @@ def _walk_hp(expr: Any) -> Iterator[tuple[Any, Any, tuple[tuple[str, int], ...],
 
 
 def _option_value(node: Any) -> Any:
-    from .hpgraph import plain_option
+    from .hpgraph import option_value, plain_option
 
     if hasattr(node, "obj"):
         return plain_option(node.obj, _option_text(node))
-    return _option_text(node)
+    value = option_value(node)  # (50, 50), {"name": "adam"}: containers of literals
+    return value if isinstance(value, (list, tuple, dict)) else _option_text(node)
 
 
 def _option_text(node: Any) -> str:
+    from .hpgraph import option_value
+
+    value = None if hasattr(node, "obj") else option_value(node)
+    if isinstance(value, (list, tuple, dict)):
+        return repr(value)
     if hasattr(node, "obj"):
         value = node.obj
         return value if isinstance(value, str) else repr(value)
@@ -502,9 +508,9 @@ def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any
 
 
 def _plain(option: Any) -> Any:
-    from .hpgraph import plain_option
+    from .hpgraph import option_value
 
-    return plain_option(option, _text(option))
+    return option_value(option)
 
 
 def _text(option: Any) -> str:
@@ -516,8 +522,12 @@ def _literal(node: ast.AST) -> Any:
         node.value, (int, float, str, bool, type(None))
     ):
         return node.value
-    if isinstance(node, (ast.List, ast.Tuple)):
+    if isinstance(node, ast.List):
         return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.Tuple):  # an option (50, 50) stays a tuple
+        return tuple(_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict) and None not in node.keys:  # an option {"name": "adam"}
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, ast.Name) and node.id in _NAMES:  # TOML-style true/false too
         return _NAMES[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

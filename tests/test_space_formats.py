@@ -187,3 +187,59 @@ def test_space_that_fails_in_a_helper_function_names_its_line(tmp_path, helper):
     with pytest.raises(InputError, match=r"line \d+: cannot read .* --run-space") as err:
         read_script_space(script)
     assert "found no fmin" not in str(err.value)
+
+
+def test_tuple_and_dict_options_are_shown_and_written_as_values(tmp_path):
+    """hp.choice over tuples (sklearn's hidden_layer_sizes) or plain dicts was shown as
+    `<pos_args>` / `{beta, name}` everywhere, and --format python wrote those strings as the
+    options: code that gives the objective something else than the script does."""
+    from hyperopt import hp
+
+    from hopt_inspect.resolve import space_from_toml
+    from hopt_inspect.scriptspace import read_script_space
+
+    script = tmp_path / "tuner.py"
+    script.write_text(
+        "from hyperopt import hp\n"
+        'space = {"h": hp.choice("h", [(50,), (50, 50), [1, 2]]),\n'
+        '         "s": hp.choice("s", [{"name": "adam", "b": 0.9}, {"name": "sgd", "m": None}]),\n'
+        '         "c": hp.choice("c", [{"u": hp.uniform("u", 0, 1)}, 3])}\n'
+    )
+    imported = {
+        "h": hp.choice("h", [(50,), (50, 50), [1, 2]]),
+        "s": hp.choice("s", [{"name": "adam", "b": 0.9}, {"name": "sgd", "m": None}]),
+        "c": hp.choice("c", [{"u": hp.uniform("u", 0, 1)}, 3]),
+    }
+    for space in (read_script_space(script), space_from_hp(imported, source="x")):
+        h, s, c = space.params["h"], space.params["s"], space.params["c"]
+        assert h.options == ("(50,)", "(50, 50)", "(1, 2)") or h.options == (
+            "(50,)",
+            "(50, 50)",
+            "[1, 2]",
+        )
+        assert [tuple(v) for v in h.option_values] == [(50,), (50, 50), (1, 2)]
+        assert [dict(v) for v in s.option_values] == [
+            {"name": "adam", "b": 0.9},
+            {"name": "sgd", "m": None},
+        ]
+        assert c.option_values[0] == c.options[0] == "{u}"  # an hp node inside: its text
+        assert c.option_values[1] == 3
+    space = read_script_space(script)
+    code = render_space(space, "python")
+    ns: dict = {}
+    exec(compile(code, "space.py", "exec"), ns)
+    from hyperopt.pyll import stochastic
+
+    for label in ("h", "s"):
+        options = ns["space"][label].pos_args[1:]
+        assert [stochastic.sample(o) for o in options] == [
+            stochastic.sample(o) for o in imported[label].pos_args[1:]
+        ]
+    spec = tmp_path / "s.toml"
+    spec.write_text(render_space(space, "toml"), encoding="utf-8")
+    back = space_from_toml(spec)
+    assert back.params["h"].option_values == space.params["h"].option_values
+    assert back.params["s"].option_values == space.params["s"].option_values
+    doc = json.loads(render_space(space, "json"))
+    by_label = {p["label"]: p for p in doc["params"]}
+    assert by_label["s"]["options"][1] == {"name": "sgd", "m": None}
