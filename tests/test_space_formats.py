@@ -243,3 +243,32 @@ def test_tuple_and_dict_options_are_shown_and_written_as_values(tmp_path):
     doc = json.loads(render_space(space, "json"))
     by_label = {p["label"]: p for p in doc["params"]}
     assert by_label["s"]["options"][1] == {"name": "sgd", "m": None}
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        # a bound from another module: was "parameter 'x': uniform arguments are not numbers"
+        ("from settings import HIGH\nspace = {'x': hp.uniform('x', 0, HIGH)}", "settings.HIGH"),
+        ("import settings\nspace = {'x': hp.uniform('x', 0, settings.HIGH)}", "settings.HIGH"),
+        ("import settings\nspace = {'x': hp.pchoice('x', [(settings.P, 1)])}", "settings.P"),
+        # was "(attribute get of os.environ())"
+        ("import os\nspace = {'x': hp.uniform('x', 0, os.environ.get('H'))}", "os.environ.get"),
+        # was "Cfg is not known without running the script (line 2: Cfg is a class)"
+        ("class Cfg:\n    H = 1\nspace = {'x': hp.uniform('x', 0, Cfg.H)}", "Cfg is a class"),
+        ("from hyperopt.hp import *\nspace = {'x': uniform('x', 0, 1)}", "import *"),
+    ],
+)
+def test_static_errors_name_the_line_the_cause_and_the_way_out(tmp_path, body, says):
+    from hopt_inspect.errors import InputError
+    from hopt_inspect.scriptspace import read_script_space
+
+    script = tmp_path / "tuner.py"
+    script.write_text("from hyperopt import hp\n" + body + "\n")
+    with pytest.raises(InputError) as err:
+        read_script_space(script)
+    message = str(err.value)
+    assert says in message and "--run-space" in message and "line " in message, message
+    assert "()" not in message.split("(", 1)[1].replace("get('H')", ""), message
+    assert message.count("without running the script") == 1, message
+    assert "_Fn" not in message and "<function" not in message, message
