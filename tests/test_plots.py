@@ -171,3 +171,21 @@ def test_many_points_are_binned_and_labels_bounded():
     params = plots.params_figure(plotinfo.ParamsInfo("p", 20, [sx, choice]))
     assert any(isinstance(c, QuadMesh) for c in params.axes[1].collections)
     assert "binned" in params.texts[0].get_text()
+
+
+def test_log_axis_ticks_are_numbers_not_raw_mathtext():
+    """With mathtext off (hostile labels), a log axis drew its ticks as the literal text
+    `$\\mathdefault{10^{-4}}$` (every lpdf figure of a log parameter)."""
+    import io
+
+    from hopt_inspect.render.plots import _figure, save_figure
+
+    fig = _figure(4, 3)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([1e-5, 1e-3, 1e-1], [1, 2, 3])
+    ax.set_xscale("log")
+    ax.set_yscale("symlog")
+    save_figure(fig, io.BytesIO())
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    labels = [t for t in labels if t]
+    assert labels and not any("$" in t or "mathdefault" in t for t in labels), labels
