@@ -272,3 +272,18 @@ def test_static_errors_name_the_line_the_cause_and_the_way_out(tmp_path, body, s
     assert "()" not in message.split("(", 1)[1].replace("get('H')", ""), message
     assert message.count("without running the script") == 1, message
     assert "_Fn" not in message and "<function" not in message, message
+
+
+def test_text_format_survives_lone_surrogates(tmp_path):
+    """A script's "\\ud800" label or option (a lone surrogate) crashed `space` with
+    UnicodeEncodeError (exit 3) when printed; it is shown escaped."""
+    from hopt_inspect.scriptspace import read_script_space
+
+    script = tmp_path / "tuner.py"
+    script.write_text(
+        'from hyperopt import hp\nspace = {"x": hp.choice("\\\\ud800l", ["\\\\udfffo", 2])}\n'
+    )
+    for fmt in ("text", "toml", "python", "json"):
+        render_space(read_script_space(script), fmt).encode("utf-8")
+    text = render_space(read_script_space(script), "text")
+    assert "\\ud800l" in text and "\\udfffo" in text

@@ -17,11 +17,16 @@ from typing import Any
 from ..space import Param, SearchSpace
 
 SCHEMA = "hopt-inspect/space/1"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
+
+
+def _hex(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _safe(text: Any, limit: int = 200) -> str:
-    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    s = _CONTROL.sub(_hex, str(text))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
