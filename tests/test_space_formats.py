@@ -281,8 +281,9 @@ def test_text_format_survives_lone_surrogates(tmp_path):
 
     script = tmp_path / "tuner.py"
     script.write_text(
-        'from hyperopt import hp\nspace = {"x": hp.choice("\\\\ud800l", ["\\\\udfffo", 2])}\n'
+        'from hyperopt import hp\nspace = {"x": hp.choice("\\ud800l", ["\\udfffo", 2])}\n'
     )
+    assert "\ud800" in read_script_space(script).labels[0]  # a real lone surrogate
     for fmt in ("text", "toml", "python", "json"):
         render_space(read_script_space(script), fmt).encode("utf-8")
     text = render_space(read_script_space(script), "text")
