@@ -177,7 +177,12 @@ def plain_container(value: Any) -> Any:
                 return _NOT_PLAIN
             return items if isinstance(v, list) else tuple(items)
         if isinstance(v, dict):
-            if not all(k is None or isinstance(k, (bool, int, float, str)) for k in v):
+            if not all(
+                k is None
+                or isinstance(k, (bool, int, str))
+                or (isinstance(k, float) and math.isfinite(k))
+                for k in v
+            ):
                 return _NOT_PLAIN
             pairs = [(k, conv(x, depth + 1)) for k, x in v.items()]
             return _NOT_PLAIN if any(x is _NOT_PLAIN for _, x in pairs) else dict(pairs)

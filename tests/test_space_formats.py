@@ -288,3 +288,12 @@ def test_text_format_survives_lone_surrogates(tmp_path):
         render_space(read_script_space(script), fmt).encode("utf-8")
     text = render_space(read_script_space(script), "text")
     assert "\\ud800l" in text and "\\udfffo" in text
+
+
+def test_dict_option_with_a_non_finite_key_is_text_in_every_format():
+    from hyperopt import hp
+
+    space = space_from_hp({"x": hp.choice("x", [{float("inf"): 1}, {1.5: 2}])}, source="t")
+    assert space.params["x"].option_values == ("{inf}", {1.5: 2})
+    for fmt in ("text", "toml", "python", "json"):
+        render_space(space, fmt)
