@@ -290,10 +290,15 @@ def test_text_format_survives_lone_surrogates(tmp_path):
     assert "\\ud800l" in text and "\\udfffo" in text
 
 
-def test_dict_option_with_a_non_finite_key_is_text_in_every_format():
-    from hyperopt import hp
+def test_dict_option_with_a_non_finite_key_is_text_in_every_format(tmp_path):
+    from hopt_inspect.scriptspace import read_script_space
 
-    space = space_from_hp({"x": hp.choice("x", [{float("inf"): 1}, {1.5: 2}])}, source="t")
+    script = tmp_path / "tuner.py"
+    script.write_text(
+        "import math\nfrom hyperopt import hp\n"
+        'space = {"x": hp.choice("x", [{math.inf: 1}, {1.5: 2}])}\n'
+    )
+    space = read_script_space(script)
     assert space.params["x"].option_values == ("{inf}", {1.5: 2})
     for fmt in ("text", "toml", "python", "json"):
         render_space(space, fmt)
