@@ -167,9 +167,19 @@ def plain_container(value: Any) -> Any:
             if v.name == "pos_args" and not _named(v):
                 items = [conv(x, depth + 1) for x in _pos(v)]
                 return _NOT_PLAIN if any(x is _NOT_PLAIN for x in items) else tuple(items)
-            if v.name == "dict" and not _pos(v):
+            if v.name == "dict":  # pyll: dict(pos_args(pos_args(k, v), ...)) for non-str keys
                 pairs = [(k, conv(x, depth + 1)) for k, x in _named(v)]
-                return _NOT_PLAIN if any(x is _NOT_PLAIN for _, x in pairs) else dict(pairs)
+                for item in _pos(v):
+                    for pair in conv(item, depth + 1) if is_node(item) else (_NOT_PLAIN,):
+                        if not (isinstance(pair, tuple) and len(pair) == 2):
+                            return _NOT_PLAIN
+                        pairs.append(pair)
+                if any(x is _NOT_PLAIN for _, x in pairs):
+                    return _NOT_PLAIN
+                try:
+                    return conv(dict(pairs), depth + 1) if _pos(v) else dict(pairs)
+                except TypeError:  # an unhashable key
+                    return _NOT_PLAIN
             return _NOT_PLAIN
         if isinstance(v, (list, tuple)):
             items = [conv(x, depth + 1) for x in v]

@@ -302,3 +302,15 @@ def test_dict_option_with_a_non_finite_key_is_text_in_every_format(tmp_path):
     assert space.params["x"].option_values == ("{inf}", {1.5: 2})
     for fmt in ("text", "toml", "python", "json"):
         render_space(space, fmt)
+
+
+def test_imported_dict_options_with_non_string_keys_keep_their_value():
+    """pyll stores {1.5: 2} as dict(pos_args(pos_args(1.5, 2))): was shown as '{}'."""
+    from hyperopt import hp
+
+    from hopt_inspect.hpgraph import Node, option_value
+
+    space = space_from_hp({"x": hp.choice("x", [{1.5: 2}, {"a": 1}])}, source="t")
+    assert space.params["x"].option_values == ({1.5: 2}, {"a": 1})
+    unhashable = Node("dict", [Node("pos_args", [Node("dict", [], [("a", 1)]), 2])])
+    assert option_value(unhashable) == "{}"
