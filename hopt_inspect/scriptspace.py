@@ -333,6 +333,7 @@ class _Reader:
             for child in ast.iter_child_nodes(parent):
                 self.parents[id(child)] = parent
         self.module_env: dict[str, Any] | None = None
+        self._module_names_cache: set[str] | None = None
         self.star_imports = [
             f"from {'.' * n.level}{n.module or ''} import * (line {n.lineno})"
             for n in ast.walk(tree)
@@ -411,14 +412,17 @@ class _Reader:
         )
 
     def _hp_names(self, env: dict[str, Any]) -> list[str]:
-        return [k for k, v in env.items() if k in self._module_names() and _holds_hp(v)]
+        names = self._module_names()
+        return [k for k, v in env.items() if k in names and _holds_hp(v)]
 
     def _module_names(self) -> set[str]:
-        names: set[str] = set()
-        for stmt in self.tree.body:
-            for target in _targets(stmt):
-                names.update(_names_in_target(target))
-        return names
+        if self._module_names_cache is None:  # once: was recomputed per name (quadratic)
+            names: set[str] = set()
+            for stmt in self.tree.body:
+                for target in _targets(stmt):
+                    names.update(_names_in_target(target))
+            self._module_names_cache = names
+        return self._module_names_cache
 
     def _resolve_bound(self, value: Any, node: ast.AST) -> Any:
         if isinstance(value, _Unknown):
