@@ -338,3 +338,18 @@ def test_static_reading_is_linear_in_the_script_length(tmp_path, monkeypatch):
     space = ss.read_script_space(script)
     assert space.params["a"].high == sum(range(n)) + 1  # x0 = 1
     assert calls[0] < 20 * n, calls[0]
+
+
+def test_pchoice_is_described_with_its_odds():
+    """`space` showed 'pchoice([gbdt, dart, goss])': the probabilities were nowhere."""
+    from hyperopt import hp
+
+    space = space_from_hp(
+        {"b": hp.pchoice("b", [(0.5, "gbdt"), (0.3, "dart"), (0.2, "goss")])}, source="t"
+    )
+    assert space.params["b"].describe() == "pchoice([(0.5, gbdt), (0.3, dart), (0.2, goss)])"
+    assert "(0.3, dart)" in render_space(space, "text")
+    many = space_from_hp(
+        {"m": hp.pchoice("m", [(0.05, f"option{i}") for i in range(20)])}, source="t"
+    )
+    assert many.params["m"].describe().startswith("pchoice(p=[0.05, 0.05")
