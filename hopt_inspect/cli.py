@@ -980,14 +980,15 @@ def space_command(
 
     --format toml writes a spec to edit and pass back with --space; python writes hp code.
     """
-    from .outputs import check_file
+    from .outputs import check_file, check_not_input
     from .render.spacefmt import render_space
     from .session import plan
 
     planned = plan(inputs)
+    spec = inputs.space or planned.config.space
     if output is not None:
         check_file(output)
-    spec = inputs.space or planned.config.space
+        check_not_input(output, (inputs.file, spec))
     if spec is not None and not Path(inputs.file).exists() and Path(inputs.file) == DEFAULT_FILE:
         from .resolve import space_from_spec
         from .session import space_trust

@@ -353,3 +353,19 @@ def test_pchoice_is_described_with_its_odds():
         {"m": hp.pchoice("m", [(0.05, f"option{i}") for i in range(20)])}, source="t"
     )
     assert many.params["m"].describe().startswith("pchoice(p=[0.05, 0.05")
+
+
+def test_space_output_never_overwrites_an_input(scripted):
+    """`space --space tuner.py --format python -o tuner.py` replaced the user's script, and
+    `space hyperopt.p -o hyperopt.p` the study."""
+    folder, script, _marker, _study = scripted
+    before = {p: p.read_bytes() for p in (script, folder / "hyperopt.p")}
+    for args in (
+        ("--space", script, "--format", "python", "-o", script),
+        ("--space", f"{script}:space", "--format", "toml", "-o", script),
+        (folder / "hyperopt.p", "--space", script, "--format", "toml", "-o", folder / "hyperopt.p"),
+    ):
+        out = run_cli("space", *args, cwd=folder)
+        assert out.returncode == 2, out.stderr
+        assert "never overwrites" in out.stderr and "Traceback" not in out.stderr
+    assert {p: p.read_bytes() for p in before} == before
