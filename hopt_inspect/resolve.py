@@ -465,6 +465,15 @@ def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
 
 
 def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any]) -> Param:
+    param = _param_from_args_unchecked(label, kind, pos, named)
+    if param.is_categorical and param.n_options < 1:  # randint(0), randint(5, 3), choice([])
+        raise ValueError("no options (a choice needs one, randint(low, high) needs low < high)")
+    return param
+
+
+def _param_from_args_unchecked(
+    label: str, kind: str, pos: list[Any], named: dict[str, Any]
+) -> Param:
     if kind == "choice":
         options = pos[0] if pos else named["options"]
         return Param(

@@ -4,6 +4,7 @@ cannot be read statically says where it came from and what to do (issue #11 foll
 from __future__ import annotations
 
 import json
+import math
 import pickle
 
 import numpy as np
@@ -369,3 +370,27 @@ def test_space_output_never_overwrites_an_input(scripted):
         assert out.returncode == 2, out.stderr
         assert "never overwrites" in out.stderr and "Traceback" not in out.stderr
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize("text", ["randint(0)", "randint(-5)", "randint(5, 3)", "choice([])"])
+def test_toml_categorical_without_options_is_refused(tmp_path, text):
+    """randint(0) / choice([]) were accepted, and lpdf then drew curves for a label whose
+    trials hold 10..100 under a space with no option at all (exit 0)."""
+    from hopt_inspect.errors import InputError
+    from hopt_inspect.resolve import space_from_toml
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'[space]\nx = "{text}"\n')
+    with pytest.raises(InputError, match="no options"):
+        space_from_toml(spec)
+
+
+@pytest.mark.parametrize("spec", ["quniform(0, 100, 1e-300)", "qloguniform(-5, 2, 1e-300)"])
+def test_grid_of_a_tiny_q_is_no_crash(spec):
+    """k = 100 / 1e-300 is beyond int64: numpy's object dtype made lpdf, summary and check
+    die with UFuncTypeError (exit 3)."""
+    from hopt_inspect.resolve import parse_distribution
+    from hopt_inspect.tpe import grid_for
+
+    grid = grid_for(parse_distribution("x", spec), 50, [1.0, 2.0])
+    assert 2 <= len(grid) <= 51 and all(math.isfinite(v) for v in grid)
