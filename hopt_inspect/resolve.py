@@ -203,7 +203,12 @@ def check_values(space: SearchSpace, study: Study) -> None:
         lo, hi = min(values), max(values)
         if param.is_categorical:
             n, off = param.n_options, param.randint_offset
-            if n and (lo < off or hi > off + n - 1):
+            if n < 1:  # hp.choice(label, []), randint(5, 3): was no check at all
+                raise InputError(
+                    f"the space ({space.source}) gives {label!r} no options, but the trials"
+                    f" hold values from {lo:g} to {hi:g}: is it the space this study was run with?"
+                )
+            if lo < off or hi > off + n - 1:
                 raise InputError(
                     f"the space ({space.source}) gives {label!r} {n} options, but the trials"
                     f" hold values from {lo:g} to {hi:g}: is it the space this study was run with?"

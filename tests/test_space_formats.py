@@ -394,3 +394,13 @@ def test_grid_of_a_tiny_q_is_no_crash(spec):
 
     grid = grid_for(parse_distribution("x", spec), 50, [1.0, 2.0])
     assert 2 <= len(grid) <= 51 and all(math.isfinite(v) for v in grid)
+
+
+def test_a_script_choice_without_options_is_refused_against_the_trials(tmp_path):
+    """hp.choice('epochs', []) in a script: lpdf drew curves for trials holding 10..100."""
+    script = tmp_path / "tuner.py"
+    script.write_text("from hyperopt import hp\nspace = {'a': hp.choice('a', [])}\n")
+    trials = run_fmin(lambda p: 0.0, {"a": __import__("hyperopt").hp.choice("a", [1, 2])}, 5)
+    (tmp_path / "hyperopt.p").write_bytes(pickle.dumps(trials))
+    out = run_cli("lpdf", "--param", "a", "--space", script, "--json", cwd=tmp_path)
+    assert out.returncode == 2 and "no options" in out.stderr, out.stderr
