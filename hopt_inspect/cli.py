@@ -571,12 +571,13 @@ def check(
     fmt: str,
 ) -> None:
     """Study-health findings with evidence; exit 1 when any is at or above --fail-on."""
-    from .outputs import check_file
+    from .outputs import check_file, check_not_input
     from .session import plan
 
     planned = plan(inputs)
     if output is not None:
         check_file(output)
+        check_not_input(output, (inputs.file, inputs.space or planned.config.space))
     session = _open(inputs, planned)
     report = session.checks()
     if fmt == "text":
@@ -789,9 +790,10 @@ def export(
         raise InputError("--storage, --study-name and --overwrite go with --format optuna")
     planned = plan(inputs)
     if output is not None:
-        from .outputs import check_file
+        from .outputs import check_file, check_not_input
 
         check_file(output)
+        check_not_input(output, (inputs.file, inputs.space or planned.config.space))
     session = _open(inputs, planned)
     space = session.known_space
     display = space.option_display() if space is not None else {}

@@ -404,3 +404,18 @@ def test_a_script_choice_without_options_is_refused_against_the_trials(tmp_path)
     (tmp_path / "hyperopt.p").write_bytes(pickle.dumps(trials))
     out = run_cli("lpdf", "--param", "a", "--space", script, "--json", cwd=tmp_path)
     assert out.returncode == 2 and "no options" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("command", [("check",), ("export", "--format", "csv")])
+def test_check_and_export_never_overwrite_the_study(tmp_path, command):
+    """`check hyperopt.p -o hyperopt.p` / `export hyperopt.p -o hyperopt.p` replaced the
+    study with the report."""
+    from hyperopt import hp
+
+    trials = run_fmin(lambda p: p["x"], {"x": hp.uniform("x", 0, 1)}, 5)
+    study = tmp_path / "hyperopt.p"
+    study.write_bytes(pickle.dumps(trials))
+    before = study.read_bytes()
+    out = run_cli(*command, study, "-o", study, cwd=tmp_path)
+    assert out.returncode == 2 and "never overwrites" in out.stderr, out.stderr
+    assert study.read_bytes() == before
