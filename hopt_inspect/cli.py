@@ -575,12 +575,13 @@ def check(
     fmt: str,
 ) -> None:
     """Study-health findings with evidence; exit 1 when any is at or above --fail-on."""
-    from .outputs import check_file
+    from .outputs import check_file, check_not_input
     from .session import plan
 
     planned = plan(inputs)
     if output is not None:
         check_file(output)
+        check_not_input(output, (inputs.file, inputs.space or planned.config.space))
     session = _open(inputs, planned, compact=False)
     report = session.checks()
     if fmt == "text":
@@ -804,9 +805,10 @@ def export(
         raise InputError("--storage, --study-name and --overwrite go with --format optuna")
     planned = plan(inputs)
     if output is not None:
-        from .outputs import check_file
+        from .outputs import check_file, check_not_input
 
         check_file(output)
+        check_not_input(output, (inputs.file, inputs.space or planned.config.space))
     session = _open(inputs, planned)
     space = session.known_space
     display = space.option_display() if space is not None else {}
@@ -995,14 +997,15 @@ def space_command(
 
     --format toml writes a spec to edit and pass back with --space; python writes hp code.
     """
-    from .outputs import check_file
+    from .outputs import check_file, check_not_input
     from .render.spacefmt import render_space
     from .session import plan
 
     planned = plan(inputs)
+    spec = inputs.space or planned.config.space
     if output is not None:
         check_file(output)
-    spec = inputs.space or planned.config.space
+        check_not_input(output, (inputs.file, spec))
     if spec is not None and not Path(inputs.file).exists() and Path(inputs.file) == DEFAULT_FILE:
         from .resolve import space_from_spec
         from .session import space_trust

@@ -14,6 +14,7 @@ lists) stand where pyll would hold a ``Literal``. This module imports nothing of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,17 +146,88 @@ def plain_option(value: Any, text: str) -> Any:
     return text
 
 
+_NOT_PLAIN = object()
+_MAX_PLAIN_ITEMS = 200
+
+
+def plain_container(value: Any) -> Any:
+    """An option built only of plain literals — ``(50, 50)``, ``[1, 2]``, ``{"name":
+    "adam", "beta": 0.9}``, nested — as that Python value (pyll's ``pos_args`` as the
+    tuple hyperopt passes, its ``dict`` as a dict), else ``_NOT_PLAIN`` (an hp node inside,
+    anything else, or more than a few hundred items)."""
+    budget = [_MAX_PLAIN_ITEMS]
+
+    def conv(v: Any, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 20:
+            return _NOT_PLAIN
+        if is_node(v):
+            if v.name == "literal":
+                return conv(getattr(v, "_obj", None), depth + 1)
+            if v.name == "pos_args" and not _named(v):
+                items = [conv(x, depth + 1) for x in _pos(v)]
+                return _NOT_PLAIN if any(x is _NOT_PLAIN for x in items) else tuple(items)
+            if v.name == "dict":  # pyll: dict(pos_args(pos_args(k, v), ...)) for non-str keys
+                pairs = [(k, conv(x, depth + 1)) for k, x in _named(v)]
+                for item in _pos(v):
+                    for pair in conv(item, depth + 1) if is_node(item) else (_NOT_PLAIN,):
+                        if not (isinstance(pair, tuple) and len(pair) == 2):
+                            return _NOT_PLAIN
+                        pairs.append(pair)
+                if any(x is _NOT_PLAIN for _, x in pairs):
+                    return _NOT_PLAIN
+                try:
+                    return conv(dict(pairs), depth + 1) if _pos(v) else dict(pairs)
+                except TypeError:  # an unhashable key
+                    return _NOT_PLAIN
+            return _NOT_PLAIN
+        if isinstance(v, (list, tuple)):
+            items = [conv(x, depth + 1) for x in v]
+            if any(x is _NOT_PLAIN for x in items):
+                return _NOT_PLAIN
+            return items if isinstance(v, list) else tuple(items)
+        if isinstance(v, dict):
+            if not all(
+                k is None
+                or isinstance(k, (bool, int, str))
+                or (isinstance(k, float) and math.isfinite(k))
+                for k in v
+            ):
+                return _NOT_PLAIN
+            pairs = [(k, conv(x, depth + 1)) for k, x in v.items()]
+            return _NOT_PLAIN if any(x is _NOT_PLAIN for _, x in pairs) else dict(pairs)
+        plain = plain_option(v, _NOT_PLAIN)  # type: ignore[arg-type]
+        if isinstance(plain, float) and not math.isfinite(plain):
+            return _NOT_PLAIN
+        return plain
+
+    return conv(value, 0)
+
+
+def _container_text(value: Any) -> str | None:
+    """``repr`` of an option that is a container of plain literals, else None."""
+    if not (is_node(value) or isinstance(value, (list, tuple, dict))):
+        return None
+    plain = plain_container(value)
+    return repr(plain) if isinstance(plain, (list, tuple, dict)) else None
+
+
 def option_value(value: Any) -> Any:
-    """An option of a choice as written (``plain_option``), for the space command/export."""
-    if is_node(value):
-        if value.name == "literal":
-            return option_value(getattr(value, "_obj", None))
-        return option_text(value)
+    """An option of a choice as written (``plain_option``, or a container of them), for the
+    space command and export."""
+    if is_node(value) and value.name == "literal":
+        return option_value(getattr(value, "_obj", None))
+    if is_node(value) or isinstance(value, (list, tuple, dict)):
+        plain = plain_container(value)
+        return option_text(value) if plain is _NOT_PLAIN else plain
     return plain_option(value, option_text(value))
 
 
 def option_text(value: Any) -> str:
     """How an option of a choice is shown (as ``resolve.space_from_hp`` shows it)."""
+    text = _container_text(value)
+    if text is not None:
+        return text
     if is_node(value):
         if value.name == "literal":
             return option_text(getattr(value, "_obj", None))

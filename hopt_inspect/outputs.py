@@ -48,6 +48,27 @@ def check_file(path: Path, *, suffixes: Sequence[str] = (), option: str = "-o") 
     return path
 
 
+def check_not_input(path: Path, inputs: Sequence[str | Path | None], option: str = "-o") -> None:
+    """``path`` is none of the files the command reads (the trials file, a ``--space``
+    script or spec, given as ``FILE.py:NAME`` too): nothing the tool reads is modified."""
+    if not path.exists():
+        return
+    for given in inputs:
+        if not given:
+            continue
+        text = str(given)
+        for candidate in {text, text.rsplit(":", 1)[0]}:
+            try:
+                same = Path(candidate).is_file() and os.path.samefile(path, candidate)
+            except OSError:
+                same = False
+            if same:
+                raise InputError(
+                    f"{option} {path}: is the input {candidate}; the tool never overwrites"
+                    " what it reads: name another file"
+                )
+
+
 def check_folder(path: Path, *, option: str = "-o", why: str = "") -> Path:
     """``path`` is, or can become, a folder we can write into."""
     if path.exists() and not path.is_dir():

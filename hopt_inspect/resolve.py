@@ -203,7 +203,12 @@ def check_values(space: SearchSpace, study: Study) -> None:
         lo, hi = min(values), max(values)
         if param.is_categorical:
             n, off = param.n_options, param.randint_offset
-            if n and (lo < off or hi > off + n - 1):
+            if n < 1:  # hp.choice(label, []), randint(5, 3): was no check at all
+                raise InputError(
+                    f"the space ({space.source}) gives {label!r} no options, but the trials"
+                    f" hold values from {lo:g} to {hi:g}: is it the space this study was run with?"
+                )
+            if lo < off or hi > off + n - 1:
                 raise InputError(
                     f"the space ({space.source}) gives {label!r} {n} options, but the trials"
                     f" hold values from {lo:g} to {hi:g}: is it the space this study was run with?"
@@ -314,14 +319,20 @@ def _walk_hp(expr: Any) -> Iterator[tuple[Any, Any, tuple[tuple[str, int], ...],
 
 
 def _option_value(node: Any) -> Any:
-    from .hpgraph import plain_option
+    from .hpgraph import option_value, plain_option
 
     if hasattr(node, "obj"):
         return plain_option(node.obj, _option_text(node))
-    return _option_text(node)
+    value = option_value(node)  # (50, 50), {"name": "adam"}: containers of literals
+    return value if isinstance(value, (list, tuple, dict)) else _option_text(node)
 
 
 def _option_text(node: Any) -> str:
+    from .hpgraph import option_value
+
+    value = None if hasattr(node, "obj") else option_value(node)
+    if isinstance(value, (list, tuple, dict)):
+        return repr(value)
     if hasattr(node, "obj"):
         value = node.obj
         return value if isinstance(value, str) else repr(value)
@@ -459,6 +470,15 @@ def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:
 
 
 def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any]) -> Param:
+    param = _param_from_args_unchecked(label, kind, pos, named)
+    if param.is_categorical and param.n_options < 1:  # randint(0), randint(5, 3), choice([])
+        raise ValueError("no options (a choice needs one, randint(low, high) needs low < high)")
+    return param
+
+
+def _param_from_args_unchecked(
+    label: str, kind: str, pos: list[Any], named: dict[str, Any]
+) -> Param:
     if kind == "choice":
         options = pos[0] if pos else named["options"]
         return Param(
@@ -486,6 +506,8 @@ def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any
     if any(args.get(n) is None for n in required):
         raise TypeError(f"{kind} needs {', '.join(required)}")
     values = {k: None if v is None else float(v) for k, v in args.items()}
+    if any(v is not None and not math.isfinite(v) for v in values.values()):
+        raise ValueError("every argument must be a finite number")
     if kind == "uniformint":
         values["q"] = 1.0
     if kind in ("uniform", "quniform", "uniformint", "loguniform", "qloguniform") and not (
@@ -500,9 +522,9 @@ def _param_from_args(label: str, kind: str, pos: list[Any], named: dict[str, Any
 
 
 def _plain(option: Any) -> Any:
-    from .hpgraph import plain_option
+    from .hpgraph import option_value
 
-    return plain_option(option, _text(option))
+    return option_value(option)
 
 
 def _text(option: Any) -> str:
@@ -514,8 +536,12 @@ def _literal(node: ast.AST) -> Any:
         node.value, (int, float, str, bool, type(None))
     ):
         return node.value
-    if isinstance(node, (ast.List, ast.Tuple)):
+    if isinstance(node, ast.List):
         return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.Tuple):  # an option (50, 50) stays a tuple
+        return tuple(_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict) and None not in node.keys:  # an option {"name": "adam"}
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, ast.Name) and node.id in _NAMES:  # TOML-style true/false too
         return _NAMES[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

@@ -333,6 +333,12 @@ class _Reader:
             for child in ast.iter_child_nodes(parent):
                 self.parents[id(child)] = parent
         self.module_env: dict[str, Any] | None = None
+        self._module_names_cache: set[str] | None = None
+        self.star_imports = [
+            f"from {'.' * n.level}{n.module or ''} import * (line {n.lineno})"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+        ]
 
     # ----------------------------------------------------------------- messages
 
@@ -382,6 +388,8 @@ class _Reader:
         if not candidates:
             for key, value in env.items():
                 line = self.lines[value.lineno - 1] if isinstance(value, _Unknown) else ""
+                if line:  # the failure may lie elsewhere (in a function): the assignment too
+                    line += " " + self._assigned_text(key)
                 if key in self._module_names() and any(f"{k}(" in line for k in KINDS):
                     self._resolve_bound(value, ast.Name(id=key))  # raises: why it is unknown
             raise InputError(
@@ -393,15 +401,28 @@ class _Reader:
             f" name one, as in FILE.py:{candidates[0]}"
         )
 
+    def _assigned_text(self, name: str) -> str:
+        """The source of the values assigned to ``name`` anywhere in the script."""
+        return " ".join(
+            ast.unparse(node.value)
+            for node in ast.walk(self.tree)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and node.value is not None
+            and any(name in _names_in_target(t) for t in _targets(node))
+        )
+
     def _hp_names(self, env: dict[str, Any]) -> list[str]:
-        return [k for k, v in env.items() if k in self._module_names() and _holds_hp(v)]
+        names = self._module_names()
+        return [k for k, v in env.items() if k in names and _holds_hp(v)]
 
     def _module_names(self) -> set[str]:
-        names: set[str] = set()
-        for stmt in self.tree.body:
-            for target in _targets(stmt):
-                names.update(_names_in_target(target))
-        return names
+        if self._module_names_cache is None:  # once: was recomputed per name (quadratic)
+            names: set[str] = set()
+            for stmt in self.tree.body:
+                for target in _targets(stmt):
+                    names.update(_names_in_target(target))
+            self._module_names_cache = names
+        return self._module_names_cache
 
     def _resolve_bound(self, value: Any, node: ast.AST) -> Any:
         if isinstance(value, _Unknown):
@@ -689,17 +710,14 @@ class _Reader:
             if isinstance(value, _Unknown) and value.node is not None:
                 raise StaticError(value.node, value.text)  # the cause, where it is
             if isinstance(value, _Unknown):
-                raise StaticError(
-                    node,
-                    f"{node.id} is not known without running the script"
-                    f" (line {value.lineno}: {value.text})",
-                )
+                raise StaticError(node, f"line {value.lineno}: {value.text}")
             return value
         if node.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.id]
         if node.id in _BUILTINS:
             return _Fn("builtins." + node.id)
-        raise StaticError(node, f"{node.id} is not bound before this line")
+        star = f"; a star import is not read: {self.star_imports[0]}" if self.star_imports else ""
+        raise StaticError(node, f"{node.id} is not bound before this line{star}")
 
     def _e_List(self, node: ast.List, env: dict[str, Any]) -> list[Any]:
         return self._elements(node.elts, env)
@@ -831,6 +849,8 @@ class _Reader:
             return _attribute(base, node.attr, node)
         if isinstance(base, dict) and node.attr in ("items", "keys", "values", "get", "copy"):
             return _Bound(base, node.attr)
+        if isinstance(base, _Fn):  # os.environ.get, settings.lr: not a call we evaluate
+            raise StaticError(node, f"{base.path}.{node.attr} is not read statically")
         raise StaticError(node, f"attribute {node.attr} of {_kind(base)}")
 
     def _comprehension(
@@ -1003,12 +1023,16 @@ def _hp_call(fname: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST)
             isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs
         ):
             raise StaticError(node, "hp.pchoice needs a list of (probability, option) pairs")
+        _known_numbers([p for p, _ in pairs], node, fname)
         probs = [_num(p) for p, _ in pairs]
         selector = Node("hyperopt_param", [label, Node("categorical", [probs])])
         return Node("switch", [selector, *[o for _, o in pairs]])
+    _known_numbers([*rest, *kwargs.values()], node, fname)
     for v in [*rest, *kwargs.values()]:
         if is_node(v):
             raise StaticError(node, f"hp.{fname} with an hp expression as an argument")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise StaticError(node, f"hp.{fname} with an argument that is not finite ({v})")
     if fname == "randint":
         return Node(
             "int", [Node("hyperopt_param", [label, Node("randint", rest, list(kwargs.items()))])]
@@ -1021,6 +1045,16 @@ def _hp_call(fname: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _known_numbers(values: list[Any], node: ast.AST, fname: str) -> None:
+    """An argument imported from another module (``from settings import HIGH``) or got
+    from a call we do not evaluate: say which, with the line, not "not numbers" later."""
+    for v in values:
+        if isinstance(v, _Fn):
+            raise StaticError(node, f"hp.{fname} with {v.path}, which is not read statically")
+        if isinstance(v, _Mod):
+            raise StaticError(node, f"hp.{fname} with module {v.path} as an argument")
 
 
 def _known_function(path: str) -> bool:

@@ -214,6 +214,12 @@ class Param:
         def n(v: float | None) -> str:
             return "?" if v is None else f"{v:.4g}"
 
+        if self.kind == "pchoice" and self.p and len(self.p) == self.n_options:
+            pairs = zip(self.p, self.options or (), strict=False)
+            opts = ", ".join(f"({p:.4g}, {o})" for p, o in pairs)
+            if len(opts) < 80:  # the odds are the point of a pchoice
+                return f"pchoice([{opts}])"
+            return f"pchoice(p=[{', '.join(f'{p:.3g}' for p in self.p)}])"
         if self.kind in ("choice", "pchoice"):
             opts = ", ".join(self.options or ())
             return f"{self.kind}([{opts}])" if len(opts) < 60 else f"{self.kind}({self.n_options})"

@@ -497,11 +497,11 @@ def grid_for(param: Param, size: int, observed: Sequence[float] = ()) -> list[fl
     count = k_hi - k_lo + 1
     if count <= size:
         ks = np.arange(k_lo, k_hi + 1)
-    elif param.is_log:
-        ks = np.unique(np.round(np.geomspace(max(k_lo, 1), k_hi, size)))
+    elif param.is_log:  # floats: a tiny q makes k beyond int64 (numpy's object dtype)
+        ks = np.unique(np.round(np.geomspace(float(max(k_lo, 1)), float(k_hi), size)))
         ks = np.concatenate([[k_lo], ks]) if k_lo < ks[0] else ks
     else:
-        ks = np.unique(np.round(np.linspace(k_lo, k_hi, size)))
+        ks = np.unique(np.round(np.linspace(float(k_lo), float(k_hi), size)))
     return [float(k * param.q) for k in ks]
 
 

@@ -270,3 +270,21 @@ def test_efficiency_thins_a_dense_cloud_and_says_so(qlearn):
     assert ax.get_xscale() == "log"
     fig.canvas.draw()
     assert not any("$" in t.get_text() for t in ax.get_xticklabels())
+
+
+def test_log_axis_ticks_are_numbers_not_raw_mathtext():
+    """With mathtext off (hostile labels), a log axis drew its ticks as the literal text
+    `$\\mathdefault{10^{-4}}$` (every lpdf figure of a log parameter)."""
+    import io
+
+    from hopt_inspect.render.plots import _figure, save_figure
+
+    fig = _figure(4, 3)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([1e-5, 1e-3, 1e-1], [1, 2, 3])
+    ax.set_xscale("log")
+    ax.set_yscale("symlog")
+    save_figure(fig, io.BytesIO())
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    labels = [t for t in labels if t]
+    assert labels and not any("$" in t or "mathdefault" in t for t in labels), labels

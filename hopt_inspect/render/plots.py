@@ -641,6 +641,7 @@ IMAGE_FORMATS = ("png", "pdf", "svg")
 
 def save_figure(fig: Any, stream: Any, fmt: str = "png") -> None:
     _escape_texts(fig)
+    _plain_log_ticks(fig)  # any log axis a plot function left in mathtext
     if fmt != "png":
         fig.savefig(stream, format=fmt)
         return
@@ -657,6 +658,29 @@ def save_figure(fig: Any, stream: Any, fmt: str = "png") -> None:
         256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
     )
     palette.save(stream, format="png")
+
+
+def _plain_log_ticks(fig: Any) -> None:
+    """Log and symlog axes label their ticks in mathtext (``$\\mathdefault{10^{-4}}$``),
+    which ``text.parse_math = False`` (above) prints as written: use plain numbers."""
+    from matplotlib.ticker import LogFormatter, LogFormatterMathtext
+
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            for getter, setter in (
+                (axis.get_major_formatter, axis.set_major_formatter),
+                (axis.get_minor_formatter, axis.set_minor_formatter),
+            ):
+                old = getter()
+                if isinstance(old, LogFormatterMathtext):
+                    setter(
+                        LogFormatter(
+                            base=old._base,
+                            labelOnlyBase=old.labelOnlyBase,
+                            minor_thresholds=old.minor_thresholds,
+                            linthresh=getattr(old, "_linthresh", None),
+                        )
+                    )
 
 
 def _escape_texts(fig: Any) -> None:

@@ -17,11 +17,16 @@ from typing import Any
 from ..space import Param, SearchSpace
 
 SCHEMA = "hopt-inspect/space/1"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
+
+
+def _hex(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _safe(text: Any, limit: int = 200) -> str:
-    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    s = _CONTROL.sub(_hex, str(text))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -29,6 +34,8 @@ def _num(value: float | None) -> str:
     """The shortest text that reads back as exactly this float."""
     if value is None:
         return "None"
+    if not math.isfinite(value):
+        return repr(float(value))
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))
@@ -103,8 +110,29 @@ def to_toml(space: SearchSpace) -> str:
     for label, param in space.params.items():
         comment = _comment(param, space)
         value = f"{param.kind}({call_args(param)})"
-        lines.append(f"{json.dumps(label)} = {json.dumps(value)}{comment}")
+        lines.append(f"{_toml_str(label)} = {_toml_str(value)}{comment}")
     return "\n".join(lines) + "\n"
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string: printable characters as they are, the rest as ``\\uXXXX`` or
+    ``\\UXXXXXXXX`` (JSON's surrogate pairs are no valid TOML escape; a lone surrogate, which
+    no TOML string can hold, becomes U+FFFD)."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable() and code != 0x7F:
+            out.append(ch)
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif code > 0xFFFF:
+            out.append(f"\\U{code:08x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def to_python(space: SearchSpace) -> str:
