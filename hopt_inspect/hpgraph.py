@@ -254,6 +254,11 @@ def space_from_graph(root: Any, *, source: str, origin: str) -> SearchSpace:
     for node, switch, conds, int_wrapped in _walk(root):
         label = _label(node)
         entry = found.setdefault(label, {"node": node, "switch": None, "paths": [], "int": False})
+        if entry["node"] is not node:  # hyperopt's own check (pyll_utils.expr_to_config)
+            raise InputError(
+                f"two different hp parameters share the label {label!r}; hyperopt"
+                " refuses such a space (DuplicateLabel): give each its own label"
+            )
         entry["switch"] = entry["switch"] or switch
         entry["int"] = entry["int"] or int_wrapped
         if not int_wrapped:

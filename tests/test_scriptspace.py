@@ -384,3 +384,29 @@ def test_hostile_scripts_are_refused_in_one_line(tmp_path, body):
         read_script_space(script)
     assert "\n" not in str(info.value)
     assert not marker.exists()
+
+
+def test_two_parameters_with_one_label_are_refused_as_hyperopt_does(tmp_path):
+    script, marker = _write(
+        tmp_path,
+        "dup",
+        """
+from hyperopt import hp
+shared = hp.uniform("s", 0, 1)
+space = {"a": hp.uniform("x", 0, 1), "b": hp.uniform("x", 0, 2), "c": shared, "d": shared}
+""",
+    )
+    with pytest.raises(InputError) as info:
+        read_script_space(script, "space")
+    assert "share the label 'x'" in str(info.value) and "DuplicateLabel" in str(info.value)
+    assert not marker.exists()
+    one, _ = _write(
+        tmp_path,
+        "shared",
+        """
+from hyperopt import hp
+shared = hp.uniform("s", 0, 1)
+space = {"c": shared, "d": [shared, shared]}
+""",
+    )
+    assert read_script_space(one, "space")["s"].high == 1  # one node used twice: one parameter

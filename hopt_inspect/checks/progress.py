@@ -43,7 +43,8 @@ def check_startup_only(ctx: Context) -> list[Finding] | Skip:
             Finding(
                 severity="info",
                 message=(
-                    f"these {n} trials look like random search ({guess.evidence}). If this was"
+                    f"these {n} trials look like random search"
+                    f" ({guess.evidence.split(': these trials look like')[0]}). If this was"
                     " rand.suggest, fine, and TPE findings do not apply; if it was tpe.suggest,"
                     f" its start-up (n_startup_jobs) seems to have covered all {n} trials"
                 ),

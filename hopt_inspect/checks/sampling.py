@@ -796,14 +796,19 @@ def check_duplicates(ctx: Context) -> list[Finding]:
             "; repeats this rare cost little" if not material else "; repeats are expected here"
         )
     else:
-        verdict = f": {ratio:.1f}x what chance gives, {wasted} evaluations spent on repeats"
+        verdict = (
+            f": {wasted} evaluations spent on repeats that chance would not make"
+            if math.isinf(ratio)
+            else f": {ratio:.1f}x what chance gives, {wasted} evaluations spent on repeats"
+        )
     return [
         Finding(
             severity=severity,
             params=list(ctx.study.labels),
             message=(
-                f"{len(dups)} configurations were evaluated more than once ({pairs} duplicate"
-                f" pairs, {wasted} of {n} trials; tids {shown}); {space_text}{verdict}"
+                f"{len(dups)} configuration{' was' if len(dups) == 1 else 's were'} evaluated"
+                f" more than once ({pairs} duplicate pair{'' if pairs == 1 else 's'}, {wasted}"
+                f" of {n} trials; tids {shown}); {space_text}{verdict}"
                 f"{ctx.inferred_note()}"
             ),
             evidence={
