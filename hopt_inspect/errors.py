@@ -45,9 +45,17 @@ def one_line(text: str) -> str:
 MAX_SPEC_BYTES = 16 << 20  # a space file (script, TOML, pickle): far above any real one
 
 
-def read_spec_bytes(path: str | Path, what: str = "--space") -> bytes:
-    """The bytes of a space file: a regular file of at most 16 MiB (never a FIFO, a device
-    such as /dev/zero, or a folder), else a one-line ``InputError``."""
+def read_spec_bytes(
+    path: str | Path,
+    what: str = "--space",
+    limit: int | None = None,
+    kind: str = "a space file",
+    advice: str = "",
+) -> bytes:
+    """The bytes of a space file: a regular file of at most ``limit`` bytes (16 MiB; never a
+    FIFO, a device such as /dev/zero, or a folder), else a one-line ``InputError``."""
+    cap = MAX_SPEC_BYTES if limit is None else limit
+    size_text = f"{cap / (1 << 20):g} MiB"
     import os
     import stat
 
@@ -59,13 +67,15 @@ def read_spec_bytes(path: str | Path, what: str = "--space") -> bytes:
         raise InputError(f"{what} {path}: cannot be read ({exc.strerror})") from exc
     if not stat.S_ISREG(info.st_mode):
         raise InputError(f"{what} {path}: not a regular file")
-    if info.st_size > MAX_SPEC_BYTES:
-        raise InputError(f"{what} {path}: {info.st_size:,} bytes; a space file is at most 16 MiB")
+    if info.st_size > cap:
+        raise InputError(
+            f"{what} {path}: {info.st_size:,} bytes; {kind} is at most {size_text}{advice}"
+        )
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_SPEC_BYTES + 1)
+            data = f.read(cap + 1)
     except OSError as exc:
         raise InputError(f"{what} {path}: cannot be read ({exc.strerror})") from exc
-    if len(data) > MAX_SPEC_BYTES:
-        raise InputError(f"{what} {path}: more than 16 MiB; a space file is smaller")
+    if len(data) > cap:
+        raise InputError(f"{what} {path}: more than {size_text}; {kind} is smaller{advice}")
     return data

@@ -410,3 +410,11 @@ space = {"c": shared, "d": [shared, shared]}
 """,
     )
     assert read_script_space(one, "space")["s"].high == 1  # one node used twice: one parameter
+
+
+def test_a_script_too_big_to_be_a_tuning_script_is_refused_before_parsing(tmp_path):
+    script = tmp_path / "big.py"
+    script.write_text("x = 1\n" * 600_000)  # 3.6 MB
+    with pytest.raises(InputError) as info:
+        read_script_space(script)
+    assert "at most 2 MiB" in str(info.value) and "TOML spec" in str(info.value)
