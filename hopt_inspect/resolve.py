@@ -442,7 +442,44 @@ def space_from_toml(path: Path) -> SearchSpace:
         if not isinstance(text, str):
             raise InputError(f'--space {path}: {label} must be a string such as "uniform(0, 1)"')
         params[label] = parse_distribution(label, text, where=str(path))
+    _toml_conditions(path, doc.get("conditions"), params)
     return SearchSpace(_in_trials_order(params), str(path), origin="toml")
+
+
+def _toml_conditions(path: Path, table: Any, params: dict[str, Param]) -> None:
+    """``[conditions]``: ``label = [[["choice", option index], ...], ...]``, the paths under
+    which the label is active (any path; every pair of a path holding), as ``hopt-inspect
+    space --format toml`` writes them for a conditional space."""
+    from dataclasses import replace
+
+    if table is None:
+        return
+    if not isinstance(table, dict):
+        raise InputError(f"--space {path}: [conditions] must be a table")
+    for label, paths in table.items():
+        bad = InputError(
+            f"--space {path}: [conditions] {label!r} must be a list of paths, each a list of"
+            ' ["choice label", option index] pairs naming choices of [space]'
+        )
+        if label not in params or not isinstance(paths, list) or not 0 < len(paths) <= 1000:
+            raise bad
+        conditional = []
+        for one in paths:
+            if not (isinstance(one, list) and 0 < len(one) <= 100):
+                raise bad
+            pairs = []
+            for pair in one:
+                if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                    raise bad
+                parent, index = params.get(pair[0]), pair[1]
+                if parent is None or not parent.is_categorical or parent.label == label:
+                    raise bad
+                n = len(parent.p or ()) if parent.kind == "pchoice" else parent.n_options
+                if type(index) is not int or not 0 <= index < n:
+                    raise bad
+                pairs.append((parent.label, index))
+            conditional.append(tuple(pairs))
+        params[label] = replace(params[label], conditional=tuple(dict.fromkeys(conditional)))
 
 
 def parse_distribution(label: str, text: str, *, where: str = "spec") -> Param:

@@ -418,3 +418,42 @@ def test_a_script_too_big_to_be_a_tuning_script_is_refused_before_parsing(tmp_pa
     with pytest.raises(InputError) as info:
         read_script_space(script)
     assert "at most 2 MiB" in str(info.value) and "TOML spec" in str(info.value)
+
+
+def test_toml_spec_carries_the_conditions_of_a_conditional_space(tmp_path):
+    """A conditional space through `space --format toml` and back: the same conditions
+    (per-branch expectations such as S005's need them), and bad [conditions] refused."""
+    from hopt_inspect.render.spacefmt import to_toml
+    from hopt_inspect.resolve import space_from_toml
+
+    script, _ = _write(
+        tmp_path,
+        "cond",
+        """
+from hyperopt import hp
+space = hp.choice("model", [
+    {"k": hp.randint("k", 30), "w": hp.choice("w", ["u", "d"])},
+    {"c": hp.loguniform("c", -3, 3), "deep": hp.choice("deep", [
+        {"n": hp.quniform("n", 1, 9, 1)}, {"n2": hp.uniform("n2", 0, 1)}])},
+])
+""",
+    )
+    space = read_script_space(script, "space")
+    spec = tmp_path / "s.toml"
+    spec.write_text(to_toml(space))
+    back = space_from_toml(spec)
+    assert {k: p.conditional for k, p in back.params.items()} == {
+        k: p.conditional for k, p in space.params.items()
+    }
+    assert back.params["n"].conditional == ((("model", 1), ("deep", 0)),)
+    for bad in (
+        '"k" = [[["nope", 0]]]',
+        '"k" = [[["model", 5]]]',
+        '"k" = [[["c", 0]]]',
+        '"k" = [["model", 0]]',
+        '"nope" = [[["model", 0]]]',
+        '"k" = [[["model", true]]]',
+    ):
+        spec.write_text(to_toml(space).split("[conditions]")[0] + "[conditions]\n" + bad + "\n")
+        with pytest.raises(InputError, match="conditions"):
+            space_from_toml(spec)

@@ -111,6 +111,20 @@ def to_toml(space: SearchSpace) -> str:
         comment = _comment(param, space)
         value = f"{param.kind}({call_args(param)})"
         lines.append(f"{_toml_str(label)} = {_toml_str(value)}{comment}")
+    conditional = [(label, p) for label, p in space.params.items() if p.conditional]
+    if conditional:  # read back by --space: per-branch counts (duplicates) need them
+        lines += [
+            "",
+            "# when a label is active: any of its paths, a path being [choice, option index]",
+            "# pairs that all hold",
+            "[conditions]",
+        ]
+        for label, param in conditional:
+            paths = ", ".join(
+                "[" + ", ".join(f"[{_toml_str(parent)}, {int(i)}]" for parent, i in path) + "]"
+                for path in param.conditional
+            )
+            lines.append(f"{_toml_str(label)} = [{paths}]")
     return "\n".join(lines) + "\n"
 
 
