@@ -121,3 +121,23 @@ def test_reading_never_modifies_the_file(tmp_path):
     assert run_cli("summary", path).returncode == 0
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.p"]
+
+
+def test_bidirectional_overrides_from_a_file_are_escaped(tmp_path):
+    """U+202E and the isolates reorder the rest of a terminal line ("Trojan Source"): a
+    label holding them is shown escaped by summary, check and space."""
+    import pickle
+
+    from conftest import run_fmin
+    from hyperopt import hp
+
+    label = "lr\u202egnp.\u2066x"
+    trials = run_fmin(lambda p: p[label], {label: hp.uniform(label, 0, 1)}, 25, seed=1)
+    path = tmp_path / "bidi.p"
+    path.write_bytes(pickle.dumps(trials))
+    for command in ("summary", "check", "space"):
+        out = run_cli(command, path)
+        assert out.returncode in (0, 1), out.stderr
+        assert "\u202e" not in out.stdout and "\u2066" not in out.stdout, command
+        if command != "check":  # check names no label here (no per-parameter finding)
+            assert "\\u202e" in out.stdout, command

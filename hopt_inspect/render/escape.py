@@ -19,10 +19,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# C0 controls, DEL, C1 controls (U+009B is a one-character CSI on some terminals), lone
-# surrogates (a pickle or JSON string may hold them; writing them as UTF-8 would fail).
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_NOT_NEWLINE_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 controls, DEL, C1 controls (U+009B is a one-character CSI on some terminals), the
+# bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: they
+# reorder what follows them on the line, "Trojan Source"), lone surrogates (a pickle or
+# JSON string may hold them; writing them as UTF-8 would fail).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NOT_NEWLINE_CONTROL = re.compile(
+    r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 # Not allowed in XML 1.0 (plus C1 controls, which are allowed but reach terminals raw).
 _XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # GitHub's runner reads a line as a workflow command when, after leading spaces, it starts

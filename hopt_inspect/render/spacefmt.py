@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from ..space import Param, SearchSpace
+from .escape import as_text, escape_controls, no_workflow_commands
 
 SCHEMA = "hopt-inspect/space/1"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
-
-
-def _hex(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _safe(text: Any, limit: int = 200) -> str:
-    s = _CONTROL.sub(_hex, str(text))
+    """File text for the terminal and for comments: controls, bidi overrides and lone
+    surrogates escaped (``escape.escape_controls``), no workflow commands, length capped."""
+    s = no_workflow_commands(escape_controls(as_text(text)[: 4 * limit]))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
