@@ -357,7 +357,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
         )
         if len(values) < 10:
             continue
-        sides = [scale.in_margin(frame, v, th.margin) for v in values]
+        sides = scale.margin_sides(frame, values, th.margin)
         n = len(values)
         counts = (sides.count("low"), sides.count("high"))
         low_mass, high_mass = scale.margin_mass(
@@ -368,7 +368,7 @@ def check_edge_sampling(ctx: Context) -> list[Finding]:
                 untestable += 1
                 continue
             column = ctx.study.column(param.label)[:reference_n]
-            early = [scale.in_margin(frame, float(v), th.margin) for v in column if v == v]
+            early = scale.margin_sides(frame, column[column == column], th.margin)
             s = len(early)
             ref = (early.count("low"), early.count("high"))
             options = []
