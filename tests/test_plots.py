@@ -43,6 +43,23 @@ def test_history_info_and_figure(heart):
     assert "heart.p, 100 trials" in ax.get_title(loc="left")
 
 
+def test_every_text_of_the_params_figure_is_inside_it(qlearn):
+    """The colour bar's label sat right of its tick labels, beyond the figure's edge."""
+    study, space = qlearn
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plots.params_figure(plotinfo.params_info(study, space))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, _ = canvas.get_width_height()
+    for text in fig.findobj(lambda o: hasattr(o, "get_text") and o.get_visible()):
+        if not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= -1 and box.x1 <= width + 1, text.get_text()
+
+
 def test_history_marks_failures_and_symlog():
     study = load_study(SAMPLES / "failures.p")
     info = plotinfo.history_info(study)

@@ -1010,6 +1010,10 @@ def params_figure(info: Any) -> Any:
             bar.set_ticks([1.0, 0.0])
             bar.set_ticklabels([f"best {low:.4g}", f"worst {high:.4g}"], fontsize=7)
         bar.set_label("loss (by rank); grey x: failed; shaded: start-up", fontsize=7)
+        # on the bar's left, in the gap to the plots: right of the tick labels it fell
+        # beyond the figure's edge
+        bar.ax.yaxis.set_label_position("left")
+        bar.ax.yaxis.labelpad = 2
     return fig
 
 
