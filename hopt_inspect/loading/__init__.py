@@ -231,7 +231,7 @@ def _load(
         placeholders=loaded.placeholder_counts,
         space=extras.get("space"),
         unbox_arrays=loaded.array_boxes > 0,  # under --trust arrays are real already
-        compact=compact,
+        compact=compact and not trust,  # marshal writes numpy scalars (buffers) as bytes
     )
 
 

@@ -37,6 +37,8 @@ class _Unpackable(Exception):
 
 
 def _encoded(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    if r[10] is not None:  # exp_key: compared to Study.exp_key, a copy loses `is` (a bomb)
+        raise _Unpackable
     book, refresh = r[5], r[6]
     if book is None and refresh is None:
         return r
