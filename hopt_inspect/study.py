@@ -32,6 +32,21 @@ STATUS_OK = "ok"
 Value = float | int | str | bool | None
 
 
+_PLAIN_KEYS = (str, bytes, int, float, bool, type(None))
+
+
+def same_exp_key(a: Any, b: Any) -> bool:
+    """hyperopt's ``doc['exp_key'] == trials._exp_key`` for the keys fmin writes (text,
+    numbers, None); any other value (a list, a dict, a placeholder) is the same key only
+    when it is the same object: ``==`` between two equal but distinct nested lists from a
+    hostile file walks every path through them (2**40 steps for 1.7 KB)."""
+    if a is b:
+        return True
+    if type(a) in _PLAIN_KEYS and type(b) in _PLAIN_KEYS:
+        return bool(a == b)
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Trial:
     """One trial document, as the tool sees it."""
@@ -134,7 +149,8 @@ class Study:
         return [
             t
             for t in prefix
-            if t.state in VALID_STATES and (self.exp_key is None or t.exp_key == self.exp_key)
+            if t.state in VALID_STATES
+            and (self.exp_key is None or same_exp_key(t.exp_key, self.exp_key))
         ]
 
     def tpe_history(self, n_trials: int | None = None) -> list[Trial]:
@@ -239,7 +255,12 @@ class Study:
         labels = self.labels
         for t in self.trials:
             if t.params and t.state != "error":
-                key = tuple(map(t.params.get, labels))  # inactive and absent are the same
+                # inactive and absent are the same, and a NaN value is no value: as in the
+                # numpy path, and whether or not the file made its NaNs one object
+                key = tuple(
+                    None if isinstance(v, float) and v != v else v
+                    for v in map(t.params.get, labels)
+                )
                 groups.setdefault(key, []).append(t.tid)
         return [tids for tids in groups.values() if len(tids) > 1]
 

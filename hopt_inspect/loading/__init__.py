@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..study import Source, Study, Trial, fields_from_doc, labels_in_order
+from ..study import Source, Study, Trial, _text, fields_from_doc, labels_in_order
 from .bsondocs import docs_from_bson, looks_like_bson
 from .compact import pack, unpack
 from .containers import (
@@ -198,7 +198,7 @@ def _load(
     docs, other_experiments = docs_of_experiment(docs, extras.get("exp_key"))
     if other_experiments:  # a pickled trials.view(exp_key=...): what its .trials holds
         hints.append(
-            f"a view of experiment {str(extras['exp_key'])[:80]!r}: {other_experiments}"
+            f"a view of experiment {_text(extras['exp_key'], 80)!r}: {other_experiments}"
             " documents of other experiments left out, as hyperopt's trials.trials does"
         )
     if extras.get("ray_mode") == "max":

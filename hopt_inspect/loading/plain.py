@@ -207,12 +207,11 @@ def docs_of_experiment(docs: list[Any], exp_key: Any) -> tuple[list[Any], int]:
 
 
 def _same_key(a: Any, b: Any) -> bool:
+    from ..study import same_exp_key
+
     if type(a) is not type(b) and not (isinstance(a, str) and isinstance(b, str)):
         return False
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
+    return same_exp_key(a, b)
 
 
 MAX_LABELS = 1_000  # parameters in one trial document
