@@ -233,22 +233,28 @@ def open_session(
     command: analysis creates many small objects and re-scanning the study costs seconds).
     ``compact`` as in ``load_study``.
     """
+    p = planned or plan(inputs)
+    study = load_inputs(inputs, compact=compact)
+    if freeze:
+        import gc
+
+        gc.freeze()
+    return session_for(study, inputs, p)
+
+
+def load_inputs(inputs: Inputs, path: Path | str | None = None, *, compact: bool = True) -> Study:
+    """The study file ``inputs`` name (or ``path``), loaded with their --trust, --strict,
+    --max-memory and --study: the one place a command turns options into a load."""
     from .loading import load_study
 
-    p = planned or plan(inputs)
-    study = load_study(
-        Path(inputs.file),
+    return load_study(
+        Path(path if path is not None else inputs.file),
         trust=inputs.trust,
         strict=inputs.strict,
         max_memory=parse_size(inputs.max_memory),
         study_name=inputs.study,
         compact=compact,
     )
-    if freeze:
-        import gc
-
-        gc.freeze()
-    return session_for(study, inputs, p)
 
 
 def session_for(study: Study, inputs: Inputs | None = None, planned: Plan | None = None) -> Session:

@@ -935,8 +935,7 @@ def watch_command(
     ``--prior-weight``, the config) mean what they mean for every other command.
     """
     from .checks import SEVERITIES
-    from .loading import load_study
-    from .session import parse_size, plan, session_for
+    from .session import load_inputs, plan, session_for
 
     fmt = output_format or ("live" if sys.stdout.isatty() else "jsonl")
     if fmt not in ("live", "jsonl"):
@@ -964,13 +963,7 @@ def watch_command(
         return resolved[0]
 
     def load(path: Path) -> Study:
-        return load_study(
-            path,
-            trust=inputs.trust,
-            strict=inputs.strict,
-            max_memory=parse_size(inputs.max_memory),
-            study_name=inputs.study,
-        )
+        return load_inputs(inputs, path)
 
     options = WatchOptions(
         interval=interval,
