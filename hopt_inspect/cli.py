@@ -264,21 +264,6 @@ RunSpaceOpt = Annotated[
 ]
 
 
-def _run_space_warning(run_space: bool) -> None:
-    if run_space:
-        sys.stderr.write(
-            "hopt-inspect: --run-space imports the --space script: its module-level code runs\n"
-        )
-
-
-def _run(run_space: bool, space: str | None) -> bool:
-    """--run-space applies to --space given on the command line, never to a config's space."""
-    if run_space and space is None:
-        raise InputError("--run-space needs --space FILE.py:NAME on the command line")
-    _run_space_warning(run_space)
-    return run_space
-
-
 class _Interrupted(Exception):
     """Ctrl-C inside a command (carried past typer, which would swallow it)."""
 

@@ -73,12 +73,15 @@ class _UserFn:
 class _Unknown:
     """A name bound to something we could not (or would not) evaluate."""
 
-    __slots__ = ("lineno", "node", "text")
+    __slots__ = ("final", "lineno", "node", "text")
 
-    def __init__(self, lineno: int, text: str, node: ast.AST | None = None) -> None:
+    def __init__(
+        self, lineno: int, text: str, node: ast.AST | None = None, final: bool = False
+    ) -> None:
         self.lineno = lineno
         self.text = text
         self.node = node  # the expression that could not be evaluated, if any
+        self.final = final  # a mistake running the script would not get past (StaticError)
 
 
 class _Stop(Exception):
@@ -90,10 +93,14 @@ class _Stop(Exception):
 
 
 class StaticError(Exception):
-    def __init__(self, node: ast.AST, why: str) -> None:
+    """``final``: a mistake in the script itself that running it would not get past
+    (hyperopt refuses it too), so the message does not point at --run-space."""
+
+    def __init__(self, node: ast.AST, why: str, final: bool = False) -> None:
         super().__init__(why)
         self.node = node
         self.why = why
+        self.final = final
 
 
 _HYPEROPT_MODULES = {
@@ -360,6 +367,10 @@ class _Reader:
         if len(expr) > 80:
             expr = expr[:77] + "..."
         where = f"line {line}: " if line else ""
+        if exc.final:
+            return (
+                f"{prefix}: {where}{expr!r}: {exc.why}, which hyperopt refuses too: fix the script"
+            )
         return (
             f"{prefix}: {where}cannot read {expr!r} without running the script ({exc.why}); {hint}"
         )
@@ -433,7 +444,8 @@ class _Reader:
 
     def _resolve_bound(self, value: Any, node: ast.AST) -> Any:
         if isinstance(value, _Unknown):
-            raise StaticError(value.node or _line_node(value.lineno, self.lines), value.text)
+            node = value.node or _line_node(value.lineno, self.lines)
+            raise StaticError(node, value.text, value.final)
         return value
 
     def _fmin_calls(self) -> Iterator[tuple[ast.Call, ast.expr]]:
@@ -625,7 +637,8 @@ class _Reader:
         try:
             return self.eval(expr, env)
         except StaticError as exc:
-            return _Unknown(getattr(exc.node, "lineno", expr.lineno), exc.why, exc.node)
+            lineno = getattr(exc.node, "lineno", expr.lineno)
+            return _Unknown(lineno, exc.why, exc.node, exc.final)
 
     def _bind(self, target: ast.expr, value: Any, env: dict[str, Any], stmt: ast.stmt) -> None:
         if isinstance(target, ast.Name):
@@ -715,9 +728,9 @@ class _Reader:
         if node.id in env:
             value = env[node.id]
             if isinstance(value, _Unknown) and value.node is not None:
-                raise StaticError(value.node, value.text)  # the cause, where it is
+                raise StaticError(value.node, value.text, value.final)  # the cause, where it is
             if isinstance(value, _Unknown):
-                raise StaticError(node, f"line {value.lineno}: {value.text}")
+                raise StaticError(node, f"line {value.lineno}: {value.text}", value.final)
             return value
         if node.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.id]
@@ -1007,15 +1020,16 @@ class _Bound:
 
 def _hp_call(fname: str, args: list[Any], kwargs: dict[str, Any], node: ast.AST) -> Any:
     if fname not in KINDS:
-        raise StaticError(node, f"hp.{fname} is not an hp distribution")
+        raise StaticError(node, f"hp.{fname} is not an hp distribution", final=True)
     if args:
         label, rest = args[0], args[1:]
     elif "label" in kwargs:
         label, rest = kwargs.pop("label"), []
     else:
-        raise StaticError(node, f"hp.{fname} without a label")
+        raise StaticError(node, f"hp.{fname} without a label", final=True)
     if not isinstance(label, str):
-        raise StaticError(node, "the label is not a string")
+        # a value we could not evaluate may be a string when the script runs; a number is not
+        raise StaticError(node, "the label is not a string", final=not isinstance(label, _Unknown))
     if fname == "choice":
         options = rest[0] if rest else kwargs.pop("options", None)
         if isinstance(options, range):

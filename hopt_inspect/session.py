@@ -221,6 +221,10 @@ def plan(inputs: Inputs) -> Plan:
     parse_size(inputs.max_memory)
     if inputs.run_space and inputs.space is None:  # never a config's space: explicit only
         raise InputError("--run-space needs --space FILE.py:NAME on the command line")
+    if inputs.run_space and str(inputs.space).endswith(".py"):  # before the warning it runs
+        raise InputError(
+            f"--space {inputs.space}: --run-space needs the variable, as in {inputs.space}:space"
+        )
     return Plan(cfg, tuple(select), tuple(ignore), fail_on)
 
 

@@ -326,6 +326,10 @@ def test_run_space_imports_only_when_asked_and_warns(tmp_path):
 
     folder, script, marker = _folder_with_tuner(tmp_path)
     (folder / "tuner.py").write_text(script.read_text().split("trials = Trials()")[0])
+    # without :NAME: refused before anything is said to run, and nothing runs
+    out = run_cli("space", "--space", "tuner.py", "--run-space", cwd=folder)
+    assert out.returncode == 2 and "needs the variable" in out.stderr
+    assert "module-level code runs" not in out.stderr and not marker.exists()
     out = run_cli("space", "--space", "tuner.py:space", "--run-space", cwd=folder)
     assert out.returncode == 0, out.stderr
     assert "module-level code runs" in out.stderr
@@ -457,3 +461,19 @@ space = hp.choice("model", [
         spec.write_text(to_toml(space).split("[conditions]")[0] + "[conditions]\n" + bad + "\n")
         with pytest.raises(InputError, match="conditions"):
             space_from_toml(spec)
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ('space = {"x": hp.uniform(3, 0, 1)}', "the label is not a string"),
+        ('space = {"x": hp.uniformm("x", 0, 1)}', "hp.uniformm is not an hp distribution"),
+    ],
+)
+def test_a_mistake_running_would_not_fix_does_not_point_at_run_space(tmp_path, line, why):
+    script, marker = _write(tmp_path, "bad", "from hyperopt import hp\n" + line + "\n")
+    with pytest.raises(InputError) as info:
+        read_script_space(script, "space")
+    message = str(info.value)
+    assert why in message and "fix the script" in message and "--run-space" not in message
+    assert not marker.exists()
