@@ -15,7 +15,7 @@ lists) stand where pyll would hold a ``Literal``. This module imports nothing of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .errors import InputError
@@ -248,11 +248,14 @@ def option_text(value: Any) -> str:
     return repr(value)
 
 
-def space_from_graph(root: Any, *, source: str, origin: str) -> SearchSpace:
-    """The SearchSpace of an hp graph given as data (Node / stand-ins / plain values)."""
+def gather_uses(uses: Iterable[tuple[Any, Any, Any, bool]], label_of: Any) -> dict[str, Any]:
+    """label → what the walk found around it (its node, choice switch, paths of conditions,
+    scope.int), from the (node, switch, conditions, int-wrapped) uses of a walk over an hp
+    graph: the data one here, or ``resolve``'s over imported hp objects. Two different
+    nodes with one label are refused, as hyperopt refuses them."""
     found: dict[str, dict[str, Any]] = {}
-    for node, switch, conds, int_wrapped in _walk(root):
-        label = _label(node)
+    for node, switch, conds, int_wrapped in uses:
+        label = label_of(node)
         entry = found.setdefault(label, {"node": node, "switch": None, "paths": [], "int": False})
         if entry["node"] is not node:  # hyperopt's own check (pyll_utils.expr_to_config)
             raise InputError(
@@ -263,6 +266,12 @@ def space_from_graph(root: Any, *, source: str, origin: str) -> SearchSpace:
         entry["int"] = entry["int"] or int_wrapped
         if not int_wrapped:
             entry["paths"].append(conds)
+    return found
+
+
+def space_from_graph(root: Any, *, source: str, origin: str) -> SearchSpace:
+    """The SearchSpace of an hp graph given as data (Node / stand-ins / plain values)."""
+    found = gather_uses(_walk(root), _label)
     if not found:
         raise InputError(f"{source}: holds no hp.* parameters")
     params = {label: _param(label, entry) for label, entry in found.items()}

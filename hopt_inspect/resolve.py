@@ -352,14 +352,12 @@ def space_from_hp(obj: Any, *, source: str, origin: str = "import") -> SearchSpa
         expr = pyll.as_apply(obj)
     except Exception as exc:
         raise InputError(f"--space {source}: not a hyperopt space ({exc})") from exc
-    found: dict[str, dict[str, Any]] = {}
-    for node, switch, conds, int_wrapped in _walk_hp(expr):
-        label = node.arg["label"].obj
-        entry = found.setdefault(label, {"node": node, "switch": None, "paths": [], "int": False})
-        entry["switch"] = entry["switch"] or switch
-        entry["int"] = entry["int"] or int_wrapped
-        if not int_wrapped:
-            entry["paths"].append(conds)
+    from .hpgraph import gather_uses
+
+    try:
+        found = gather_uses(_walk_hp(expr), lambda node: node.arg["label"].obj)
+    except InputError as exc:
+        raise InputError(f"--space {source}: {exc}") from exc
     if not found:
         raise InputError(f"--space {source}: holds no hp.* parameters")
     params = {}

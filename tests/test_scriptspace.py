@@ -477,3 +477,12 @@ def test_a_mistake_running_would_not_fix_does_not_point_at_run_space(tmp_path, l
     message = str(info.value)
     assert why in message and "fix the script" in message and "--run-space" not in message
     assert not marker.exists()
+
+
+def test_imported_hp_objects_with_one_label_twice_are_refused_too():
+    """The same rule for a space imported with --run-space or unpickled (resolve's walk
+    over hyperopt's own objects shares hpgraph.gather_uses)."""
+    shared = hp.uniform("s", 0, 1)
+    assert space_from_hp({"c": shared, "d": [shared]}, source="t")["s"].high == 1
+    with pytest.raises(InputError, match="share the label 'x'"):
+        space_from_hp({"a": hp.uniform("x", 0, 1), "b": hp.uniform("x", 0, 2)}, source="t")
