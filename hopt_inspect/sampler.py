@@ -117,7 +117,7 @@ def _closeness(ui: Any, good: Any, rng: Any) -> list[float]:
     prior probability of landing at least as near a good trial, the length of the union of
     [x - d, x + d] within [0, 1] over the good values x, d the distance to the nearest one
     (a tiny random value when d is 0). All parameters at once; the same numbers, summed in
-    the same order, as ``_union_length`` per parameter."""
+    the same order, as the per-parameter loop it replaced (kept in tests/test_stats.py)."""
     import numpy as np
 
     g = np.sort(good, axis=0)  # NaN (inactive) sort last
@@ -135,18 +135,6 @@ def _closeness(ui: Any, good: Any, rng: Any) -> list[float]:
     if zero.any():
         length[zero] = rng.uniform(size=int(zero.sum())) * 1e-9
     return length[usable].tolist()
-
-
-def _union_length(g: list[float], d: float) -> float:
-    """Length of the union of [x - d, x + d] ∩ [0, 1] over sorted x in g."""
-    total, reach = 0.0, 0.0
-    for x in g:
-        lo, hi = max(0.0, x - d), min(1.0, x + d)
-        lo = max(lo, reach)
-        if hi > lo:
-            total += hi - lo
-        reach = max(reach, hi)
-    return total
 
 
 def _shift(scored: list[tuple[int, float, int]]) -> dict[str, Any]:

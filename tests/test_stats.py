@@ -97,7 +97,7 @@ def test_sampler_closeness_all_parameters_at_once_equals_one_at_a_time():
     """sampler._closeness (numpy, every parameter at once) against _union_length per
     parameter, the loop it replaced: the same numbers in the same order, NaN (inactive)
     values and exact ties (d = 0, a tiny random value) included."""
-    from hopt_inspect.sampler import _closeness, _union_length
+    from hopt_inspect.sampler import _closeness
 
     rng = np.random.default_rng(11)
     for _ in range(400):
@@ -121,3 +121,15 @@ def test_sampler_closeness_all_parameters_at_once_equals_one_at_a_time():
             d = min(abs(ui[j] - x) for x in g)
             want.append(_union_length(g, d) if d > 0 else ref_rng.uniform() * 1e-9)
         assert got == want
+
+
+def _union_length(g: list[float], d: float) -> float:
+    """Length of the union of [x - d, x + d] ∩ [0, 1] over sorted x in g."""
+    total, reach = 0.0, 0.0
+    for x in g:
+        lo, hi = max(0.0, x - d), min(1.0, x + d)
+        lo = max(lo, reach)
+        if hi > lo:
+            total += hi - lo
+        reach = max(reach, hi)
+    return total
