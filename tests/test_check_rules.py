@@ -388,3 +388,70 @@ def test_clumping_reference_is_no_longer_than_n_startup_jobs(tmp_path_factory):
     found = [f for f in report.findings if f.name == "clumping"]
     assert found and found[0].severity == "warning"
     assert "after the first 20 trials" in found[0].message
+
+
+def test_best_at_boundary_net_of_the_other_parameters(tmp_path_factory):
+    """colsample = uniform(0.3, 1) with its optimum beyond 1 in the seven-parameter
+    xgboost-like space: the other six move the loss more than colsample does, so only 6 of
+    the 15 best trials sat in the 5% margin (the raw rule needs more than half) though 14
+    sat within 10%. Net of the other parameters (an additive fit) the loss still falls
+    over the 10% next to the bound (t = 5.5): a warning, with --space and without."""
+    spec, trials = _corpus_study("defect-boundary-1-r4")
+    study = _study(trials, tmp_path_factory, spec.name)
+    for space in (corpus.spaces()["xgboost"], None):
+        found = [f for f in _check(study, space).findings if f.name == "best-at-boundary"]
+        assert [(f.params, f.severity) for f in found] == [(["colsample"], "warning")]
+        ev = found[0].evidence
+        assert ev["top_in_margin"] * 2 <= ev["top_trials"] < ev["top_in_wide_margin"] * 2
+        assert ev["net_p"] < 0.002 and ev["net_fall"] > 0 and ev["wide_p_value"] < 0.002
+        assert "Net of the other parameters" in found[0].message
+        assert "falls by" in found[0].message
+
+
+def test_best_at_boundary_net_slope_where_the_raw_minima_bottom_out_inside(tmp_path_factory):
+    """The same plant, another seed: the parabola through the raw per-slice minima bottoms
+    out 0.6% of the range inside the bound (read as "inside" by the raw rule); net of the
+    other parameters the loss falls towards the bound over the outer 10%."""
+    spec, trials = _corpus_study("defect-boundary-1-r6")
+    study = _study(trials, tmp_path_factory, spec.name)
+    found = [
+        f
+        for f in _check(study, corpus.spaces()["xgboost"]).findings
+        if f.name == "best-at-boundary"
+    ]
+    assert [(f.params, f.severity) for f in found] == [(["colsample"], "warning")]
+    assert found[0].evidence["fitted_minimum_share"] > 0
+    assert found[0].evidence["net_p"] < 0.002
+
+
+def test_additive_fit_recovers_one_parameters_own_term():
+    """The partial residuals of x are the loss minus the fitted terms of y and of the
+    choice: what is left follows x's own parabola, not y's."""
+    from types import SimpleNamespace
+
+    from hopt_inspect.checks.surface import AdditiveFit
+
+    rng = np.random.default_rng(0)
+    n = 200
+    x, y = rng.uniform(0, 1, n), rng.uniform(-5, 5, n)
+    c = rng.integers(0, 3, n).astype(float)
+    loss = 3 * (x - 1.2) ** 2 + 0.5 * y**2 + np.array([0.0, 4.0, 8.0])[c.astype(int)]
+    columns = {"x": x, "y": y, "c": c}
+    study = SimpleNamespace(
+        ok_losses=loss, labels=list(columns), column=lambda label: columns[label]
+    )
+    from hyperopt import hp
+
+    space = space_from_hp(
+        {"x": hp.uniform("x", 0, 1), "y": hp.uniform("y", -5, 5), "c": hp.choice("c", [0, 1, 2])},
+        source="test",
+    )
+    fit = AdditiveFit(study, space)
+    net = fit.partial_residuals("x")
+    assert fit.ok and net is not None
+    own = 3 * (x - 1.2) ** 2
+    corr = lambda a, b: np.corrcoef(a, b)[0, 1]  # noqa: E731
+    # x's own term shows net of the others (0.67; the raw loss: 0.30; the 15% of losses
+    # clipped at the 85% quantile keep it from being exact), y's term is gone (-0.02; 0.69)
+    assert corr(net, own) > 0.6 and corr(loss, own) < 0.4
+    assert abs(corr(net, y**2)) < 0.1 and corr(loss, y**2) > 0.5

@@ -6,7 +6,7 @@ import math
 from itertools import pairwise
 from typing import Any
 
-from . import scale
+from . import scale, surface
 from .base import Context, Finding, Skip, binomial_sf, check, fmt_p, fmt_value
 
 
@@ -159,6 +159,9 @@ def check_stagnation(ctx: Context) -> list[Finding]:
 # and an optimum just inside the range (branin) still bottoms out inside.
 SLOPE_BAND = 6
 ENVELOPE_BAND = 3
+# The net-of-the-others reading looks at two margins (10%): over one the slope rests on too
+# few trials, over three an optimum just inside the range (branin) still shows a fall.
+WIDE = 2
 
 
 @check("T003", "best-at-boundary", "progress", "the best region presses against a bound")
@@ -166,12 +169,26 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     """The best trials pile up in a bound's margin AND the loss falls towards the bound.
 
     A best value that merely sits in the margin (an optimum just inside the range, like
-    branin's x = 9.42 in [-5, 10]) is not enough: over a band of six margins the losses
-    must keep improving towards the bound (Spearman rank correlation of loss with the
-    distance from the bound, p < 0.05 one-sided), and the minimum of a parabola through
-    the best loss of each sixth of the three margins next to the bound (the surface with
-    the other parameters near their best) must lie at or beyond the bound. Without
-    --space, a parameter whose inferred bounds are uncertain is judged against its
+    branin's x = 9.42 in [-5, 10]) is not enough. The best trial must lie in a margin and
+    more than half of the best 10% within two margins of a bound; then either of two
+    readings of the loss surface near the bound makes a warning:
+
+    - the raw losses: more than half of the best 10% in the margins (binomial test against
+      the prior's margin mass, p < alpha), the losses over six margins keep improving
+      towards the bound (Spearman rank correlation of loss with the distance from the
+      bound, p < 0.05 one-sided), and a parabola through the best loss of each sixth of the
+      three margins next to the bound (the surface with the other parameters near their
+      best) bottoms out at or beyond the bound;
+    - the losses net of the other parameters (``surface.AdditiveFit``: the loss, clipped at
+      its 85% quantile, fitted by one parabola or one level per option for every
+      parameter; the others' fitted terms subtracted): over the two margins next to the
+      bound they still fall towards it (least-squares slope, t test p < alpha one-sided),
+      and the best 10% pile up in the two margins (binomial test, p < alpha). Where one of
+      seven parameters' optimum lies beyond its bound, the other six move the loss more
+      than it does; net of them its slope shows, while an optimum 3-6% inside the range
+      leaves next to no slope over the outer 10%.
+
+    Without --space, a parameter whose inferred bounds are uncertain is judged against its
     observed range (``scale.bounds_frame``).
     """
     import numpy as np
@@ -186,6 +203,7 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     top = ok[: max(5, math.ceil(th.top_share * len(ok)))]
     losses = ctx.study.ok_losses
     findings = []
+    fit = None
     for given in ctx.space.params.values():
         if best.params.get(given.label) is None or given.label not in ctx.study.labels:
             continue
@@ -200,13 +218,15 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
         values = [t.params[param.label] for t in top if t.params.get(param.label) is not None]
         sides = [scale.in_margin(param, float(v), th.margin) for v in values]
         k = sum(1 for s in sides if s is not None)  # either bound: a loss's corners count
-        if k * 2 <= len(values):
+        k_wide = sum(1 for v in values if scale.in_margin(param, float(v), WIDE * th.margin))
+        if k_wide * 2 <= len(values):
             continue
-        low_mass, high_mass = scale.margin_mass(
-            param, th.margin, scale.prior_draws(param, 4000, seed=4)
-        )
+        draws = scale.prior_draws(param, 4000, seed=4)
+        low_mass, high_mass = scale.margin_mass(param, th.margin, draws)
         mass = low_mass + high_mass
         p_pile = binomial_sf(k, len(values), mass)
+        mass_wide = sum(scale.margin_mass(param, WIDE * th.margin, draws))
+        p_wide = binomial_sf(k_wide, len(values), mass_wide)
         # the loss surface inside the margin: does it keep falling towards the bound?
         column = ctx.study.column(param.label)
         usable = ~np.isnan(column) & ~np.isnan(losses)
@@ -227,12 +247,29 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             rho = float(rho)
             p_slope = float(p_two) / 2 if rho > 0 else 1.0
             vertex = _envelope_vertex(d_in, l_in, ENVELOPE_BAND * th.margin)
+        # the same surface net of the other parameters (an additive fit of all of them):
+        # does it still fall towards the bound over the WIDE margins next to it?
+        net_slope, net_t, net_p, n_net = math.nan, math.nan, 1.0, 0
+        if fit is None:
+            fit = surface.AdditiveFit(ctx.study, ctx.space)
+        net = fit.partial_residuals(param.label)
+        if net is not None:
+            full = np.full(len(losses), np.nan)
+            full[fit.usable] = net
+            near = distance <= WIDE * width
+            n_net = int(near.sum())
+            net_slope, net_t, net_p = surface.slope_test(
+                distance[near] / (hi - lo), full[usable][near]
+            )
         # the best loss in each sixth of the band, fitted by a parabola in the distance:
         # its minimum must lie at or beyond the bound, not inside
         # (where the single best trial sits is not a criterion: in a space of several
         # parameters its position is set by all of them, and it missed optima beyond the
         # bound whose best trial sat 3% inside it)
         pressing = p_slope < 0.05 and vertex <= 0
+        net_pressing = net_p < th.alpha
+        warn_raw = pressing and k * 2 > len(values) and p_pile < th.alpha
+        warn_net = net_pressing and p_wide < th.alpha
         inferred = param.inferred or ctx.space.inferred
         bound = scale.bound_words(param, side)
         split = (
@@ -274,18 +311,47 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             "slope_rho": None if math.isnan(rho) else round(rho, 3),
             "slope_p": p_slope,
             "fitted_minimum_share": None if math.isnan(vertex) else round(vertex, 5),
+            "top_in_wide_margin": k_wide,
+            "wide_prior_mass": round(mass_wide, 4),
+            "wide_p_value": p_wide,
+            "net_trials": n_net,
+            "net_fall": None if math.isnan(net_slope) else round(net_slope * WIDE * th.margin, 6),
+            "net_t": None if math.isnan(net_t) else round(net_t, 2),
+            "net_p": net_p,
             "scale": scale.scale_word(param),
             "margins_of": scale.OBSERVED if observed else "bounds",
         }
-        if pressing and p_pile < th.alpha:
+        wide_words = f"{WIDE * th.margin:.0%}"
+        change = -net_slope * WIDE * th.margin  # towards the bound, over the wide band
+        net_words = (
+            "net of the other parameters (an additive fit of the loss, clipped at its"
+            f" {surface.CLIP_QUANTILE:.0%} quantile, on all of them), the loss"
+            f" {'falls' if change < 0 else 'rises'} by {fmt_value(abs(change))} over the"
+            f" {wide_words} next to the bound ({n_net} trials, least-squares slope"
+            f" t = {net_t:.1f}, {fmt_p(net_p)})"
+            if not math.isnan(net_t)
+            else ""
+        )
+        wide_pile = (
+            f"{k_wide} of the {len(values)} best trials lie within {wide_words} of a bound,"
+            f" where the {'guessed ' if inferred and not observed else ''}prior puts"
+            f" {mass_wide:.0%} ({fmt_p(p_wide)})"
+        )
+        if warn_raw or warn_net:
             severity = "warning"
-            tail = (
-                f". Near the bound (within {SLOPE_BAND * th.margin:.0%}) the loss keeps falling"
-                f" towards it (Spearman rho = {rho:.2f} over {n_wide} trials, {fmt_p(p_slope)})"
-                " and a parabola through the best loss of each sixth of the"
-                f" {ENVELOPE_BAND * th.margin:.0%} next to it bottoms out at or beyond it: the"
-                " optimum may lie outside the range"
-            )
+            if warn_raw:
+                tail = (
+                    f". Near the bound (within {SLOPE_BAND * th.margin:.0%}) the loss keeps"
+                    f" falling towards it (Spearman rho = {rho:.2f} over {n_wide} trials,"
+                    f" {fmt_p(p_slope)}) and a parabola through the best loss of each sixth of"
+                    f" the {ENVELOPE_BAND * th.margin:.0%} next to it bottoms out at or beyond"
+                    " it: the optimum may lie outside the range"
+                )
+            else:  # the other parameters hid the slope: it shows net of them
+                tail = (
+                    f". {net_words[0].upper() + net_words[1:]}; {wide_pile}: the optimum may"
+                    " lie outside the range"
+                )
             advice = f"Widen the range of {param.label} beyond {bound} and run again"
         else:
             severity = "info"
@@ -304,14 +370,22 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
                 )
             else:
                 why = f"too few trials near it ({n_margin}) to see the loss's slope"
+            if net_words and not net_pressing:
+                why += f"; {net_words}: not a clear fall (a warning needs p < {th.alpha:g})"
             tail = f"; {why}, so the optimum looks inside the range, near the bound"
             advice = f"Nothing to do unless you expected {param.label} elsewhere"
-            if pressing:  # only the pile of best trials falls short of a warning
+            if pressing or net_pressing:  # only the pile of best trials falls short
+                falls = (
+                    "The loss falls towards it"
+                    if pressing
+                    else net_words[0].upper() + net_words[1:]
+                )
                 tail = (
-                    f". The loss falls towards it, but {k} of the {len(values)} best trials"
-                    f" there are not clearly more than the prior's {mass:.0%} would give (a"
-                    f" warning needs {fmt_p(th.alpha).replace('=', '<')}): too little"
-                    " evidence to say the optimum lies outside the range"
+                    f". {falls}, but {k} of the {len(values)} best trials within"
+                    f" {th.margin:.0%} and {k_wide} within {wide_words} are not clearly more"
+                    f" than the prior's {mass:.0%} and {mass_wide:.0%} would give (a warning"
+                    f" needs {fmt_p(th.alpha).replace('=', '<')}): too little evidence to say"
+                    " the optimum lies outside the range"
                 )
                 advice = (
                     f"Run more trials, or widen the range of {param.label} beyond {bound}"
