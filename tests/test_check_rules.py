@@ -455,3 +455,31 @@ def test_additive_fit_recovers_one_parameters_own_term():
     # clipped at the 85% quantile keep it from being exact), y's term is gone (-0.02; 0.69)
     assert corr(net, own) > 0.6 and corr(loss, own) < 0.4
     assert abs(corr(net, y**2)) < 0.1 and corr(loss, y**2) > 0.5
+
+
+def test_additive_fit_refuses_more_terms_than_trials_or_the_cap():
+    """A choice of 250 options tried 900 times would need 249 columns, fewer than a third
+    of the trials but more than the cap (200): no fit (the check falls back on its
+    raw-loss reading); with 3 options it fits."""
+    from types import SimpleNamespace
+
+    from hyperopt import hp
+
+    from hopt_inspect.checks.surface import AdditiveFit
+
+    rng = np.random.default_rng(1)
+    n = 900
+    for options, fits in ((250, False), (3, True)):
+        columns = {"x": rng.uniform(0, 1, n), "c": rng.integers(0, options, n).astype(float)}
+        study = SimpleNamespace(
+            ok_losses=columns["x"] ** 2 + columns["c"] / options,
+            labels=list(columns),
+            column=lambda label, columns=columns: columns[label],
+        )
+        space = space_from_hp(
+            {"x": hp.uniform("x", 0, 1), "c": hp.choice("c", list(range(options)))},
+            source="test",
+        )
+        fit = AdditiveFit(study, space)
+        assert fit.ok is fits
+        assert (fit.partial_residuals("x") is None) is not fits

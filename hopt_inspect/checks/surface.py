@@ -17,8 +17,11 @@ from typing import Any
 
 from . import scale
 
-# a fit needs at least this many trials per coefficient, else no residuals
+# a fit needs at least this many trials per coefficient, else no residuals; and at most
+# this many coefficients (a choice of hundreds of options, a space of hundreds of labels:
+# no fit, rather than a matrix of trials x thousands of columns)
 TRIALS_PER_TERM = 3
+MAX_TERMS = 200
 CLIP_QUANTILE = 0.85
 
 
@@ -29,7 +32,7 @@ class AdditiveFit:
         import numpy as np
 
         losses = study.ok_losses
-        self.usable = ~np.isnan(losses)
+        self.usable = np.isfinite(losses)
         y = losses[self.usable]
         self.terms: dict[str, Any] = {}
         self.ok = False
@@ -37,15 +40,16 @@ class AdditiveFit:
             return
         y = np.minimum(y, np.quantile(y, CLIP_QUANTILE))
         blocks = {}
+        budget = min(MAX_TERMS, len(y) // TRIALS_PER_TERM) - 1  # the intercept
         for param in space.params.values():
             if param.label not in study.labels:
                 continue
-            block = _block(param, study.column(param.label)[self.usable])
+            block = _block(param, study.column(param.label)[self.usable], budget)
+            if block is False:
+                return  # more terms than the trials (or the cap) allow
             if block is not None:
                 blocks[param.label] = block
-        width = 1 + sum(b.shape[1] for b in blocks.values())
-        if width * TRIALS_PER_TERM > len(y):
-            return
+                budget -= block.shape[1]
         x = np.column_stack([np.ones(len(y)), *blocks.values()])
         beta = np.linalg.lstsq(x, y, rcond=None)[0]
         i = 1
@@ -64,17 +68,21 @@ class AdditiveFit:
         return self.clipped - sum(others) if others else self.clipped
 
 
-def _block(param: Any, column: Any) -> Any:
+def _block(param: Any, column: Any, budget: int) -> Any:
     """The design columns of one parameter: centred coordinate and its square, or one
-    indicator per option but the first; plus "active" where some trials lack it."""
+    indicator per option but the first; plus "active" where some trials lack it. None
+    when it has none, False when it would take more than ``budget`` columns."""
     import numpy as np
 
-    present = ~np.isnan(column)
+    present = np.isfinite(column)
     if present.sum() < 3:
         return None
     cols = []
     if param.is_categorical and param.kind != "randint":
-        for value in np.unique(column[present])[1:]:
+        levels = np.unique(column[present])
+        if len(levels) > budget:
+            return False
+        for value in levels[1:]:
             cols.append((column == value).astype(float))
     else:
         z = np.zeros(column.shape)
@@ -86,6 +94,8 @@ def _block(param: Any, column: Any) -> Any:
         cols += [z, np.where(present, z * z, 0.0)]
     if not present.all():
         cols.append(present.astype(float))
+    if len(cols) > budget:
+        return False
     return np.column_stack(cols) if cols else None
 
 
@@ -99,6 +109,8 @@ def slope_test(distance: Any, values: Any) -> tuple[float, float, float]:
 
     from ..stats import t_sf
 
+    keep = np.isfinite(distance) & np.isfinite(values)
+    distance, values = distance[keep], values[keep]
     n = len(distance)
     if n < 5 or len(np.unique(distance)) < 3:
         return math.nan, math.nan, 1.0
