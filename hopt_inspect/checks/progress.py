@@ -375,17 +375,28 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
             tail = f"; {why}, so the optimum looks inside the range, near the bound"
             advice = f"Nothing to do unless you expected {param.label} elsewhere"
             if pressing or net_pressing:  # only the pile of best trials falls short
+                needs = fmt_p(th.alpha).replace("=", "<")
+                short = []
+                if pressing:  # the raw reading's pile: more than half in the margins
+                    short.append(
+                        f"{k} of the {len(values)} best trials within {th.margin:.0%}"
+                        f" ({fmt_p(p_pile)}; a warning needs more than half and {needs})"
+                    )
+                if net_pressing:  # the net reading's pile (more than half: checked above)
+                    short.append(
+                        f"{k_wide} of the {len(values)} best trials within {wide_words}"
+                        f" against the prior's {mass_wide:.0%} ({fmt_p(p_wide)}; a warning"
+                        f" needs {needs})"
+                    )
                 falls = (
                     "The loss falls towards it"
                     if pressing
                     else net_words[0].upper() + net_words[1:]
                 )
                 tail = (
-                    f". {falls}, but {k} of the {len(values)} best trials within"
-                    f" {th.margin:.0%} and {k_wide} within {wide_words} are not clearly more"
-                    f" than the prior's {mass:.0%} and {mass_wide:.0%} would give (a warning"
-                    f" needs {fmt_p(th.alpha).replace('=', '<')}): too little evidence to say"
-                    " the optimum lies outside the range"
+                    f". {falls}, but the best trials do not pile up there clearly enough: "
+                    + " and ".join(short)
+                    + ": too little evidence to say the optimum lies outside the range"
                 )
                 advice = (
                     f"Run more trials, or widen the range of {param.label} beyond {bound}"
