@@ -263,7 +263,7 @@ def test_duplicates_unavoidable_on_two_options(tmp_path_factory):
 
 @cache
 def _corpus_study(name):
-    spec = next(s for s in corpus.all_specs(8) if s.name == name)
+    spec = next(s for s in corpus.all_specs(13) if s.name == name)
     return spec, corpus.build_one(spec)
 
 
@@ -388,6 +388,23 @@ def test_clumping_reference_is_no_longer_than_n_startup_jobs(tmp_path_factory):
     found = [f for f in report.findings if f.name == "clumping"]
     assert found and found[0].severity == "warning"
     assert "after the first 20 trials" in found[0].message
+
+
+def test_clumping_stand_in_for_the_prior_when_the_detected_startup_is_short(tmp_path_factory):
+    """Under guessed (normal-kind) priors the detector put this 20-trial start-up at trial 2;
+    the 2 trials could not stand in for the prior and clumping fell silent (held-out replicate
+    12). A detected start-up shorter than 10 now gives way to the first n_startup_jobs; one
+    given with --n-startup-jobs is kept, and the check says it did not run."""
+    spec, trials = _corpus_study("defect-clumping-2-r12")
+    study = _study(trials, tmp_path_factory, spec.name)
+    report = _check(study)
+    assert report.sampler["n_startup"] == 2
+    found = [f for f in report.findings if f.name == "clumping"]
+    assert found and found[0].severity == "warning"
+    assert "after the first 20 trials (the start-up looks like 2 trials" in found[0].message
+    given = _check(study, n_startup_jobs=2)
+    assert "clumping" not in {f.name for f in given.findings}
+    assert any(n.code == "S001" and "2 trials" in n.reason for n in given.not_run)
 
 
 def test_best_at_boundary_net_of_the_other_parameters(tmp_path_factory):

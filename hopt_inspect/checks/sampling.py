@@ -70,15 +70,30 @@ def _mean_uniform_quantile(m: int, level: float) -> float:
     return lo
 
 
+def _prior_window(ctx: Context) -> int:
+    """The first trials that stand in for the prior where it is guessed: the reference
+    window, or, when a DETECTED start-up is shorter than the 10 trials a stand-in needs,
+    the first n_startup_jobs (hyperopt's 20). The detector reads closeness under guessed
+    priors, which can place a 20-trial start-up at trial 2; if TPE did propose some of
+    these trials, its proposals sit near the good ones and stretch the stand-in there,
+    which spreads later proposals in that region apart: clumps are hidden, not made.
+    A start-up given with --n-startup-jobs or --algo is kept as given."""
+    ref = ctx.reference_count
+    if ref >= 10 or ctx.sampler.source != "detected":
+        return ref
+    return max(ref, min(ctx.settings.n_startup_jobs, len(ctx.ordered)))
+
+
 def _pit_columns(ctx: Context, params: list[Param]) -> dict[str, Any]:
     import numpy as np
 
     rng = np.random.default_rng(11)
     out = {}
+    window = _prior_window(ctx)
     for p in params:
         column = ctx.study.column(p.label)
         if p.inferred or _unsure(p):
-            out[p.label] = _startup_pit(p, column, ctx.reference_count)
+            out[p.label] = _startup_pit(p, column, window)
         else:
             out[p.label] = scale.pit(p, column, rng)
     return out
@@ -135,7 +150,9 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
         return None
     cols = _pit_columns(ctx, params)
     n = len(ctx.ordered)
-    start = max(ctx.reference_count, n - MAX_PROPOSALS, 1)
+    stand_in = any(p.inferred or _unsure(p) for p in params)
+    window = _prior_window(ctx) if stand_in else ctx.reference_count
+    start = max(window, n - MAX_PROPOSALS, 1)
     near_level = ctx.thresholds.near
     rng = np.random.default_rng(5)
     clumped, anchors, scored = [], [], 0
@@ -170,17 +187,30 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
             anchors.append(max(0, i - EARLIER) + int(np.argmin(mean_gap)))
     if scored < 10:
         return None
-    return {"scored": scored, "clumped": clumped, "anchors": anchors, "params": params}
+    return {
+        "scored": scored,
+        "clumped": clumped,
+        "anchors": anchors,
+        "params": params,
+        "first": window,
+    }
 
 
 @check("S001", "clumping", "sampling", "proposals clump away from the best losses")
-def check_clumping(ctx: Context) -> list[Finding]:
+def check_clumping(ctx: Context) -> list[Finding] | Skip:
     """Premature convergence: proposals clump far more than random, around trials that are
     not among the best. Clumps around the best trials are TPE working and are not reported."""
     import numpy as np
 
     r = _clumps(ctx)
     if r is None:
+        window = _prior_window(ctx)
+        guessed = any(p.inferred or _unsure(p) for p in _continuous(ctx))
+        if guessed and window < 10 and len(ctx.ordered) > window:
+            return Skip(
+                "without --space the first trials stand in for the guessed priors, and the"
+                f" start-up is {window} trials (10 needed)"
+            )
         return []
     th = ctx.thresholds
     n, k = r["scored"], len(r["clumped"])
@@ -221,8 +251,14 @@ def check_clumping(ctx: Context) -> list[Finding]:
                 f"{k} of {n} proposals after the "
                 + (
                     "start-up"
-                    if ctx.reference_count == ctx.startup_count
-                    else f"first {ctx.reference_count} trials"
+                    if r["first"] == ctx.startup_count
+                    else f"first {r['first']} trials"
+                    + (
+                        f" (the start-up looks like {ctx.startup_count} trials, too few to"
+                        " stand in for the guessed priors)"
+                        if r["first"] > ctx.reference_count
+                        else ""
+                    )
                 )
                 + " landed near an earlier trial (jointly"
                 f" over {len(labels)} parameters, each in its own scale); random search would do"
@@ -241,6 +277,7 @@ def check_clumping(ctx: Context) -> list[Finding]:
                 "top_trials": top_n,
                 "top_share_in_clumps": round(share, 3),
                 "clumped_reaching_top": round(competitive, 3),
+                "reference_trials": r["first"],
                 "hubs": [[int(tids[a]), c] for a, c in hubs],
             },
             advice=(
