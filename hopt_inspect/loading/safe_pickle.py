@@ -297,11 +297,13 @@ class DTypeShim(dict):
     def __missing__(self, payload: Any) -> Any:
         """A scalar not seen before: validated and decoded; numbers are then shared
         (payload -> value, so equal scalars become one Python object)."""
-        value = _numpy_scalar(self, payload)
-        if self._unpack is not None and type(payload) is bytes:  # a validated number
-            if len(self) >= MAX_SHARED_SCALARS:
-                dict.clear(self)
-            dict.__setitem__(self, payload, value)
+        unpack = self._unpack  # set once the state was validated: a one-value number
+        if unpack is None or type(payload) is not bytes or len(payload) != self.itemsize:
+            return _numpy_scalar(self, payload)  # validates it, or refuses
+        value = unpack(payload)[0]
+        if len(self) >= MAX_SHARED_SCALARS:
+            dict.clear(self)
+        dict.__setitem__(self, payload, value)
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
