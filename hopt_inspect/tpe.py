@@ -151,6 +151,19 @@ def _split_cached(
 
     cache = study.__dict__.setdefault("_tpe_split_cache", {})
     key = (n_trials, gamma)
+    if key not in cache and (fast := _one_document_per_key(study)) is not None:
+        # tpe_history(n) without a pass over the trials: each document its own loss key,
+        # so the history is the first n kept documents (the same list, in tid order)
+        kept, losses = fast
+        pos = np.flatnonzero(kept[:n_trials])
+        trials = study.trials
+        hist = [trials[i] for i in pos.tolist()]
+        l_vals = losses[pos]  # ap_split_trials' steps on the same losses, as below
+        n_below_ = min(int(np.ceil(gamma * np.sqrt(len(l_vals)))), 25)  # gamma_cap=DEFAULT_LF
+        l_order = np.argsort(l_vals)
+        in_below = np.zeros(len(pos), dtype=bool)
+        in_below[l_order[:n_below_]] = True  # one document per key: the rest is above
+        cache[key] = (hist, None, None, (pos.astype(np.int64), in_below, ~in_below))
     if key not in cache:
         hist = study.tpe_history(n_trials)
         l_idxs = np.asarray([t.tid if t.from_tid is None else t.from_tid for t in hist])
@@ -187,6 +200,32 @@ def _split_cached(
     below = np.asarray([v for i, v in pairs if i in below_keys])
     above = np.asarray([v for i, v in pairs if i in above_keys])
     return hist, list(below), list(above), [v for _, v in pairs]
+
+
+def _one_document_per_key(study: Study) -> tuple[Any, Any] | None:
+    """(kept, losses) over the study's trials when every document is its own loss key (no
+    ``from_tid``, distinct tids: fmin's studies) and every value is a number; else None.
+
+    ``kept``: the documents ``tpe_history`` keeps (visible to hyperopt, and a loss that is
+    not NaN: a NaN-only group is dropped there); ``losses``: ``tpe_loss`` of each.
+    """
+    import numpy as np
+
+    cache = study.__dict__
+    if "_one_document_per_key" not in cache:
+        found = None
+        trials = study.trials
+        if study._matrix is not None and all(t.from_tid is None for t in trials):
+            tids = study.tids
+            if len(tids) < 2 or bool(np.all(tids[1:] > tids[:-1])):  # sorted: distinct
+                visible = {id(t) for t in study.visible_to_hyperopt()}
+                losses = np.fromiter((t.tpe_loss for t in trials), dtype=float, count=len(trials))
+                kept = np.fromiter(
+                    (id(t) in visible for t in trials), dtype=bool, count=len(trials)
+                )
+                found = (kept & ~np.isnan(losses), losses)
+        cache["_one_document_per_key"] = found
+    return cache["_one_document_per_key"]
 
 
 def _samples(study: Study, label: str, offset: int) -> list[tuple[int, float, float | None]]:

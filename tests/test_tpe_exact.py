@@ -57,3 +57,42 @@ def test_merge_equal_components_is_numpys_unique_grouping_bit_for_bit():
             assert np.array_equal(_bits(a), _bits(b)), case
     empty = np.array([])
     assert [len(v) for v in tpe.merge_equal_components(empty, empty, empty)] == [0, 0, 0]
+
+
+def test_split_without_a_pass_over_the_history_equals_hyperopts(tmp_path):
+    """The fast path of _split_cached (one document per loss key) against tpe_history and
+    hyperopt's ap_split_trials: NaN and missing losses, error, cancelled and running
+    trials, a parameter that is not always active."""
+    import math
+    import pickle
+    from datetime import datetime
+
+    from hopt_inspect.loading import load_study
+
+    rng = np.random.default_rng(5)
+    docs = []
+    for tid in range(300):
+        loss = float(rng.normal())
+        state = int(rng.choice([2, 2, 2, 2, 3, 4, 1]))
+        result = {"loss": loss, "status": "ok"}
+        if tid % 17 == 0:
+            result["loss"] = math.nan
+        if tid % 23 == 0:
+            result = {"status": "fail"}
+        vals = {"x": [float(rng.random())], "c": [] if tid % 3 else [float(tid % 5)]}
+        misc = {"tid": tid, "idxs": {}, "vals": vals, "cmd": None, "workdir": None}
+        docs.append({"state": state, "tid": tid, "result": result, "misc": misc,
+                     "exp_key": None, "book_time": datetime(2026, 1, 1),
+                     "refresh_time": datetime(2026, 1, 1)})  # fmt: skip
+    path = tmp_path / "mixed.p"
+    path.write_bytes(pickle.dumps(docs))
+    study = load_study(path)
+    assert tpe._one_document_per_key(study) is not None
+    for n in (0, 1, 20, 21, 150, 300):
+        for label in ("x", "c"):
+            hist, below, above, observed = tpe._split_cached(study, n, label, 0.25)
+            ref_hist = study.tpe_history(n)
+            assert [t.tid for t in hist] == [t.tid for t in ref_hist]
+            ref_below, ref_above = tpe.split(ref_hist, label, 0.25)
+            assert below == ref_below and above == ref_above, (n, label)
+            assert observed == [v for t in ref_hist if (v := t.params.get(label)) is not None]
