@@ -1103,7 +1103,9 @@ def lpdf(
             check_folder(output, why="--param all writes one PNG per parameter into a folder")
         else:
             check_file(output, suffixes=FIGURE_SUFFIXES)
-    session = _open(inputs, planned)
+    # one parameter: one figure at most, drawn in this process, so the load's peak is the
+    # command's (as for summary) and rebuilding the trials apart would only cost time
+    session = _open(inputs, planned, compact=param == "all")
     study = session.study
     if study.source.format == "optuna-sqlite":
         raise InputError(
