@@ -1103,7 +1103,10 @@ def lpdf(
             check_folder(output, why="--param all writes one PNG per parameter into a folder")
         else:
             check_file(output, suffixes=FIGURE_SUFFIXES)
-    session = _open(inputs, planned)
+    # compaction only for figures drawn in forked workers (--param all -o DIR): otherwise one
+    # figure at most, drawn in this process, so the load's peak is the command's (as for
+    # summary) and rebuilding the trials apart would only cost time
+    session = _open(inputs, planned, compact=param == "all" and output is not None)
     study = session.study
     if study.source.format == "optuna-sqlite":
         raise InputError(

@@ -318,7 +318,22 @@ def analyse(
     sampler_kind: str | None = None,
 ) -> Analysis:
     """The verdict on ``study``; ``n_startup``/``sampler_kind`` from sampler detection win
-    over ``settings`` (default: TPE with hyperopt's n_startup_jobs=20)."""
+    over ``settings`` (default: TPE with hyperopt's n_startup_jobs=20). Computed once per
+    study and arguments (the T004 check and the summary's verdict both ask)."""
+    source = None if settings is None else settings.startup_source  # not in its __eq__
+    key = ("efficiency.analyse", settings, source, n_startup, sampler_kind)
+    return study.memoized(
+        key, lambda: _analyse(study, settings, n_startup=n_startup, sampler_kind=sampler_kind)
+    )
+
+
+def _analyse(
+    study: Study,
+    settings: TPESettings | None,
+    *,
+    n_startup: int | None,
+    sampler_kind: str | None,
+) -> Analysis:
     import numpy as np
 
     settings = settings or settings_for(study)

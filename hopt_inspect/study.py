@@ -159,8 +159,26 @@ class Study:
         Mirrors the loop at the top of ``hyperopt.tpe.suggest``: documents are grouped by
         ``misc['from_tid']`` (default: their own tid) keeping the lowest loss, missing
         losses count as ``inf``, and a group whose losses are all NaN is dropped because
-        ``nan <= nan`` is false there (a quirk we copy, not fix).
+        ``nan <= nan`` is false there (a quirk we copy, not fix). The whole study's
+        history is computed once (the checks, the summary and the inference all ask).
         """
+        if n_trials is None:
+            return list(self.memoized("tpe_history", self._tpe_history))
+        return self._tpe_history(n_trials)
+
+    @cached_property
+    def _memo(self) -> dict[Any, Any]:
+        return {}
+
+    def memoized(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per study and key: results several parts of a command share
+        (the study is immutable, so they stay true)."""
+        memo = self._memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    def _tpe_history(self, n_trials: int | None = None) -> list[Trial]:
         best_loss: dict[int, float] = {}
         best_doc: dict[int, Trial] = {}
         for t in self.visible_to_hyperopt(n_trials):
@@ -433,10 +451,17 @@ def fields_from_doc(
         type(result) is dict or isinstance(result, Mapping)
     ):
         raise ValueError("its 'misc' or 'result' is not a dict")
-    tid = _tid(doc.get("tid", misc.get("tid")))
+    # type() first on every field: the common case (fmin's own types) costs no call
+    tid = doc.get("tid")
+    if type(tid) is not int or not -(2**63) <= tid < 2**63:
+        tid = _tid(doc.get("tid", misc.get("tid")))
     state_code = doc.get("state", 2)
-    state = STATE_NAMES.get(state_code, f"unknown({state_code})")
-    loss, problem = _loss(result.get("loss"))
+    state = STATE_NAMES.get(state_code) or f"unknown({state_code})"
+    loss = result.get("loss")
+    if type(loss) is float:
+        problem = None
+    else:
+        loss, problem = _loss(loss)
     params: dict[str, Value] = {}
     for label, values in (misc.get("vals") or {}).items():
         key = label if type(label) is str else _text(label)
@@ -466,21 +491,28 @@ def fields_from_doc(
     from_tid = misc.get("from_tid")
     book_time = doc.get("book_time")
     refresh_time = doc.get("refresh_time")
+    # fmin puts errors in misc; a MongoWorker in the job's top-level "error" field
+    error = misc.get("error") or doc.get("error")
     fields = (
         tid,
         state,
-        None if status is None else _text(status),
+        status if type(status) is str and len(status) <= 10_000 else _status_text(status),
         loss,
         params,
-        book_time if isinstance(book_time, datetime) else None,
-        refresh_time if isinstance(refresh_time, datetime) else None,
-        # fmin puts errors in misc; a MongoWorker in the job's top-level "error" field
-        _error_text(misc.get("error") or doc.get("error")),
+        book_time if type(book_time) is datetime or isinstance(book_time, datetime) else None,
+        refresh_time
+        if type(refresh_time) is datetime or isinstance(refresh_time, datetime)
+        else None,
+        None if error is None else _error_text(error),
         extra,
         None if from_tid is None else int(from_tid),
         doc.get("exp_key"),
     )
     return fields, problem
+
+
+def _status_text(status: Any) -> str | None:
+    return None if status is None else _text(status)
 
 
 def labels_in_order(trials: Iterable[Trial]) -> tuple[str, ...]:

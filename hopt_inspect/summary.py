@@ -12,7 +12,7 @@ from typing import Any
 from .checks import CheckReport, Finding, NotRun, run_checks
 from .efficiency import TpeVsRandom, tpe_vs_random
 from .space import SearchSpace
-from .study import STATE_NAMES, Study, Trial, Value
+from .study import FINISHED_STATES, STATE_NAMES, Study, Trial, Value
 from .tpe import TPESettings, n_below, settings_for, snapshot
 
 SCHEMA = "hopt-inspect/summary/1"
@@ -129,10 +129,20 @@ def _best_so_far(ok_in_tid_order: list[Trial]) -> list[tuple[int, float]]:
 
 
 def _durations(study: Study) -> Durations:
-    spans = [d for t in study.trials if (d := t.duration) is not None]
-    books = [t.book_time for t in study.trials if t.book_time is not None]
-    refreshes = [t.refresh_time for t in study.trials if t.refresh_time is not None]
-    unfinished = sum(1 for t in study.trials if not t.finished)
+    spans: list[float] = []  # Trial.duration of each trial that has one, in one pass
+    books: list[datetime] = []
+    refreshes: list[datetime] = []
+    unfinished = 0
+    for t in study.trials:
+        book, refresh = t.book_time, t.refresh_time
+        if book is not None:
+            books.append(book)
+        if refresh is not None:
+            refreshes.append(refresh)
+        if t.state not in FINISHED_STATES:
+            unfinished += 1
+        elif book is not None and refresh is not None:
+            spans.append((refresh - book).total_seconds())
     if not spans and not books:
         return Durations(n_unfinished=unfinished)
     first = min(books) if books else None

@@ -151,6 +151,19 @@ def _split_cached(
 
     cache = study.__dict__.setdefault("_tpe_split_cache", {})
     key = (n_trials, gamma)
+    if key not in cache and (fast := _one_document_per_key(study)) is not None:
+        # tpe_history(n) without a pass over the trials: each document its own loss key,
+        # so the history is the first n kept documents (the same list, in tid order)
+        kept, losses = fast
+        pos = np.flatnonzero(kept[:n_trials])
+        trials = study.trials
+        hist = [trials[i] for i in pos.tolist()]
+        l_vals = losses[pos]  # ap_split_trials' steps on the same losses, as below
+        n_below_ = min(int(np.ceil(gamma * np.sqrt(len(l_vals)))), 25)  # gamma_cap=DEFAULT_LF
+        l_order = np.argsort(l_vals)
+        in_below = np.zeros(len(pos), dtype=bool)
+        in_below[l_order[:n_below_]] = True  # one document per key: the rest is above
+        cache[key] = (hist, None, None, (pos.astype(np.int64), in_below, ~in_below))
     if key not in cache:
         hist = study.tpe_history(n_trials)
         l_idxs = np.asarray([t.tid if t.from_tid is None else t.from_tid for t in hist])
@@ -187,6 +200,32 @@ def _split_cached(
     below = np.asarray([v for i, v in pairs if i in below_keys])
     above = np.asarray([v for i, v in pairs if i in above_keys])
     return hist, list(below), list(above), [v for _, v in pairs]
+
+
+def _one_document_per_key(study: Study) -> tuple[Any, Any] | None:
+    """(kept, losses) over the study's trials when every document is its own loss key (no
+    ``from_tid``, distinct tids: fmin's studies) and every value is a number; else None.
+
+    ``kept``: the documents ``tpe_history`` keeps (visible to hyperopt, and a loss that is
+    not NaN: a NaN-only group is dropped there); ``losses``: ``tpe_loss`` of each.
+    """
+    import numpy as np
+
+    cache = study.__dict__
+    if "_one_document_per_key" not in cache:
+        found = None
+        trials = study.trials
+        if study._matrix is not None and all(t.from_tid is None for t in trials):
+            tids = study.tids
+            if len(tids) < 2 or bool(np.all(tids[1:] > tids[:-1])):  # sorted: distinct
+                visible = {id(t) for t in study.visible_to_hyperopt()}
+                losses = np.fromiter((t.tpe_loss for t in trials), dtype=float, count=len(trials))
+                kept = np.fromiter(
+                    (id(t) in visible for t in trials), dtype=bool, count=len(trials)
+                )
+                found = (kept & ~np.isnan(losses), losses)
+        cache["_one_document_per_key"] = found
+    return cache["_one_document_per_key"]
 
 
 def _samples(study: Study, label: str, offset: int) -> list[tuple[int, float, float | None]]:
@@ -263,6 +302,7 @@ def _prior_index(obs: Sequence[float], prior_mu: float) -> int:
 
 def fit_mixture(param: Param, obs: Sequence[float], settings: TPESettings) -> Mixture:
     """``adaptive_parzen_normal`` on the observations of a continuous label."""
+    import numpy as np
     from hyperopt import tpe as hyperopt_tpe
 
     fit_obs = _fit_space_obs(param, obs)
@@ -271,10 +311,10 @@ def fit_mixture(param: Param, obs: Sequence[float], settings: TPESettings) -> Mi
         fit_obs, settings.prior_weight, prior_mu, prior_sigma, LF=settings.lf
     )
     n_components = len(fit_obs) + 1
-    return Mixture(
-        weights=[float(w) for w in weights],
-        mus=[float(m) for m in mus],
-        sigmas=[float(s) for s in sigmas],
+    return Mixture(  # tolist(): the same Python floats as float() of each, in one call
+        weights=np.asarray(weights, dtype=float).tolist(),
+        mus=np.asarray(mus, dtype=float).tolist(),
+        sigmas=np.asarray(sigmas, dtype=float).tolist(),
         prior_index=_prior_index(fit_obs, prior_mu),
         sigma_min=prior_sigma / min(100.0, 1.0 + n_components),
         sigma_max=prior_sigma,
@@ -300,7 +340,10 @@ def mixture_lpdf(param: Param, mixture: Mixture, x: Sequence[float]) -> list[flo
     # -inf / NaN there too; no warning for it.
     with np.errstate(divide="ignore", invalid="ignore"):
         if len(mu) * len(samples) <= BLOCKED_Q_THRESHOLD:
-            values = fn(samples, w, mu, sigma, low=low, high=high, q=q)
+            if q is not None and samples.size and len(mu) > 1:  # hyperopt's loop, bit for bit
+                values = quantised_lpdf_exact(param.is_log, samples, w, mu, sigma, low, high, q)
+            else:
+                values = fn(samples, w, mu, sigma, low=low, high=high, q=q)
         elif q is not None:
             w, mu, sigma = merge_equal_components(w, mu, sigma)
             values = quantised_lpdf_blocked(param.is_log, samples, w, mu, sigma, low, high, q)
@@ -324,12 +367,24 @@ def merge_equal_components(w: Any, mu: Any, sigma: Any) -> tuple[Any, Any, Any]:
     """
     import numpy as np
 
-    pairs = np.stack([mu, sigma], axis=1)
-    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    if len(unique) > 0.8 * len(mu):
+    mu, sigma = np.asarray(mu), np.asarray(sigma)
+    if len(mu) == 0:
         return w, mu, sigma
-    summed = np.bincount(inverse.ravel(), weights=w, minlength=len(unique))
-    return summed, unique[:, 0].copy(), unique[:, 1].copy()
+    # np.unique(pairs, axis=0) without its slow sort of row records: a numeric lexsort
+    # (by centre, then width), the same groups and the same sorted order
+    order = np.lexsort((sigma, mu))
+    m, s = mu[order], sigma[order]
+    first = np.empty(len(m), dtype=bool)
+    first[0] = True
+    np.not_equal(m[1:], m[:-1], out=first[1:])
+    first[1:] |= s[1:] != s[:-1]
+    n_unique = int(np.count_nonzero(first))
+    if n_unique > 0.8 * len(mu):
+        return w, mu, sigma
+    inverse = np.empty(len(mu), dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    summed = np.bincount(inverse, weights=w, minlength=n_unique)
+    return summed, m[first], s[first]
 
 
 def gaussian_lpdf_chunked(
@@ -427,6 +482,45 @@ def quantised_lpdf_blocked(
         inc = w[part] * cdf(ubound[:, None], mu[part], sigma[part])
         inc -= w[part] * cdf(lbound[:, None], mu[part], sigma[part])
         prob += inc.sum(axis=1)
+    return np.log(prob) - np.log(p_accept)
+
+
+def quantised_lpdf_exact(
+    log_kind: bool, samples: Any, w: Any, mu: Any, sigma: Any, low: Any, high: Any, q: float
+) -> Any:
+    """The ``q`` branch of ``GMM1_lpdf`` / ``LGMM1_lpdf``, bit for bit, without its loop.
+
+    hyperopt adds one component at a time (``prob += w * cdf(ub) - w * cdf(lb)``), two
+    ``normal_cdf`` calls per component: 10,000 components cost 0.2 s a curve. Here the same
+    element operations run on (grid x block) arrays with hyperopt's own ``normal_cdf`` /
+    ``lognormal_cdf``, and a running sum (``cumsum``, strictly left to right, starting from
+    the carried total) adds the components in hyperopt's order: the same floats, not just
+    close ones (tests compare bits).
+    """
+    import numpy as np
+    from hyperopt.tpe import lognormal_cdf, normal_cdf
+
+    if low is None and high is None:
+        p_accept = 1
+    else:
+        p_accept = np.sum(w * (normal_cdf(high, mu, sigma) - normal_cdf(low, mu, sigma)))
+    if log_kind:
+        cdf = lognormal_cdf
+        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, np.exp(high))
+        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, np.exp(low))
+        lbound = np.maximum(0, lbound)
+    else:
+        cdf = normal_cdf
+        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, high)
+        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, low)
+    prob = np.zeros(samples.shape, dtype="float64")
+    block = max(1, _CHUNK_CELLS // max(1, len(samples)))
+    for start in range(0, len(w), block):
+        part = slice(start, start + block)
+        inc = w[part] * cdf(ubound[:, None], mu[part], sigma[part])
+        inc -= w[part] * cdf(lbound[:, None], mu[part], sigma[part])
+        running = np.concatenate([prob[:, None], inc], axis=1)
+        prob = np.cumsum(running, axis=1)[:, -1].copy()
     return np.log(prob) - np.log(p_accept)
 
 

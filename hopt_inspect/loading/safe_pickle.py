@@ -236,18 +236,30 @@ _NUMERIC_STRUCT = {
 _NUMPY_TYPE_LETTERS = {"d": ("f", 8), "l": ("i", 8), "q": ("i", 8), "?": ("b", 1)}
 
 
-class DTypeShim:
+class DTypeShim(dict):
     """A validated description of a numpy dtype: kind, item size, byte order, unit.
 
     Never a real ``numpy.dtype``: pickle state is never passed to numpy (forged dtype
     state can crash numpy). Only plain, fixed-size kinds are accepted.
+
+    The dict is the scalars' cache: payload bytes -> the Python number they stand for.
+    ``numpy...scalar`` resolves to ``dict.__getitem__``, so the C unpickler rebuilds a
+    scalar seen before (fmin's idxs hold the tid once per parameter; quantised values
+    repeat) without a Python call; a new payload reaches ``__missing__``, which validates
+    it as before. Only this class fills the dict: the file cannot (``__setitem__``
+    refuses SETITEMS), and the loader empties it when the load ends.
     """
 
-    __slots__ = ("_shared", "_unpack", "byteorder", "itemsize", "kind", "unit")
+    __slots__ = ("_unpack", "byteorder", "itemsize", "kind", "unit")
+    __hash__ = object.__hash__  # by identity, as before it was a dict
+    __eq__ = object.__eq__  # type: ignore[assignment]
+    __ne__ = object.__ne__  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return True
 
     def __init__(self, obj: Any, align: Any = False, copy: Any = True) -> None:
         self._unpack = None
-        self._shared = None
         if not isinstance(obj, str):
             raise UnsafePickleError("numpy dtype from a non-string")
         m = _DTYPE_CODE.match(obj)
@@ -280,9 +292,22 @@ class DTypeShim:
         fmt = _NUMERIC_STRUCT.get((self.kind, self.itemsize))
         # The fast path for scalars: fmin stores millions of float64 / int64 values.
         self._unpack = struct.Struct(self.endian + fmt).unpack if fmt and len(fmt) == 1 else None
-        # payload -> value: equal scalars become one shared Python number (fmin's idxs hold
-        # the tid ten times per trial; quantised values repeat); reset with the dtype
-        self._shared = {} if self._unpack is not None else None
+        dict.clear(self)  # values decoded under an earlier state are not this state's
+
+    def __missing__(self, payload: Any) -> Any:
+        """A scalar not seen before: validated and decoded; numbers are then shared
+        (payload -> value, so equal scalars become one Python object)."""
+        unpack = self._unpack  # set once the state was validated: a one-value number
+        if unpack is None or type(payload) is not bytes or len(payload) != self.itemsize:
+            return _numpy_scalar(self, payload)  # validates it, or refuses
+        value = unpack(payload)[0]
+        if len(self) >= MAX_SHARED_SCALARS:
+            dict.clear(self)
+        dict.__setitem__(self, payload, value)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise UnsafePickleError("the file tries to fill a numpy dtype with items")
 
     def _validate(self) -> None:
         k, n = self.kind, self.itemsize
@@ -323,19 +348,17 @@ def _as_bytes(data: Any) -> bytes:
 
 
 def _numpy_scalar(dtype: Any, payload: Any = None) -> Any:
-    """``numpy.core.multiarray.scalar``: a plain Python value from validated bytes."""
-    if type(dtype) is DTypeShim and type(payload) is bytes:
-        shared = getattr(dtype, "_shared", None)  # set once the dtype state was validated
-        if shared is not None:
-            value = shared.get(payload)  # only payloads of the right length are ever stored
-            if value is not None:
-                return value
-            if len(payload) == dtype.itemsize:
-                value = dtype._unpack(payload)[0]
-                if len(shared) >= MAX_SHARED_SCALARS:
-                    shared.clear()
-                shared[payload] = value
-                return value
+    """``numpy.core.multiarray.scalar``: a plain Python value from validated bytes.
+
+    Reached through ``DTypeShim.__missing__`` (the allow-list maps ``scalar`` to
+    ``dict.__getitem__``), once per distinct payload.
+    """
+    if (
+        type(payload) is bytes
+        and getattr(dtype, "_unpack", None) is not None  # validated, a one-value format
+        and len(payload) == dtype.itemsize
+    ):
+        return dtype._unpack(payload)[0]
     if not isinstance(dtype, DTypeShim):
         raise UnsafePickleError("numpy scalar without a plain dtype")
     if payload is None:
@@ -471,19 +494,6 @@ def _bytes_like(kind: type) -> Any:
     return make
 
 
-def _datetime(*args: Any) -> datetime.datetime:
-    if args and isinstance(args[0], str):  # Python 2 payload
-        args = (args[0].encode("latin1"), *args[1:])
-    if args and isinstance(args[0], bytes):
-        if len(args[0]) != 10 or len(args) > 2:
-            raise UnsafePickleError("malformed datetime payload")
-        if len(args) == 2 and not isinstance(args[1], (datetime.tzinfo, type(None))):
-            raise UnsafePickleError("datetime with an unsupported time zone")
-    elif not all(isinstance(a, int) for a in args) or len(args) > 8:
-        raise UnsafePickleError("malformed datetime arguments")
-    return datetime.datetime(*args)
-
-
 def _reconstructor(cls: Any, base: Any, state: Any = None) -> Any:
     """``copyreg._reconstructor`` (protocols 0 and 1), only for our own classes."""
     if isinstance(cls, type) and issubclass(cls, Placeholder) and cls is not Placeholder:
@@ -533,15 +543,16 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("_codecs", "encode"): _codecs_encode,
     ("copyreg", "_reconstructor"): _reconstructor,
     ("collections", "OrderedDict"): OrderedDictStandIn,
-    ("datetime", "datetime"): _datetime,
+    ("datetime", "datetime"): datetime.datetime,  # C: validates its payload, runs nothing
     ("datetime", "date"): datetime.date,
     ("datetime", "time"): datetime.time,
     ("datetime", "timedelta"): datetime.timedelta,
     ("datetime", "timezone"): datetime.timezone,
     ("numpy", "dtype"): DTypeShim,
     ("numpy", "ndarray"): NDArrayMarker,
-    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
-    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    # scalar(dtype, payload) is dtype[payload]: the DTypeShim's cache, see DTypeShim
+    ("numpy.core.multiarray", "scalar"): dict.__getitem__,
+    ("numpy._core.multiarray", "scalar"): dict.__getitem__,
     ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy.core.numeric", "_frombuffer"): _numpy_frombuffer,
@@ -572,6 +583,19 @@ class _LoadRegistry:
         self.trials_classes: dict[str, type[TrialsStandIn]] = {}
         self.globals_seen: set[str] = set()
         self.array_boxes = 0
+        self.dtypes: list[DTypeShim] = []
+
+    def dtype(self, *args: Any, **kwargs: Any) -> DTypeShim:
+        """``numpy.dtype``: a DTypeShim, remembered so its scalar cache is emptied after."""
+        shim = DTypeShim(*args, **kwargs)
+        self.dtypes.append(shim)
+        return shim
+
+    def done(self) -> None:
+        """The load is over: the dtypes' scalar caches go (they hold only shared values)."""
+        for shim in self.dtypes:
+            dict.clear(shim)
+        self.dtypes = []
 
     def reconstruct(self, *args: Any) -> ArrayBox:
         self.array_boxes += 1
@@ -585,6 +609,8 @@ class _LoadRegistry:
         found = _ALLOWED.get((module, name))
         if found is _numpy_reconstruct:
             return self.reconstruct  # counts the arrays to unbox after loading
+        if found is DTypeShim:
+            return self.dtype
         if found is _dill_load_type:
             return self.dill_load_type
         if found is not None:
@@ -631,6 +657,7 @@ class _LoadRegistry:
 # ``find_class`` hands out this bound method for ``_reconstruct``. BUILD on a bound method
 # reaches its function's ``__dict__``, shared by every later load in the process: refuse it.
 _LoadRegistry.reconstruct.__setstate__ = _refuse_build  # type: ignore[attr-defined]
+_LoadRegistry.dtype.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -715,8 +742,8 @@ def safe_loads(
         # EXT opcodes resolve through this process-wide cache, bypassing find_class.
         raise UnsafePickleError("the copyreg extension registry is not empty in this process")
     size = len(data) if isinstance(data, (bytes, bytearray)) else data.stat().st_size
-    if _mentions(data, (b"_reconstruct", b"_frombuffer")):
-        import numpy  # noqa: F401  (arrays ahead: import numpy before the memory cap)
+    # numpy, when an array comes, is imported by _numpy() with the cap lifted: no scan of
+    # the whole file for array opcodes first (0.1 s for a 120 MB file)
     _install_tripwire()
     budget = max_memory or max(MIN_LOAD_BUDGET, LOAD_BUDGET_FACTOR * size)
     registry = _LoadRegistry(strict)
@@ -725,13 +752,21 @@ def safe_loads(
             obj = SafeUnpickler(stream, registry).load()
             end = stream.tell()
     except (TypeError, pickle.UnpicklingError) as exc:
+        registry.done()
         if not registry.placeholder_classes or not _BY_VALUE.search(str(exc)):
             raise
         # cloudpickle by-value classes: the same table, in the pure-Python loop.
         registry = _LoadRegistry(strict)
-        with _open(data) as stream, _address_space_budget(budget), _guarded(), _quiet():
-            obj = FallbackUnpickler(stream, registry).load()
-            end = stream.tell()
+        try:
+            with _open(data) as stream, _address_space_budget(budget), _guarded(), _quiet():
+                obj = FallbackUnpickler(stream, registry).load()
+                end = stream.tell()
+        finally:
+            registry.done()
+    except BaseException:
+        registry.done()
+        raise
+    registry.done()
     return LoadedPickle(obj, registry, size - end)
 
 
@@ -743,21 +778,6 @@ def _quiet() -> Any:
 
 def _open(data: bytes | Path) -> Any:
     return io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else open(data, "rb")
-
-
-def _mentions(data: bytes | Path, needles: tuple[bytes, ...]) -> bool:
-    """Whether any needle occurs in the content (files are scanned in 1 MiB chunks)."""
-    if isinstance(data, (bytes, bytearray)):
-        return any(n in data for n in needles)
-    overlap = max(len(n) for n in needles)
-    tail = b""
-    with open(data, "rb") as f:
-        while chunk := f.read(1 << 20):
-            window = tail + chunk
-            if any(n in window for n in needles):
-                return True
-            tail = window[-overlap:]
-    return False
 
 
 _BY_VALUE = re.compile(r"NEWOBJ|not callable|must be a type")
