@@ -240,7 +240,9 @@ def check_clumping(ctx: Context) -> list[Finding] | Skip:
         counts[a] = counts.get(a, 0) + 1
     hubs = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
     hub_text = ", ".join(
-        f"trial {int(tids[a])} (loss {fmt_value(float(losses[a]))}, {c} proposals)" for a, c in hubs
+        f"trial {int(tids[a])} (loss {fmt_value(float(losses[a]))},"
+        f" {c} proposal{'' if c == 1 else 's'})"
+        for a, c in hubs
     )
     labels = [p.label for p in r["params"]]
     return [
