@@ -145,6 +145,8 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
     """
     import numpy as np
 
+    from ..sampler import _closeness
+
     params = _continuous(ctx)
     if not params:
         return None
@@ -156,35 +158,29 @@ def _clumps(ctx: Context) -> dict[str, Any] | None:
     near_level = ctx.thresholds.near
     rng = np.random.default_rng(5)
     clumped, anchors, scored = [], [], 0
+    values = np.column_stack(list(cols.values()))  # trial x parameter, NaN where inactive
     for i in range(start, n):
-        ps, dists = [], np.zeros(i - max(0, i - EARLIER))
-        counted = np.zeros(len(dists))
-        for u in cols.values():
-            ui = u[i]
-            if ui != ui:
-                continue
-            first = max(0, i - EARLIER)
-            earlier = u[first:i]
-            active = ~np.isnan(earlier)
-            if not active.any():
-                continue
-            gaps = np.abs(earlier - ui)
-            d = float(np.min(gaps[active]))
-            g = np.sort(earlier[active])
-            lo = np.clip(g - d, 0, 1)
-            hi = np.clip(g + d, 0, 1)
-            reach = np.maximum.accumulate(np.concatenate([[0.0], hi[:-1]]))
-            length = float(np.sum(np.maximum(0.0, hi - np.maximum(lo, reach))))
-            ps.append(length if d > 0 else rng.uniform() * 1e-9)
-            dists[active] += gaps[active]
-            counted[active] += 1
+        first = max(0, i - EARLIER)
+        earlier = values[first:i]
+        # per parameter active here and in some earlier trial: the union length, all at once
+        ps = _closeness(values[i], earlier, rng)
         if not ps:
             continue
         scored += 1
         if sum(ps) / len(ps) <= _mean_uniform_quantile(len(ps), near_level):
             clumped.append(i)
+            dists = np.zeros(len(earlier))
+            counted = np.zeros(len(earlier))
+            for k in range(values.shape[1]):  # parameter order, as the sums always were
+                ui = values[i, k]
+                if ui != ui:
+                    continue
+                active = ~np.isnan(earlier[:, k])
+                if active.any():
+                    dists[active] += np.abs(earlier[active, k] - ui)
+                    counted[active] += 1
             mean_gap = np.where(counted > 0, dists / np.maximum(counted, 1), np.inf)
-            anchors.append(max(0, i - EARLIER) + int(np.argmin(mean_gap)))
+            anchors.append(first + int(np.argmin(mean_gap)))
     if scored < 10:
         return None
     return {
