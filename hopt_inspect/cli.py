@@ -712,29 +712,30 @@ def report(
     with _progress(len(KINDS) + 2 * len(labels), "computing") as advance:
 
         def jobs() -> Any:  # each figure goes to the drawing workers as soon as it is made
-            for kind in KINDS:
-                chosen.extend(
-                    infos(session, [kind], PlotOptions(objective=objective), strict=False)
-                )
-                if chosen and chosen[-1][0] == kind:
-                    yield chosen[-1]
-            done["summary"] = session.summary(space=space)  # while the workers draw
+            for kind in KINDS:  # (kind, title) kept: the data go to the children
+                for got in infos(session, [kind], PlotOptions(objective=objective), strict=False):
+                    chosen.append((got[0], got[1].title))
+                    yield got
+            # while the children draw; TPE's final model is not on the page: not fitted
+            done["summary"] = session.summary(space=space, model=False)
             done["check"] = session.checks()
-            for label in labels:
-                curves.append(tpe_curves(study, space, label, settings=session.settings))
+            for label in labels:  # each result is dropped once its child has it
+                curve = tpe_curves(study, space, label, settings=session.settings)
+                curves.append(curve.param)
                 advance()
-                yield ("lpdf", curves[-1], Path(file).name, len(study.trials))
+                yield ("lpdf", curve, Path(file).name, len(study.trials))
+                del curve
 
         pngs = write_many(jobs(), png_bytes, advance, count=len(KINDS) + len(labels))
     summary_result, check_report = done["summary"], done["check"]
     figures = [
-        (info.title, KINDS[kind].caption, png)
-        for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)
+        (title, KINDS[kind].caption, png)
+        for (kind, title), png in zip(chosen, pngs[: len(chosen)], strict=True)
         if kind != "efficiency"  # drawn in the verdict's panel
     ]
     kinds_drawn = [kind for kind, _ in chosen]
     efficiency_png = pngs[kinds_drawn.index("efficiency")] if "efficiency" in kinds_drawn else None
-    lpdf_pngs = [(c.param, png) for c, png in zip(curves, pngs[len(chosen) :], strict=True)]
+    lpdf_pngs = list(zip(curves, pngs[len(chosen) :], strict=True))
     page = build_report(
         summary=summary_result,
         check=check_report,

@@ -723,13 +723,13 @@ def write_many(
     """Run ``draw(*job)`` for each job, on every core when there are several jobs.
 
     Drawing dominates ``lpdf --param all`` and ``report``, and figures are independent, so
-    they are drawn in forked worker processes. ``jobs`` may be a generator that computes
-    each job (``count`` of them at most): a job goes to the workers as soon as it is made,
-    so they draw while the next one is computed.
+    each is drawn in a child forked once its job is computed (``forks.run_forked``: the child
+    inherits the job, nothing is pickled but the result). ``jobs`` may be a generator that
+    computes each job (``count`` of them at most): children draw while the parent computes
+    the next one.
     """
     import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
 
     if count is None:
         jobs = list(jobs)
@@ -741,43 +741,22 @@ def write_many(
             out.append(draw(*job))
             advance()
         return out
-    import gc
+    from .forks import run_forked
 
-    # the parent's objects out of the collector's way before forking: a worker's collection
-    # would otherwise write to every object's header and copy the page it sits on
-    gc.freeze()
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
-    try:
-        futures = []
-        reported = 0
-        for job in jobs:
-            futures.append(pool.submit(draw, *job))
-            while futures[reported].done():  # progress while the next job is computed
-                futures[reported].result()  # a failed figure stops the run here
-                advance()
-                reported += 1
-                if reported == len(futures):
-                    break
-        for future in futures[reported:]:
-            future.result()
-            advance()
-        out = [future.result() for future in futures]
-    except BaseException:  # Ctrl-C or a failed figure: stop the workers now, not after
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        raise
-    pool.shutdown()
-    return out
+    return run_forked(jobs, draw, advance, workers, prepare=_prepare_drawing)
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
-    import signal
+def _prepare_drawing() -> None:
+    """What every figure needs, made once in the parent so forked children inherit it:
+    matplotlib and its Agg canvas (about 0.6 s of imports), the fonts and their caches,
+    PIL's PNG writer; a tiny figure drawn and saved warms them all."""
+    import io
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fig = _figure(1, 1)
+    ax = fig.add_subplot()
+    ax.scatter([0, 1], [0, 1], c=[0, 1])
+    ax.set_title("warm-up", fontsize=9)
+    save_figure(fig, io.BytesIO())
 
 
 # --------------------------------------------------------------------------- study plots
