@@ -686,7 +686,7 @@ def report(
     from .outputs import check_file, check_folder
     from .plotkinds import KINDS, PlotOptions, infos, shown_space
     from .render.files import atomic_write_text
-    from .render.plots import png_bytes, write_many
+    from .render.plots import for_drawing, png_bytes, write_many
     from .render.report import build_report
     from .session import plan
     from .tpe import tpe_curves
@@ -723,7 +723,7 @@ def report(
                 curve = tpe_curves(study, space, label, settings=session.settings)
                 curves.append(curve.param)
                 advance()
-                yield ("lpdf", curve, Path(file).name, len(study.trials))
+                yield ("lpdf", for_drawing(curve), Path(file).name, len(study.trials))
                 del curve
 
         pngs = write_many(jobs(), png_bytes, advance, count=len(KINDS) + len(labels))
@@ -1141,14 +1141,14 @@ def lpdf(
         if output is None or not as_folder:
             list(computed())
         if output is not None:
-            from .render.plots import write_figure, write_many
+            from .render.plots import for_drawing, write_figure, write_many
 
             name = Path(file).name
             if as_folder:
                 with staged_folder(output) as stage:
                     names = png_names(labels)  # distinct, bounded
                     jobs = (
-                        (stage / n, "lpdf", r, name, len(study.trials))
+                        (stage / n, "lpdf", for_drawing(r), name, len(study.trials))
                         for n, r in zip(names, computed(), strict=True)
                     )
                     written = [

@@ -406,11 +406,21 @@ def _short(labels: list[str], limit: int = 14) -> list[str]:
     return [lab if len(lab) <= limit else lab[: limit - 1] + "…" for lab in labels]
 
 
-def _samples_array(samples: list[tuple[int, float, float | None]]) -> Any:
-    """The samples as an n x 3 float array: trial number, value, loss (None as NaN)."""
+def _samples_array(samples: Any) -> Any:
+    """The samples as an n x 3 float array: trial number, value, loss (None as NaN); the
+    samples may already be that array (``for_drawing``)."""
     import numpy as np
 
     return np.array(samples, dtype=float).reshape(-1, 3)
+
+
+def for_drawing(result: LpdfResult) -> LpdfResult:
+    """The result with its samples as one float array, for a forked drawing child: reading
+    200,000 (tid, value, loss) tuples would write to every one's reference count and copy
+    the pages the child shares with the parent (100 MB or more at 200,000 trials)."""
+    import dataclasses
+
+    return dataclasses.replace(result, samples=_samples_array(result.samples))
 
 
 def _draw_samples_panel(ax: Any, result: LpdfResult, table: Any) -> None:
@@ -825,10 +835,8 @@ def history_figure(info: Any) -> Any:
             label=f"first {info.startup} trials: random start-up"
             + (", if default" if info.startup_default else ""),
         )
-    import numpy as np
-
-    table = np.asarray(info.points, dtype=float).reshape(-1, 2)  # tid, loss
-    if info.points:
+    table = _points(info)  # tid, loss
+    if len(table):
         tids, losses = table[:, 0], table[:, 1]
         if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
             ax.hexbin(
@@ -879,6 +887,13 @@ def history_figure(info: Any) -> Any:
     return fig
 
 
+def _points(info: Any) -> Any:
+    """A figure's (n, 2) points as a float array (plotinfo makes arrays; lists work too)."""
+    import numpy as np
+
+    return np.asarray(info.points, dtype=float).reshape(-1, 2)
+
+
 def _symlog_limits(ax: Any, values: Any) -> None:
     """y limits of a symlog axis with 5% margins taken on the symlog scale, kept finite:
     matplotlib's own margins overflow (and warn) for losses near ±1e308."""
@@ -905,7 +920,7 @@ def _symlog_limits(ax: Any, values: Any) -> None:
 def _linthresh(info: Any) -> float:
     import numpy as np
 
-    values = np.abs(np.asarray([v for _, v in info.points], dtype=float))
+    values = np.abs(_points(info)[:, 1])
     values = np.sort(values[values != 0])
     return float(values[len(values) // 4]) if len(values) else 1.0
 
@@ -1295,7 +1310,8 @@ def efficiency_figure(info: Any) -> Any:
     ns = info.band_n
     # A loss that was never negative (an error, a squared distance) has a floor at 0: the
     # tail model, which knows no floor, is drawn cut there and the legend says so.
-    zero = 0.0 if info.points and min(v for _, v in info.points) >= 0 else -math.inf
+    losses = _points(info)[:, 1]
+    zero = 0.0 if len(losses) and losses.min() >= 0 else -math.inf
     band_low = [max(v, zero) for v in info.band_low]
     band_high = [max(v, zero) for v in info.band_high]
     band_mid = [max(v, zero) for v in info.band_mid]
@@ -1319,10 +1335,10 @@ def efficiency_figure(info: Any) -> Any:
             label="random search's best so far: median",
         )  # fmt: skip
     median = info.startup_median
-    if info.points:
+    if len(info.points):
         import numpy as np
 
-        table = np.asarray(info.points, dtype=float).reshape(-1, 2)
+        table = _points(info)
         xs, ys = table[:, 0], table[:, 1]
         beat = (xs > info.startup) & (ys < median) if median is not None else xs < 0
         # Past DENSE points the cloud is a sample of them (Agg draws every marker, and
