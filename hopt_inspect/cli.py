@@ -709,24 +709,37 @@ def report(
     chosen: list[tuple[str, Any]] = []
     curves: list[Any] = []
     done: dict[str, Any] = {}
-    with _progress(len(KINDS) + 2 * len(labels), "computing") as advance:
+    name, n_trials = Path(file).name, len(study.trials)
 
-        def jobs() -> Any:  # each figure goes to the drawing workers as soon as it is made
+    def draw(kind: str, *payload: Any) -> bytes:  # in a forked child (or here: one core)
+        if kind == "tpe":  # the child computes a label's curves from the study it inherited
+            curve = tpe_curves(study, space, payload[0], settings=session.settings)
+            return png_bytes("lpdf", curve, name, n_trials)
+        return png_bytes(kind, *payload)
+
+    with _progress(len(KINDS) + len(labels) + bool(labels), "computing") as advance:
+
+        def jobs() -> Any:  # each figure goes to the drawing children as soon as it is made
             for kind in KINDS:  # (kind, title) kept: the data go to the children
                 for got in infos(session, [kind], PlotOptions(objective=objective), strict=False):
                     chosen.append((got[0], got[1].title))
                     yield got
-            # while the children draw; TPE's final model is not on the page: not fitted
+            for i, label in enumerate(labels):
+                curves.append(label)
+                if i:  # computed and drawn in a child, on the other core
+                    yield ("tpe", label)
+                    continue
+                # the first here: what every label shares (TPE's history and split at each
+                # snapshot) is then computed once, and the children inherit it
+                curve = tpe_curves(study, space, label, settings=session.settings)
+                advance()
+                yield ("lpdf", for_drawing(curve), name, n_trials)
+                del curve
+            # while the children work; TPE's final model is not on the page: not fitted
             done["summary"] = session.summary(space=space, model=False)
             done["check"] = session.checks()
-            for label in labels:  # each result is dropped once its child has it
-                curve = tpe_curves(study, space, label, settings=session.settings)
-                curves.append(curve.param)
-                advance()
-                yield ("lpdf", for_drawing(curve), Path(file).name, len(study.trials))
-                del curve
 
-        pngs = write_many(jobs(), png_bytes, advance, count=len(KINDS) + len(labels))
+        pngs = write_many(jobs(), draw, advance, count=len(KINDS) + len(labels))
     summary_result, check_report = done["summary"], done["check"]
     figures = [
         (title, KINDS[kind].caption, png)
