@@ -69,3 +69,12 @@ def test_at_most_workers_children_draw_at_once() -> None:
     spans = forks.run_forked([(i,) for i in range(5)], draw, lambda: None, workers=2)
     for start, _ in spans:  # at any moment at most 2 spans overlap
         assert sum(s <= start < e for s, e in spans) <= 2
+
+
+def test_without_a_temporary_folder_the_parent_draws(monkeypatch) -> None:
+    def no_tmp(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(forks.tempfile, "TemporaryFile", no_tmp)
+    out = forks.run_forked([(i,) for i in range(4)], lambda i: (i, os.getpid()), lambda: None, 2)
+    assert out == [(i, os.getpid()) for i in range(4)]

@@ -65,7 +65,12 @@ def run_forked(
                     prepare()
                 prepared = True
             index, job = pending.popleft()
-            out = tempfile.TemporaryFile(prefix="hopt-inspect-fig-")  # noqa: SIM115 (closed by _result)
+            try:
+                out = tempfile.TemporaryFile(prefix="hopt-inspect-fig-")  # noqa: SIM115 (closed by _result)
+            except OSError:  # no writable temporary folder: draw it here
+                results[index] = draw(*job)
+                advance()
+                continue
             # the parent's objects out of the collector's way: a collection in the parent
             # would write to every object's header and copy the page each child still shares
             gc.freeze()
