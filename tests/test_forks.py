@@ -78,3 +78,22 @@ def test_without_a_temporary_folder_the_parent_draws(monkeypatch) -> None:
     monkeypatch.setattr(forks.tempfile, "TemporaryFile", no_tmp)
     out = forks.run_forked([(i,) for i in range(4)], lambda i: (i, os.getpid()), lambda: None, 2)
     assert out == [(i, os.getpid()) for i in range(4)]
+
+
+def test_the_sessions_frozen_study_stays_frozen() -> None:
+    """open_session freezes the loaded study out of the collector's way: drawing must not
+    hand it back (a full collection would then scan 200,000 trials again)."""
+    import gc
+
+    gc.unfreeze()
+    forks.run_forked([(i,) for i in range(3)], lambda i: i, lambda: None, 2)
+    assert gc.get_freeze_count() == 0  # nothing frozen before: nothing left frozen
+    kept = [object() for _ in range(10)]
+    gc.freeze()
+    before = gc.get_freeze_count()
+    try:
+        forks.run_forked([(i,) for i in range(3)], lambda i: i, lambda: None, 2)
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
+    assert kept

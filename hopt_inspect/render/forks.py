@@ -48,6 +48,7 @@ def run_forked(
     """
     import gc
 
+    frozen_before = gc.get_freeze_count()  # the session froze the loaded study: kept so
     results: dict[int, Any] = {}
     pending: deque[tuple[int, tuple[Any, ...]]] = deque()
     running: list[_Child] = []  # forked: drawing, or waiting for a token
@@ -115,7 +116,8 @@ def run_forked(
             child.out.close()
         raise
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
         os.close(tokens[0])
         os.close(tokens[1])
     return [results[i] for i in range(count)]
