@@ -686,7 +686,7 @@ def report(
     from .outputs import check_file, check_folder
     from .plotkinds import KINDS, PlotOptions, infos, shown_space
     from .render.files import atomic_write_text
-    from .render.plots import png_bytes, write_many
+    from .render.plots import for_drawing, png_bytes, write_many
     from .render.report import build_report
     from .session import plan
     from .tpe import tpe_curves
@@ -709,32 +709,46 @@ def report(
     chosen: list[tuple[str, Any]] = []
     curves: list[Any] = []
     done: dict[str, Any] = {}
-    with _progress(len(KINDS) + 2 * len(labels), "computing") as advance:
+    name, n_trials = Path(file).name, len(study.trials)
 
-        def jobs() -> Any:  # each figure goes to the drawing workers as soon as it is made
-            for kind in KINDS:
-                chosen.extend(
-                    infos(session, [kind], PlotOptions(objective=objective), strict=False)
-                )
-                if chosen and chosen[-1][0] == kind:
-                    yield chosen[-1]
-            done["summary"] = session.summary(space=space)  # while the workers draw
-            done["check"] = session.checks()
-            for label in labels:
-                curves.append(tpe_curves(study, space, label, settings=session.settings))
+    def draw(kind: str, *payload: Any) -> bytes:  # in a forked child (or here: one core)
+        if kind == "tpe":  # the child computes a label's curves from the study it inherited
+            curve = tpe_curves(study, space, payload[0], settings=session.settings)
+            return png_bytes("lpdf", curve, name, n_trials)
+        return png_bytes(kind, *payload)
+
+    with _progress(len(KINDS) + len(labels) + bool(labels), "computing") as advance:
+
+        def jobs() -> Any:  # each figure goes to the drawing children as soon as it is made
+            for kind in KINDS:  # (kind, title) kept: the data go to the children
+                for got in infos(session, [kind], PlotOptions(objective=objective), strict=False):
+                    chosen.append((got[0], got[1].title))
+                    yield got
+            for i, label in enumerate(labels):
+                curves.append(label)
+                if i:  # computed and drawn in a child, on the other core
+                    yield ("tpe", label)
+                    continue
+                # the first here: what every label shares (TPE's history and split at each
+                # snapshot) is then computed once, and the children inherit it
+                curve = tpe_curves(study, space, label, settings=session.settings)
                 advance()
-                yield ("lpdf", curves[-1], Path(file).name, len(study.trials))
+                yield ("lpdf", for_drawing(curve), name, n_trials)
+                del curve
+            # while the children work; TPE's final model is not on the page: not fitted
+            done["summary"] = session.summary(space=space, model=False)
+            done["check"] = session.checks()
 
-        pngs = write_many(jobs(), png_bytes, advance, count=len(KINDS) + len(labels))
+        pngs = write_many(jobs(), draw, advance, count=len(KINDS) + len(labels))
     summary_result, check_report = done["summary"], done["check"]
     figures = [
-        (info.title, KINDS[kind].caption, png)
-        for (kind, info), png in zip(chosen, pngs[: len(chosen)], strict=True)
+        (title, KINDS[kind].caption, png)
+        for (kind, title), png in zip(chosen, pngs[: len(chosen)], strict=True)
         if kind != "efficiency"  # drawn in the verdict's panel
     ]
     kinds_drawn = [kind for kind, _ in chosen]
     efficiency_png = pngs[kinds_drawn.index("efficiency")] if "efficiency" in kinds_drawn else None
-    lpdf_pngs = [(c.param, png) for c, png in zip(curves, pngs[len(chosen) :], strict=True)]
+    lpdf_pngs = list(zip(curves, pngs[len(chosen) :], strict=True))
     page = build_report(
         summary=summary_result,
         check=check_report,
@@ -1143,14 +1157,14 @@ def lpdf(
         if output is None or not as_folder:
             list(computed())
         if output is not None:
-            from .render.plots import write_figure, write_many
+            from .render.plots import for_drawing, write_figure, write_many
 
             name = Path(file).name
             if as_folder:
                 with staged_folder(output) as stage:
                     names = png_names(labels)  # distinct, bounded
                     jobs = (
-                        (stage / n, "lpdf", r, name, len(study.trials))
+                        (stage / n, "lpdf", for_drawing(r), name, len(study.trials))
                         for n, r in zip(names, computed(), strict=True)
                     )
                     written = [

@@ -1,6 +1,10 @@
 """What each picture shows, as plain data (Optuna's "info" step): the drawing is in render/.
 
-Tests assert on these objects; `render/plots.py` only draws them.
+Tests assert on these objects; `render/plots.py` only draws them. Per-trial data are numpy
+arrays, not lists of Python numbers: at 200,000 trials a list of floats is 32 bytes a value
+against 8, and a forked drawing child that reads a list writes to every float's reference
+count, copying the pages it shares with the parent (``render/forks.py``); reading an array
+writes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from .tpe import TPESettings
 class HistoryInfo:
     title: str
     n_trials: int
-    points: list[tuple[int, float]]  # (tid, loss) of status-ok trials with finite loss
+    points: Any  # (n, 2) float array: tid, loss of status-ok trials with finite loss
     best_so_far: list[tuple[int, float]]
     failed: list[int]  # error trials and status fail
     non_finite: list[tuple[int, str]]  # (tid, "nan" | "inf" | "-inf")
@@ -37,9 +41,9 @@ class ParamSeries:
     log: bool
     bounds: tuple[float, float] | None
     options: list[str] | None
-    tids: list[int]
-    values: list[float]
-    losses: list[float | None]
+    tids: Any  # int array (read-only, shared by the figures of a study)
+    values: Any  # float array
+    losses: Any  # float array, NaN where the trial has no finite ok loss
     inferred: bool
 
 
@@ -62,8 +66,8 @@ class ScatterInfo:
 @dataclass(frozen=True)
 class HistPanel:
     series: ParamSeries
-    startup_values: list[float]
-    tpe_values: list[float]
+    startup_values: Any  # float arrays
+    tpe_values: Any
     prior_x: list[float]  # prior density on a grid (continuous) or per option (categorical)
     prior_density: list[float]
     lattice: bool = False  # q kinds with few values: prior_x are the values, density = mass
@@ -92,7 +96,7 @@ class EfficiencyInfo:
     title: str
     verdict: str
     lines: list[str]  # the evidence, in words (efficiency.sentences)
-    points: list[tuple[int, float]]  # (trial number, loss) of finished trials, 1-based
+    points: Any  # (n, 2) float array: trial number (1-based), loss of finished trials
     startup: int  # trials drawn at random (TPE's start-up)
     startup_median: float | None
     startup_lowest: float | None  # below it, the band is the tail model's extrapolation
@@ -128,11 +132,11 @@ def series(study: Study, param: Param) -> ParamSeries:
     )
 
 
-def _series_lists(study: Study, param: Param) -> tuple[list, list, list]:
-    """(tids, values, losses) where the label is active, built once per study and label.
+def _series_lists(study: Study, param: Param) -> tuple[Any, Any, Any]:
+    """(tids, values, losses) where the label is active, built once per study and label, as
+    read-only arrays (losses NaN where the trial is not ok).
 
-    ``plot --kind all`` and ``report`` need the same series in three figures; at 200,000
-    trials each pass over the trials costs about a second.
+    ``plot --kind all`` and ``report`` need the same series in three figures.
     """
     offset = param.randint_offset
     key = (param.label, param.is_categorical, offset)
@@ -143,14 +147,11 @@ def _series_lists(study: Study, param: Param) -> tuple[list, list, list]:
         column = study.column(param.label)  # NaN where the label is inactive
         at = np.flatnonzero(~np.isnan(column))
         values = column[at] - offset if param.is_categorical else column[at]
-        ok = study.ok_losses[at].tolist()  # NaN where the trial is not ok
-        cache[key] = (
-            study.tids[at].tolist(),
-            values.tolist(),
-            [None if v != v else v for v in ok],
-        )
-    tids, values, losses = cache[key]
-    return list(tids), list(values), list(losses)
+        arrays = (study.tids[at], np.asarray(values, dtype=float), study.ok_losses[at])
+        for array in arrays:
+            array.flags.writeable = False
+        cache[key] = arrays
+    return cache[key]
 
 
 def history_info(study: Study, settings: TPESettings | None = None) -> HistoryInfo:
@@ -159,7 +160,7 @@ def history_info(study: Study, settings: TPESettings | None = None) -> HistoryIn
     settings = settings or TPESettings()
     ok = np.flatnonzero(~np.isnan(study.ok_losses))  # the columns: no walk over the trials
     tids, ok_losses = study.tids[ok], study.ok_losses[ok]
-    points = list(zip(tids.tolist(), ok_losses.tolist(), strict=True))
+    points = np.column_stack((tids, ok_losses)).astype(float).reshape(-1, 2)
     before = np.concatenate([[math.inf], np.minimum.accumulate(ok_losses)[:-1]])
     improved = ok_losses < before  # a new best so far
     best = list(zip(tids[improved].tolist(), ok_losses[improved].tolist(), strict=True))
@@ -168,7 +169,6 @@ def history_info(study: Study, settings: TPESettings | None = None) -> HistoryIn
         for t in study.trials
         if t.has_non_finite_loss
     ]
-    losses = [loss for _, loss in points]
     return HistoryInfo(
         title=_title(study, "Loss per trial"),
         n_trials=study.n_trials,
@@ -178,17 +178,19 @@ def history_info(study: Study, settings: TPESettings | None = None) -> HistoryIn
         non_finite=non_finite,
         startup=min(settings.n_startup_jobs, study.n_trials),
         startup_default=settings.startup_source in ("default", "Optuna's default"),
-        symlog=_spans_orders(losses),
+        symlog=_spans_orders(ok_losses),
     )
 
 
-def _spans_orders(losses: list[float]) -> bool:
+def _spans_orders(losses: Any) -> bool:
     """Symlog when the spread of losses dwarfs the typical loss by 100x or more."""
-    if len(losses) < 3:
+    import numpy as np
+
+    v = np.asarray(losses, dtype=float)
+    if len(v) < 3:
         return False
-    ordered = sorted(abs(v) for v in losses)
-    typical = ordered[len(ordered) // 2] or 1e-12
-    return (max(losses) - min(losses)) / typical > 100
+    typical = float(np.partition(np.abs(v), len(v) // 2)[len(v) // 2]) or 1e-12
+    return (float(v.max()) - float(v.min())) / typical > 100  # Python floats: inf, no warning
 
 
 def params_info(
@@ -257,12 +259,11 @@ def hist_info(study: Study, space: SearchSpace, settings: TPESettings | None = N
     panels = []
     import numpy as np
 
-    startup_tids = [t.tid for t in study.trials[: settings.n_startup_jobs]]
+    startup_tids = study.tids[: settings.n_startup_jobs]
     for param in space.params.values():
         s = series(study, param)
-        values = np.asarray(s.values, dtype=float)
-        in_startup = np.isin(np.asarray(s.tids), startup_tids)
-        first, rest = values[in_startup].tolist(), values[~in_startup].tolist()
+        in_startup = np.isin(s.tids, startup_tids)
+        first, rest = s.values[in_startup], s.values[~in_startup]
         lattice = False
         if param.is_categorical:
             prior_x = [float(i) for i in range(param.n_options)]
@@ -405,11 +406,11 @@ def efficiency_info(
     analysis = efficiency.analyse(study, settings, n_startup=n_startup, sampler_kind=sampler_kind)
     result = analysis.result
     ok = np.flatnonzero(~np.isnan(study.ok_losses))  # trial positions, from the column
-    points = list(zip((ok + 1).tolist(), study.ok_losses[ok].tolist(), strict=True))
-    best: list[tuple[int, float]] = []
-    for n, loss in points:
-        if not best or loss < best[-1][1]:
-            best.append((n, loss))
+    ok_losses = study.ok_losses[ok]
+    points = np.column_stack((ok + 1, ok_losses)).astype(float).reshape(-1, 2)
+    before = np.concatenate([[math.inf], np.minimum.accumulate(ok_losses)[:-1]])
+    improved = ok_losses < before  # a new best so far
+    best = list(zip((ok[improved] + 1).tolist(), ok_losses[improved].tolist(), strict=True))
     total = len(study.trials)
     if total <= 400:
         ns = np.arange(1, total + 1)
@@ -434,6 +435,6 @@ def efficiency_info(
         band_low=low,
         band_mid=mid,
         band_high=high,
-        symlog=_spans_orders([loss for _, loss in points]),
+        symlog=_spans_orders(ok_losses),
         result=result,
     )

@@ -104,9 +104,24 @@ def _importance(session: Session, opts: PlotOptions) -> Any:
 
 
 def _efficiency(session: Session, opts: PlotOptions) -> Any:
+    """With the start-up and sampler that ``check`` and ``summary`` detect: the figure's
+    verdict is the one beside it in the report (it assumed TPE with 20 start-up trials)."""
     from .plotinfo import efficiency_info
+    from .sampler import detect_sampler
 
-    return efficiency_info(session.study, session.settings)
+    guess = detect_sampler(
+        session.study,
+        session.space,
+        session.settings,
+        algo=session.algo if session.algo_source != "default" else None,
+        n_startup_jobs=session.given_startup,
+    )
+    return efficiency_info(
+        session.study,
+        session.settings,
+        n_startup=guess.n_startup if guess.kind == "tpe" else None,
+        sampler_kind="random" if guess.kind == "random" else None,
+    )
 
 
 KINDS: dict[str, PlotKind] = {

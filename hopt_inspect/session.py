@@ -140,8 +140,11 @@ class Session:
             self._check_report = replace(report, settings={**report.settings, **extra})
         return self._check_report
 
-    def summary(self, top: int = 10, *, space: SearchSpace | str | None = "auto") -> Summary:
-        """``summarize`` with this session's settings (and its space when one is known)."""
+    def summary(
+        self, top: int = 10, *, space: SearchSpace | str | None = "auto", model: bool = True
+    ) -> Summary:
+        """``summarize`` with this session's settings (and its space when one is known);
+        ``model=False`` leaves out TPE's final model (``report`` does not show it)."""
         from .summary import summarize
 
         chosen = self.known_space if space == "auto" else space
@@ -151,6 +154,7 @@ class Session:
             space=chosen,  # type: ignore[arg-type]
             settings=self.settings,
             checks=self.checks(),
+            model=model,
         )
 
     @property

@@ -285,6 +285,7 @@ def summarize(
     checks: CheckReport | None = None,
     algo: str | None = None,
     n_startup_jobs: int | None = None,
+    model: bool = True,
 ) -> Summary:
     """Everything ``hopt-inspect summary`` shows about ``study``.
 
@@ -292,7 +293,8 @@ def summarize(
     once, with the config's select/ignore); otherwise they run here with their defaults.
 
     With a ``space``, choice values are also shown by option, and TPE's model of each
-    parameter at the end of the study is included. The sampler the checks detected (or
+    parameter at the end of the study is included (unless ``model`` is false: a TPE fit per
+    parameter on every trial, which ``report`` does not show). The sampler the checks detected (or
     ``algo``/``n_startup_jobs`` when given) feeds the TPE-against-random-search verdict.
     """
     settings = settings or settings_for(study, n_startup_jobs)
@@ -325,7 +327,7 @@ def summarize(
         space_source=space.source if space else None,
         best_display=_display(space, best.params) if space and best else {},
         top_display=[_display(space, t.params) for t in ok[: max(top, 0)]] if space else [],
-        tpe_state=_tpe_state(study, space, settings) if space and study.trials else [],
+        tpe_state=_tpe_state(study, space, settings) if model and space and study.trials else [],
         findings=report.findings,
         checks_not_run=report.not_run,
         sampler=report.sampler,

@@ -99,3 +99,16 @@ def test_report_renders_in_headless_chromium(heart_report, tmp_path):
     ).stdout
     # 5 study plots, the efficiency panel, and one TPE-curve figure per parameter (2)
     assert "hopt-inspect report" in dom and dom.count("<img") == 8
+
+
+def test_the_efficiency_figure_has_the_verdict_beside_it():
+    """The figure in the "Is TPE working?" panel is computed with the start-up the checks
+    detected (22 trials on heart.p), as the panel's text is, not hyperopt's default 20."""
+    from hopt_inspect.plotkinds import KINDS, PlotOptions
+    from hopt_inspect.session import Inputs, open_session
+
+    session = open_session(Inputs(file=SAMPLES / "heart.p", space=HEART))
+    figure = KINDS["efficiency"].info(session, PlotOptions())
+    panel = session.summary(model=False).tpe_vs_random
+    assert figure.result == panel
+    assert figure.startup == panel.evidence["startup_trials"] == 22

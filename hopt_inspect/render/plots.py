@@ -406,11 +406,21 @@ def _short(labels: list[str], limit: int = 14) -> list[str]:
     return [lab if len(lab) <= limit else lab[: limit - 1] + "…" for lab in labels]
 
 
-def _samples_array(samples: list[tuple[int, float, float | None]]) -> Any:
-    """The samples as an n x 3 float array: trial number, value, loss (None as NaN)."""
+def _samples_array(samples: Any) -> Any:
+    """The samples as an n x 3 float array: trial number, value, loss (None as NaN); the
+    samples may already be that array (``for_drawing``)."""
     import numpy as np
 
     return np.array(samples, dtype=float).reshape(-1, 3)
+
+
+def for_drawing(result: LpdfResult) -> LpdfResult:
+    """The result with its samples as one float array, for a forked drawing child: reading
+    200,000 (tid, value, loss) tuples would write to every one's reference count and copy
+    the pages the child shares with the parent (100 MB or more at 200,000 trials)."""
+    import dataclasses
+
+    return dataclasses.replace(result, samples=_samples_array(result.samples))
 
 
 def _draw_samples_panel(ax: Any, result: LpdfResult, table: Any) -> None:
@@ -723,13 +733,13 @@ def write_many(
     """Run ``draw(*job)`` for each job, on every core when there are several jobs.
 
     Drawing dominates ``lpdf --param all`` and ``report``, and figures are independent, so
-    they are drawn in forked worker processes. ``jobs`` may be a generator that computes
-    each job (``count`` of them at most): a job goes to the workers as soon as it is made,
-    so they draw while the next one is computed.
+    each is drawn in a child forked once its job is computed (``forks.run_forked``: the child
+    inherits the job, nothing is pickled but the result). ``jobs`` may be a generator that
+    computes each job (``count`` of them at most): children draw while the parent computes
+    the next one.
     """
     import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
 
     if count is None:
         jobs = list(jobs)
@@ -741,43 +751,22 @@ def write_many(
             out.append(draw(*job))
             advance()
         return out
-    import gc
+    from .forks import run_forked
 
-    # the parent's objects out of the collector's way before forking: a worker's collection
-    # would otherwise write to every object's header and copy the page it sits on
-    gc.freeze()
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
-    try:
-        futures = []
-        reported = 0
-        for job in jobs:
-            futures.append(pool.submit(draw, *job))
-            while futures[reported].done():  # progress while the next job is computed
-                futures[reported].result()  # a failed figure stops the run here
-                advance()
-                reported += 1
-                if reported == len(futures):
-                    break
-        for future in futures[reported:]:
-            future.result()
-            advance()
-        out = [future.result() for future in futures]
-    except BaseException:  # Ctrl-C or a failed figure: stop the workers now, not after
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        raise
-    pool.shutdown()
-    return out
+    return run_forked(jobs, draw, advance, workers, prepare=_prepare_drawing)
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
-    import signal
+def _prepare_drawing() -> None:
+    """What every figure needs, made once in the parent so forked children inherit it:
+    matplotlib and its Agg canvas (about 0.6 s of imports), the fonts and their caches,
+    PIL's PNG writer; a tiny figure drawn and saved warms them all."""
+    import io
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fig = _figure(1, 1)
+    ax = fig.add_subplot()
+    ax.scatter([0, 1], [0, 1], c=[0, 1])
+    ax.set_title("warm-up", fontsize=9)
+    save_figure(fig, io.BytesIO())
 
 
 # --------------------------------------------------------------------------- study plots
@@ -846,10 +835,8 @@ def history_figure(info: Any) -> Any:
             label=f"first {info.startup} trials: random start-up"
             + (", if default" if info.startup_default else ""),
         )
-    import numpy as np
-
-    table = np.asarray(info.points, dtype=float).reshape(-1, 2)  # tid, loss
-    if info.points:
+    table = _points(info)  # tid, loss
+    if len(table):
         tids, losses = table[:, 0], table[:, 1]
         if len(tids) > DENSE and not info.symlog:  # hexbin has no symlog scale
             ax.hexbin(
@@ -900,6 +887,13 @@ def history_figure(info: Any) -> Any:
     return fig
 
 
+def _points(info: Any) -> Any:
+    """A figure's (n, 2) points as a float array (plotinfo makes arrays; lists work too)."""
+    import numpy as np
+
+    return np.asarray(info.points, dtype=float).reshape(-1, 2)
+
+
 def _symlog_limits(ax: Any, values: Any) -> None:
     """y limits of a symlog axis with 5% margins taken on the symlog scale, kept finite:
     matplotlib's own margins overflow (and warn) for losses near ±1e308."""
@@ -926,7 +920,7 @@ def _symlog_limits(ax: Any, values: Any) -> None:
 def _linthresh(info: Any) -> float:
     import numpy as np
 
-    values = np.abs(np.asarray([v for _, v in info.points], dtype=float))
+    values = np.abs(_points(info)[:, 1])
     values = np.sort(values[values != 0])
     return float(values[len(values) // 4]) if len(values) else 1.0
 
@@ -1316,7 +1310,8 @@ def efficiency_figure(info: Any) -> Any:
     ns = info.band_n
     # A loss that was never negative (an error, a squared distance) has a floor at 0: the
     # tail model, which knows no floor, is drawn cut there and the legend says so.
-    zero = 0.0 if info.points and min(v for _, v in info.points) >= 0 else -math.inf
+    losses = _points(info)[:, 1]
+    zero = 0.0 if len(losses) and losses.min() >= 0 else -math.inf
     band_low = [max(v, zero) for v in info.band_low]
     band_high = [max(v, zero) for v in info.band_high]
     band_mid = [max(v, zero) for v in info.band_mid]
@@ -1340,10 +1335,10 @@ def efficiency_figure(info: Any) -> Any:
             label="random search's best so far: median",
         )  # fmt: skip
     median = info.startup_median
-    if info.points:
+    if len(info.points):
         import numpy as np
 
-        table = np.asarray(info.points, dtype=float).reshape(-1, 2)
+        table = _points(info)
         xs, ys = table[:, 0], table[:, 1]
         beat = (xs > info.startup) & (ys < median) if median is not None else xs < 0
         # Past DENSE points the cloud is a sample of them (Agg draws every marker, and
