@@ -97,3 +97,21 @@ def test_the_sessions_frozen_study_stays_frozen() -> None:
     finally:
         gc.unfreeze()
     assert kept
+
+
+def test_a_child_killed_by_the_system_is_a_one_line_error_not_a_bug() -> None:
+    import signal
+
+    from hopt_inspect.errors import InputError
+
+    def draw(i: int) -> int:
+        if i == 1:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+        if i == 2:
+            raise MemoryError
+        return i
+
+    with pytest.raises(InputError, match=r"ended without its figure \(signal 9"):
+        forks.run_forked(iter([(0,), (1,)]), draw, lambda: None, workers=2)
+    with pytest.raises(InputError, match="ran out of memory"):
+        forks.run_forked(iter([(0,), (2,)]), draw, lambda: None, workers=2)

@@ -22,6 +22,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
+from ..errors import InputError
+
 _POLL_S = 0.005
 
 
@@ -152,9 +154,18 @@ def _result(child: _Child, status: int) -> Any:
         out.seek(0)
         data = out.read()
     if not data:  # killed before writing (out of memory, a signal)
-        raise RuntimeError(f"a drawing process ended without a result ({_status(status)})")
+        raise InputError(
+            f"a drawing process ended without its figure ({_status(status)}; the system"
+            " kills processes this way when memory runs out): free memory, or draw fewer"
+            " figures at once (one --param, a larger --every); nothing was written"
+        )
     ok, value = pickle.loads(data)  # written by our own child, just now
     if not ok:
+        if isinstance(value, MemoryError):
+            raise InputError(
+                "a drawing process ran out of memory: free memory, or draw fewer figures"
+                " at once (one --param, a larger --every); nothing was written"
+            ) from value
         raise value
     return value
 
