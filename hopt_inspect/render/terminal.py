@@ -464,12 +464,11 @@ def _near_argmax_text(result: Any) -> str:
         hits += int(hi > lo and abs(snap.next_value - snap.argmax_x) <= 0.1 * (hi - lo))
     if not total:
         return ""
-    near = (
-        "the same option as"
-        if result.kind in ("choice", "pchoice", "randint")
-        else ("within 10% of the plotted range of")
+    if result.kind in ("choice", "pchoice", "randint"):
+        return f": here {hits} of {total} TPE-chosen trials took the same option as it"
+    return (
+        f": here {hits} of {total} TPE-chosen trials landed within 10% of the plotted range of it"
     )
-    return f": here {hits} of {total} TPE-chosen trials landed {near} it"
 
 
 def _not_run_groups(report: CheckReport) -> list[tuple[str, str]]:
