@@ -565,8 +565,9 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("dill.dill", "_load_type"): _dill_load_type,
 }
 
-# BUILD looks up __setstate__ on the object first: functions find this one and refuse.
-for _shim in _ALLOWED.values():
+# BUILD looks up __setstate__ on the object first: functions find this one and refuse
+# (dill's table holds functions too: ``_load_type('bytes')``).
+for _shim in (*_ALLOWED.values(), *_DILL_TYPES.values()):
     if isinstance(_shim, types.FunctionType):
         _shim.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
@@ -658,6 +659,7 @@ class _LoadRegistry:
 # reaches its function's ``__dict__``, shared by every later load in the process: refuse it.
 _LoadRegistry.reconstruct.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 _LoadRegistry.dtype.__setstate__ = _refuse_build  # type: ignore[attr-defined]
+_LoadRegistry.dill_load_type.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
 
 class SafeUnpickler(pickle.Unpickler):
