@@ -277,3 +277,31 @@ def test_the_module_has_no_function_left_open_to_build():
     ):
         assert method.__setstate__ is sp._refuse_build
     assert pickle.DEFAULT_PROTOCOL >= 4
+
+
+# ------------------------------------------------------------ downstream: no parameters
+
+
+@pytest.mark.parametrize("kind", ["params", "hist"])
+def test_per_parameter_plots_of_a_study_without_parameters_end_in_one_line(tmp_path, kind):
+    """Documents without ``misc.vals`` (or, since #18, a dtype in place of ``misc``) made
+    a study with no parameter: plot and report drew a grid of 0 rows (internal error)."""
+    from conftest import run_cli
+
+    docs = [
+        {
+            "tid": i,
+            "state": 2,
+            "misc": {"tid": i},
+            "result": {"loss": 1.0 / (i + 1), "status": "ok"},
+        }
+        for i in range(6)
+    ]
+    path = tmp_path / "noparams.p"
+    path.write_bytes(pickle.dumps(docs))
+    out = run_cli("plot", path, "--kind", kind, "-o", tmp_path / "plots", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert (
+        out.stderr.strip()
+        == f"hopt-inspect: error: {kind} needs a study with at least one parameter"
+    )
