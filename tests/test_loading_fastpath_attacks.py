@@ -305,3 +305,27 @@ def test_per_parameter_plots_of_a_study_without_parameters_end_in_one_line(tmp_p
         out.stderr.strip()
         == f"hopt-inspect: error: {kind} needs a study with at least one parameter"
     )
+
+
+# ------------------------------------------------------------ the lazy numpy import's memory
+
+
+def test_numpy_imported_during_a_load_is_not_counted_against_the_file(tmp_path):
+    """Since the scan for array opcodes went, numpy is imported inside the load (cap lifted
+    for the import); its ~120 MiB of address space (OpenBLAS) then counted against the
+    file's budget: a file that loaded with --max-memory 80M before needed 200M."""
+    import numpy as np
+
+    path = tmp_path / "array_then_bytes.p"
+    path.write_bytes(pickle.dumps([np.arange(3.0), b"x" * (24 << 20)], protocol=4))
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from hopt_inspect.loading.safe_pickle import safe_loads\n"
+        "assert 'numpy' not in sys.modules\n"
+        "obj = safe_loads(Path(sys.argv[1]), max_memory=64 << 20).obj\n"
+        "assert 'numpy' in sys.modules and len(obj[1]) == 24 << 20\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-600:]
