@@ -57,10 +57,19 @@ def shown_space(session: Session) -> tuple[Any, str | None]:
     return cached
 
 
+def _shown_or_none(session: Session, kind: str) -> Any:
+    """The parameters a per-parameter figure shows; NotApplicable when there are none
+    (trial documents without ``misc.vals``: a grid of 0 rows was an internal error)."""
+    space = shown_space(session)[0]
+    if not space.labels:
+        raise NotApplicable(f"{kind} needs a study with at least one parameter")
+    return space
+
+
 def _params(session: Session, opts: PlotOptions) -> Any:
     from .plotinfo import params_info
 
-    return params_info(session.study, shown_space(session)[0], session.settings)
+    return params_info(session.study, _shown_or_none(session, "params"), session.settings)
 
 
 def _scatter(session: Session, opts: PlotOptions) -> Any:
@@ -94,7 +103,7 @@ def _scatter(session: Session, opts: PlotOptions) -> Any:
 def _hist(session: Session, opts: PlotOptions) -> Any:
     from .plotinfo import hist_info
 
-    return hist_info(session.study, shown_space(session)[0], session.settings)
+    return hist_info(session.study, _shown_or_none(session, "hist"), session.settings)
 
 
 def _importance(session: Session, opts: PlotOptions) -> Any:

@@ -12,7 +12,7 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from itertools import chain
 from operator import itemgetter
@@ -489,8 +489,8 @@ def fields_from_doc(
         else {}
     )
     from_tid = misc.get("from_tid")
-    book_time = doc.get("book_time")
-    refresh_time = doc.get("refresh_time")
+    book_time = _time(doc.get("book_time"))
+    refresh_time = _time(doc.get("refresh_time"))
     # fmin puts errors in misc; a MongoWorker in the job's top-level "error" field
     error = misc.get("error") or doc.get("error")
     fields = (
@@ -499,16 +499,33 @@ def fields_from_doc(
         status if type(status) is str and len(status) <= 10_000 else _status_text(status),
         loss,
         params,
-        book_time if type(book_time) is datetime or isinstance(book_time, datetime) else None,
-        refresh_time
-        if type(refresh_time) is datetime or isinstance(refresh_time, datetime)
-        else None,
+        book_time,
+        refresh_time,
         None if error is None else _error_text(error),
         extra,
         None if from_tid is None else int(from_tid),
         doc.get("exp_key"),
     )
     return fields, problem
+
+
+def _time(value: Any) -> datetime | None:
+    """A time as hyperopt stores it (naive UTC), or None when ``value`` is no valid time.
+
+    datetime's pickle payload is not range-checked by CPython (day 99, hour 200, year 0
+    load, then ``strftime`` and ``date()`` raise), and a pickle may hold aware times (a
+    tz-aware MongoDB client, a hand-made file), which cannot be compared with naive ones.
+    The JSON and Optuna readers convert aware times the same way.
+    """
+    if type(value) is not datetime and not isinstance(value, datetime):
+        return None
+    try:
+        value.date(), value.time()  # each checks its fields' ranges
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError, TypeError):  # year 9999 at -23:59 is past UTC's range
+        return None
+    return value
 
 
 def _status_text(status: Any) -> str | None:

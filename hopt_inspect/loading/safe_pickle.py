@@ -565,8 +565,9 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("dill.dill", "_load_type"): _dill_load_type,
 }
 
-# BUILD looks up __setstate__ on the object first: functions find this one and refuse.
-for _shim in _ALLOWED.values():
+# BUILD looks up __setstate__ on the object first: functions find this one and refuse
+# (dill's table holds functions too: ``_load_type('bytes')``).
+for _shim in (*_ALLOWED.values(), *_DILL_TYPES.values()):
     if isinstance(_shim, types.FunctionType):
         _shim.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
@@ -658,6 +659,7 @@ class _LoadRegistry:
 # reaches its function's ``__dict__``, shared by every later load in the process: refuse it.
 _LoadRegistry.reconstruct.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 _LoadRegistry.dtype.__setstate__ = _refuse_build  # type: ignore[attr-defined]
+_LoadRegistry.dill_load_type.__setstate__ = _refuse_build  # type: ignore[attr-defined]
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -827,12 +829,28 @@ def _uncapped():
         return
     import resource
 
-    capped = resource.getrlimit(resource.RLIMIT_AS)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    before = _mapped_bytes()
     resource.setrlimit(resource.RLIMIT_AS, _LIMITS_BEFORE_CAP[-1])
     try:
         yield
     finally:
-        resource.setrlimit(resource.RLIMIT_AS, capped)
+        # What the import mapped (numpy with OpenBLAS: ~120 MiB) is not the file's to
+        # count: the cap moves up by it, else the file's budget shrank by that much.
+        grown = max(0, _mapped_bytes() - before)
+        if soft != resource.RLIM_INFINITY:
+            soft += grown
+            if hard != resource.RLIM_INFINITY:
+                soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _mapped_bytes() -> int:
+    """The process's address space now (Linux: /proc/self/statm)."""
+    import resource
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
 
 
 @contextlib.contextmanager
