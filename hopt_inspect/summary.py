@@ -141,7 +141,8 @@ def _durations(study: Study) -> Durations:
             refreshes.append(refresh)
         if t.state not in FINISHED_STATES:
             unfinished += 1
-        elif book is not None and refresh is not None:
+        elif book is not None and refresh is not None and refresh >= book:
+            # (a refresh before its booking is a skewed clock or a made-up file: no span)
             spans.append((refresh - book).total_seconds())
     if not spans and not books:
         return Durations(n_unfinished=unfinished)
@@ -155,7 +156,7 @@ def _durations(study: Study) -> Durations:
         max_s=max(spans) if spans else None,
         first_book_time=first,
         last_refresh_time=last,
-        span_s=(last - first).total_seconds() if first and last else None,
+        span_s=(last - first).total_seconds() if first and last and last >= first else None,
         n_unfinished=unfinished,
     )
 

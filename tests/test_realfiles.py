@@ -340,3 +340,21 @@ def test_lpdf_title_fits_for_long_file_names():
     title = fig._suptitle.get_text()
     assert all(len(line) <= 105 for line in title.splitlines())
     assert "hyperopt_trials_very" in title and "final.p" in title and "…" in title
+
+
+def test_a_refresh_before_its_booking_is_no_duration(tmp_path):
+    """A skewed clock (or a made-up file): no negative span in the durations."""
+    import pickle
+    from datetime import timedelta
+
+    real = real_load(REAL / "interrupted.p")
+    docs = [d for d in real._dynamic_trials if d["state"] == 2]
+    assert len(docs) >= 2
+    docs[0]["refresh_time"] = docs[0]["book_time"] - timedelta(days=3650)
+    path = tmp_path / "skewed.p"
+    path.write_bytes(pickle.dumps(real))
+    s = summarize(load_study(path))
+    assert s.durations.n == len(docs) - 1 and s.durations.min_s >= 0
+    out = " ".join(run_cli("summary", path).stdout.split())
+    per_trial = out.split("per trial:", 1)[1].split("finished)", 1)[0]
+    assert "-" not in per_trial and f"({len(docs) - 1} finished)" in out
