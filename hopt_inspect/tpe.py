@@ -461,21 +461,8 @@ def quantised_lpdf_blocked(
     the order of the additions differs (tests compare it with hyperopt's to 1e-12).
     """
     import numpy as np
-    from hyperopt.tpe import lognormal_cdf, normal_cdf
 
-    if low is None and high is None:
-        p_accept = 1
-    else:
-        p_accept = np.sum(w * (normal_cdf(high, mu, sigma) - normal_cdf(low, mu, sigma)))
-    if log_kind:
-        cdf = lognormal_cdf
-        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, np.exp(high))
-        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, np.exp(low))
-        lbound = np.maximum(0, lbound)
-    else:
-        cdf = normal_cdf
-        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, high)
-        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, low)
+    cdf, p_accept, lbound, ubound = _q_setup(log_kind, samples, w, mu, sigma, low, high, q)
     prob = np.zeros(samples.shape, dtype="float64")
     for start in range(0, len(w), _BLOCK):
         part = slice(start, start + _BLOCK)
@@ -483,6 +470,27 @@ def quantised_lpdf_blocked(
         inc -= w[part] * cdf(lbound[:, None], mu[part], sigma[part])
         prob += inc.sum(axis=1)
     return np.log(prob) - np.log(p_accept)
+
+
+def _q_setup(
+    log_kind: bool, samples: Any, w: Any, mu: Any, sigma: Any, low: Any, high: Any, q: float
+) -> tuple[Any, Any, Any, Any]:
+    """What hyperopt's q branch computes before its loop: the CDF, the truncation mass and
+    each grid point's bin [lbound, ubound], with hyperopt's own expressions."""
+    import numpy as np
+    from hyperopt.tpe import lognormal_cdf, normal_cdf
+
+    if low is None and high is None:
+        p_accept = 1
+    else:
+        p_accept = np.sum(w * (normal_cdf(high, mu, sigma) - normal_cdf(low, mu, sigma)))
+    if log_kind:
+        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, np.exp(high))
+        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, np.exp(low))
+        return lognormal_cdf, p_accept, np.maximum(0, lbound), ubound
+    ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, high)
+    lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, low)
+    return normal_cdf, p_accept, lbound, ubound
 
 
 def quantised_lpdf_exact(
@@ -498,21 +506,8 @@ def quantised_lpdf_exact(
     close ones (tests compare bits).
     """
     import numpy as np
-    from hyperopt.tpe import lognormal_cdf, normal_cdf
 
-    if low is None and high is None:
-        p_accept = 1
-    else:
-        p_accept = np.sum(w * (normal_cdf(high, mu, sigma) - normal_cdf(low, mu, sigma)))
-    if log_kind:
-        cdf = lognormal_cdf
-        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, np.exp(high))
-        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, np.exp(low))
-        lbound = np.maximum(0, lbound)
-    else:
-        cdf = normal_cdf
-        ubound = samples + q / 2 if high is None else np.minimum(samples + q / 2, high)
-        lbound = samples - q / 2 if low is None else np.maximum(samples - q / 2, low)
+    cdf, p_accept, lbound, ubound = _q_setup(log_kind, samples, w, mu, sigma, low, high, q)
     prob = np.zeros(samples.shape, dtype="float64")
     block = max(1, _CHUNK_CELLS // max(1, len(samples)))
     for start in range(0, len(w), block):
