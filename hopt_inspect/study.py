@@ -251,6 +251,19 @@ class Study:
             count=len(self.trials),
         )
 
+    @cached_property
+    def ok_by_loss(self) -> list[Trial]:
+        """The trials that can be the best (``Trial.is_ok``), by loss, ties by tid: the order
+        of ``sorted(..., key=lambda t: (t.loss, t.tid))`` from one numpy sort (a Python
+        sort with a key took 0.2 s at 200k trials, and the summary and T003 each did one)."""
+        import numpy as np
+
+        losses = self.ok_losses
+        at = np.flatnonzero(~np.isnan(losses))  # ok_losses: NaN unless is_ok
+        order = at[np.lexsort((self.tids[at], losses[at]))]
+        trials = self.trials
+        return [trials[i] for i in order.tolist()]
+
     def observed_values(self) -> dict[str, Any]:
         """Each label's numeric values (an array), in tid order, where it was active."""
         import numpy as np

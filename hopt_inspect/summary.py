@@ -305,7 +305,7 @@ def summarize(
         else _check_report(study, space, settings, algo, n_startup_jobs)
     )
     ok_by_tid = [t for t in study.trials if t.is_ok]
-    ok = sorted(ok_by_tid, key=lambda t: (t.loss, t.tid))
+    ok = study.ok_by_loss  # sorted by (loss, tid)
     best = ok[0] if ok else None  # = study.best(): smallest finite loss, ties to the lowest tid
     n_history = len(study.tpe_history())
     return Summary(

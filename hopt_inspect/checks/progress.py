@@ -196,7 +196,7 @@ def check_best_at_boundary(ctx: Context) -> list[Finding]:
     from ..stats import spearmanr
 
     th = ctx.thresholds
-    ok = sorted(ctx.ok_trials, key=lambda t: (t.loss, t.tid))
+    ok = ctx.study.ok_by_loss  # sorted by (loss, tid)
     if not ok:
         return []
     best = ok[0]
