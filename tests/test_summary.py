@@ -214,3 +214,15 @@ def test_duplicate_groups_big_study_path_equals_the_simple_one(write_pickle):
         groups.setdefault(tuple(map(t.params.get, study.labels)), []).append(t.tid)
     slow = sorted(sorted(g) for g in groups.values() if len(g) > 1)
     assert fast == slow and len(fast) == 1 + 5 * 11  # a=0 (b inactive) + 5 x 11 values of b
+
+
+def test_a_long_finding_is_cut_after_a_clause_never_inside_a_number():
+    from hopt_inspect.render.terminal import _brief
+
+    text = "x" * 200 + " beat the median 73.91; random search would need about 20 trials"
+    text += " (90% interval 5 to 325); more words follow here and there" * 3
+    short = _brief(text, 300)
+    assert len(short) <= 302 and short.endswith(" …")
+    assert "5 to 3 …" not in short and "5 to 3…" not in short
+    assert short[:-2].endswith((".", ";", ":", ",")) or short[:-2].split()[-1].isalpha()
+    assert _brief("short", 300) == "short"

@@ -245,17 +245,23 @@ def _tids(tids: list[int], limit: int = 8) -> str:
 
 def _tpe_state_block(summary: Summary) -> RenderableType:
     table = _Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
-    table.add_column("parameter", overflow="fold", max_width=26)
+    # labels are single words: folding one splits it mid-word, so the column keeps room for
+    # them (up to 16 characters) and a peak that is a long option is clipped instead
+    longest = max((len(safe(st.label, 60)) for st in summary.tpe_state), default=9)
+    table.add_column("parameter", overflow="fold", max_width=26, min_width=min(16, longest))
     for name in ("below", "prior", "below peak", "above peak", "ratio peak"):
         table.add_column(name, justify="right", no_wrap=True)
     for st in summary.tpe_state:
+        label = safe(st.label, 60)
+        if len(label) > 26:  # the middle goes, both ends stay readable
+            label = label[:12] + "…" + label[-13:]
         table.add_row(
-            safe(st.label, 60),
+            label,
             f"{st.n_below}/{st.n_below + st.n_above}",
             f"{st.prior_share:.0%}",
-            fmt_num(st.below_peak, 4),
-            fmt_num(st.above_peak, 4),
-            fmt_num(st.argmax, 4),
+            _clip(fmt_num(st.below_peak, 4), 12),
+            _clip(fmt_num(st.above_peak, 4), 12),
+            _clip(fmt_num(st.argmax, 4), 12),
         )
     title = Text("\nTPE's model now", style="bold")
     title.append(f"  (space: {safe(summary.space_source or '', 60)})", style="dim")
@@ -489,9 +495,23 @@ def finding_lines(findings: list[Finding], width: int = 76) -> RenderableType:
         table.add_row(
             Text(f.code, style="bold"),
             Text(f"{f.severity:<7}", style=_SEVERITY_STYLE[f.severity]),
-            safe(f.message, 300),
+            _brief(safe(f.message, 2000), 300),
         )
     return table
+
+
+def _brief(text: str, limit: int) -> str:
+    """At most about ``limit`` characters, cut after a whole clause (or at least a whole
+    word), never inside a number: "(90% interval 5 to 3…" read as a wrong number."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for mark in (". ", "; ", ": ", ", "):
+        at = head.rfind(mark)
+        if at > limit // 2:
+            return head[: at + 1] + " …"
+    at = head.rfind(" ")
+    return (head[:at] if at > 0 else head[: limit - 1]) + " …"
 
 
 def render_study_list(listing: Any) -> RenderableType:
