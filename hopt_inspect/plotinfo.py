@@ -383,12 +383,26 @@ def _kde(values: Any, grid: Any, width: float) -> Any:
 
 def most_important_pair(study: Study, space: SearchSpace) -> tuple[str, str]:
     """The two parameters with the highest PED-ANOVA importance (continuous first)."""
+    import numpy as np
+
     labels = [label for label, _ in importance_info(study, space).importances]
     continuous = [lab for lab in labels if not space[lab].is_categorical]
-    chosen = (continuous + [lab for lab in labels if lab not in continuous])[:2]
-    if len(chosen) < 2:
+    ordered = continuous + [lab for lab in labels if lab not in continuous]
+    if len(ordered) < 2:
         raise ValueError("a scatter plot needs two parameters")
-    return chosen[0], chosen[1]
+    # in a conditional space the two most important may never be set together (an svm's C
+    # and a forest's max_features): the first pair, in that order, that some trials share
+    # (two continuous ones first: a choice that selects the branch is constant against a
+    # parameter of that branch)
+    top = ordered[:12]
+    active = {lab: ~np.isnan(study.column(lab)) for lab in top}
+    need = max(1, min(10, len(study.trials)))
+    pairs = [(a, b) for i, a in enumerate(top) for b in top[i + 1 :]]
+    pairs.sort(key=lambda ab: sum(space[lab].is_categorical for lab in ab))  # stable
+    for a, b in pairs:
+        if int((active[a] & active[b]).sum()) >= need:
+            return a, b
+    return ordered[0], ordered[1]
 
 
 def efficiency_info(

@@ -305,3 +305,39 @@ def test_log_axis_ticks_are_numbers_not_raw_mathtext():
     labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
     labels = [t for t in labels if t]
     assert labels and not any("$" in t or "mathdefault" in t for t in labels), labels
+
+
+def test_scatter_pair_is_two_parameters_some_trials_share(tmp_path):
+    """In a conditional space the two most important parameters may never be set together
+    (an svm's C, a forest's max_feat): the scatter then showed empty axes."""
+    import numpy as np
+    from hyperopt import hp
+
+    from hopt_inspect.plotinfo import most_important_pair
+    from hopt_inspect.resolve import space_from_hp
+
+    space = hp.choice(
+        "model",
+        [
+            {"type": "svm", "C": hp.loguniform("C", -5, 5)},
+            {
+                "type": "rf",
+                "max_feat": hp.uniform("max_feat", 0.1, 1),
+                "n_trees": hp.quniform("n_trees", 10, 500, 10),
+            },
+        ],
+    )
+
+    def objective(p):  # C matters most, then max_feat
+        if p["type"] == "svm":
+            return (math.log(p["C"]) - 2) ** 2 / 10
+        return 0.5 + (p["max_feat"] - 0.3) ** 2 + p["n_trees"] * 1e-6
+
+    trials = run_fmin(objective, space, 120, seed=3)
+    path = tmp_path / "cond.p"
+    path.write_bytes(pickle.dumps(trials))
+    study = load_study(path)
+    a, b = most_important_pair(study, space_from_hp(space, source="test"))
+    both = ~np.isnan(study.column(a)) & ~np.isnan(study.column(b))
+    assert int(both.sum()) >= 10
+    assert {a, b} == {"max_feat", "n_trees"}

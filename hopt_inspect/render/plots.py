@@ -1127,13 +1127,21 @@ def scatter_figure(info: Any) -> Any:
     _label_points(ax, labelled, xv, by_tid_y, every=len(labelled) == len(tids))
     ax.set_xlabel(x.label + (" (inferred bounds)" if x.inferred else ""))
     ax.set_ylabel(y.label + (" (inferred bounds)" if y.inferred else ""))
+    best_shown = info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y
     ax.set_title(
-        info.title + ("; grey lines: loss contours" if info.contour else ""),
+        info.title
+        + ("; grey lines: loss contours" if info.contour else "")
+        + (
+            f"; the best trial ({info.best_tid}) sets neither or only one of these"
+            if info.best_tid is not None and not best_shown
+            else ""
+        ),
         loc="left",
         fontsize=10,
         y=1.0,
     )
-    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.03), ncol=3, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.03), ncol=3, frameon=False)
     dense = f"loss (by rank); {_dense_note(len(good))}" if len(good) > DENSE else "loss (by rank)"
     _loss_colourbar(fig, points, ax, losses, dense)
     return fig
