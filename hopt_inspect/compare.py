@@ -334,8 +334,12 @@ def _range_width(pa: Param, pb: Param, seen: list[float]) -> float | None:
     return spread or None
 
 
-def _finding_key(f: Any) -> tuple[str, tuple[str, ...]]:
-    return f.code, tuple(f.params)
+def _finding_key(f: Any) -> tuple[Any, ...]:
+    """What makes two findings "the same": the check, the parameters, the severity and,
+    for a verdict (T004), the verdict: "no better than random search" in A and "better" in
+    B is the change a comparison is for, not a finding in both."""
+    verdict = (getattr(f, "evidence", None) or {}).get("verdict")
+    return f.code, tuple(f.params), f.severity, verdict if isinstance(verdict, str) else None
 
 
 def finding_diff(

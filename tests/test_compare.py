@@ -253,3 +253,26 @@ def test_text_from_files_is_shown_literally():
     assert "choice([[a], b])" in text and "choice([[a], c])" in text
     assert "options" in text  # a choice whose options changed
     assert "[x].p" in text
+
+
+def test_a_verdict_that_changed_is_not_a_finding_in_both():
+    from hopt_inspect.checks.base import Finding
+    from hopt_inspect.compare import finding_diff
+
+    def t004(verdict):
+        return Finding(
+            severity="info",
+            params=[],
+            message=f"{verdict} than random search",
+            evidence={"verdict": verdict},
+            advice="",
+            code="T004",
+            name="tpe-vs-random",
+        )
+
+    appeared, cleared, kept = finding_diff([t004("no-better")], [t004("better")])
+    assert [d.message for d in appeared] == ["better than random search"]
+    assert [d.message for d in cleared] == ["no-better than random search"]
+    assert kept == []
+    appeared, cleared, kept = finding_diff([t004("better")], [t004("better")])
+    assert (appeared, cleared, len(kept)) == ([], [], 1)
