@@ -169,6 +169,20 @@ def _shift(scored: list[tuple[int, float, int]]) -> dict[str, Any]:
     return out
 
 
+def _at(scored: list[tuple[int, float, int]], position: int) -> dict[str, Any] | None:
+    """Mean closeness after and before a given change position, and the head's z."""
+    k = next((i for i, (pos, _, _) in enumerate(scored) if pos >= position), None)
+    if k is None or k == 0:
+        return None
+    whole = [p for _, p, _ in scored]
+    z = [(0.5 - p) * math.sqrt(12 * m) for _, p, m in scored]
+    return {
+        "after": sum(whole[k:]) / len(whole[k:]),
+        "before": sum(whole[:k]) / k,
+        "head_z": sum(z[:k]) / math.sqrt(k),
+    }
+
+
 def detect_sampler(
     study: Study,
     space: SearchSpace,
@@ -187,7 +201,8 @@ def detect_sampler(
     scored = closeness_scores(study, space, gamma)
     shift = _shift(scored)
     guessed = any(p.inferred or getattr(p, "low_confidence", False) for p in space.params.values())
-    robust = _shift(closeness_scores(study, space, gamma, empirical=True)) if guessed else shift
+    robust_scored = closeness_scores(study, space, gamma, empirical=True) if guessed else scored
+    robust = _shift(robust_scored) if guessed else shift
     best_z, change = shift["z"], shift["change"]
     after, before, mean_all = shift["after"], shift["before"], shift["mean"]
     common = {
@@ -223,8 +238,17 @@ def detect_sampler(
         )
     is_tpe = best_z >= TPE_Z and (robust["z"] >= RANDOM_Z or not guessed)
     if not is_tpe and guessed and robust["z"] >= TPE_Z:
-        shift, is_tpe = robust, True
+        shift, is_tpe, scored = robust, True, robust_scored
         best_z, change, after, before = shift["z"], shift["change"], shift["after"], shift["before"]
+    default = int(getattr(settings, "n_startup_jobs", 20))
+    lo_hi = shift["range"]
+    if is_tpe and change is not None and lo_hi and lo_hi[0] <= default <= lo_hi[1]:
+        # hyperopt's default start-up fits the data about as well as the best change point:
+        # take it (the most common setting, and the same answer whatever space is given)
+        at = _at(scored, default)
+        if at is not None:
+            change, after, before = default, at["after"], at["before"]
+            shift = {**shift, "head_z": at["head_z"]}
     if is_tpe and change is not None:
         text = (
             f"from trial {change} on, proposals landed nearer the best earlier trials than"

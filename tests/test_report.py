@@ -103,11 +103,11 @@ def test_report_renders_in_headless_chromium(heart_report, tmp_path):
 
 def test_the_efficiency_figure_has_the_verdict_beside_it():
     """The figure in the "Is TPE working?" panel is computed with the start-up the checks
-    detected (22 trials on heart.p), as the panel's text is, not hyperopt's default 20."""
+    use (here given: 22 trials), as the panel's text is, not hyperopt's default 20."""
     from hopt_inspect.plotkinds import KINDS, PlotOptions
     from hopt_inspect.session import Inputs, open_session
 
-    session = open_session(Inputs(file=SAMPLES / "heart.p", space=HEART))
+    session = open_session(Inputs(file=SAMPLES / "heart.p", space=HEART, n_startup_jobs=22))
     figure = KINDS["efficiency"].info(session, PlotOptions())
     panel = session.summary(model=False).tpe_vs_random
     assert figure.result == panel
