@@ -145,8 +145,9 @@ def check_stagnation(ctx: Context) -> list[Finding]:
             ),
             evidence=evidence,
             advice=(
-                "More trials are unlikely to help as things are; widen the ranges that `check`"
-                " flags at a boundary if you want to go on"
+                "More trials are unlikely to help as things are; to go on, widen a range whose"
+                " best trials sit at a bound (best-at-boundary, T003, names them) or change"
+                " the space"
             ),
         )
     ]
