@@ -246,7 +246,7 @@ def loss_test(a: list[float], b: list[float]) -> LossTest | None:
 
 
 def _top(study: Study) -> list[Trial]:
-    ok = sorted((t for t in study.trials if t.is_ok), key=lambda t: (t.loss, t.tid))
+    ok = study.ok_by_loss  # by (loss, tid)
     k = max(TOP_MIN, math.ceil(TOP_SHARE * len(ok)))
     return ok[:k]
 

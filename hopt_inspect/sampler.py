@@ -159,28 +159,28 @@ def _shift(scored: list[tuple[int, float, int]]) -> dict[str, Any]:
     whole = [p for _, p, _ in scored]
     out["mean"] = sum(whole) / len(whole) if whole else None
     if best_k is not None:
-        tail = whole[best_k:]
-        head = whole[:best_k]
-        out["change"] = scored[best_k][0]
-        out["after"] = sum(tail) / len(tail)
-        out["before"] = sum(head) / len(head) if head else None
-        if head:
-            out["head_z"] = sum(z[:best_k]) / math.sqrt(best_k)
+        out.update(_split_at(scored, best_k))
     return out
 
 
-def _at(scored: list[tuple[int, float, int]], position: int) -> dict[str, Any] | None:
-    """Mean closeness after and before a given change position, and the head's z."""
-    k = next((i for i, (pos, _, _) in enumerate(scored) if pos >= position), None)
-    if k is None or k == 0:
-        return None
+def _split_at(scored: list[tuple[int, float, int]], k: int) -> dict[str, Any]:
+    """The change at the k-th scored trial: its position, the mean closeness after and
+    before it, and the head's z (0 without a head)."""
     whole = [p for _, p, _ in scored]
-    z = [(0.5 - p) * math.sqrt(12 * m) for _, p, m in scored]
+    tail, head = whole[k:], whole[:k]
+    z_head = [(0.5 - p) * math.sqrt(12 * m) for _, p, m in scored[:k]]
     return {
-        "after": sum(whole[k:]) / len(whole[k:]),
-        "before": sum(whole[:k]) / k,
-        "head_z": sum(z[:k]) / math.sqrt(k),
+        "change": scored[k][0],
+        "after": sum(tail) / len(tail),
+        "before": sum(head) / len(head) if head else None,
+        "head_z": sum(z_head) / math.sqrt(k) if head else 0.0,
     }
+
+
+def _at(scored: list[tuple[int, float, int]], position: int) -> dict[str, Any] | None:
+    """``_split_at`` the first scored trial at or after ``position``; None without a head."""
+    k = next((i for i, (pos, _, _) in enumerate(scored) if pos >= position), None)
+    return None if k is None or k == 0 else _split_at(scored, k)
 
 
 def detect_sampler(

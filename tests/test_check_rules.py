@@ -69,6 +69,11 @@ def _check(study, space=None, **kw):
     return run_checks(study, sp, **kw)
 
 
+def _found(study, space, name):
+    """The findings of one check (by name), with the given hp space or the inferred one."""
+    return [f for f in _check(study, space).findings if f.name == name]
+
+
 # --------------------------------------------------------------------------- sampler
 
 
@@ -166,7 +171,7 @@ def test_best_at_boundary_when_the_optimum_is_beyond(tmp_path_factory):
     )
     study = _study(trials, tmp_path_factory, "beyond")
     for space in (_small_space(), None):  # with --space, and with bounds inferred
-        found = [f for f in _check(study, space).findings if f.name == "best-at-boundary"]
+        found = _found(study, space, "best-at-boundary")
         assert [(f.params, f.severity) for f in found] == [(["x"], "warning")]
         assert "upper bound" in found[0].message and found[0].evidence["slope_p"] < 0.05
 
@@ -306,11 +311,7 @@ def test_best_at_boundary_slope_over_a_wider_band(tmp_path_factory):
     it is, and the per-slice minima bottom out at the bound."""
     spec, trials = _corpus_study("defect-boundary-1-r3")
     study = _study(trials, tmp_path_factory, spec.name)
-    found = [
-        f
-        for f in _check(study, corpus.spaces()["xgboost"]).findings
-        if f.name == "best-at-boundary"
-    ]
+    found = _found(study, corpus.spaces()["xgboost"], "best-at-boundary")
     assert [(f.params, f.severity) for f in found] == [(["colsample"], "warning")]
     assert found[0].evidence["trials_in_slope_band"] > found[0].evidence["trials_in_band"]
     assert "within 30%" in found[0].message
@@ -372,9 +373,7 @@ def test_best_at_boundary_does_not_hinge_on_the_single_best_trial(tmp_path_facto
     per-slice minima say the optimum is at or beyond the bound."""
     spec, trials = _corpus_study("defect-boundary-3-r7")
     study = _study(trials, tmp_path_factory, spec.name)
-    found = [
-        f for f in _check(study, corpus.spaces()["keras"]).findings if f.name == "best-at-boundary"
-    ]
+    found = _found(study, corpus.spaces()["keras"], "best-at-boundary")
     assert [(f.params, f.severity) for f in found] == [(["dropout"], "warning")]
     assert found[0].evidence["best_distance_share"] > 0.025
 
@@ -423,7 +422,7 @@ def test_best_at_boundary_net_of_the_other_parameters(tmp_path_factory):
     spec, trials = _corpus_study("defect-boundary-1-r4")
     study = _study(trials, tmp_path_factory, spec.name)
     for space in (corpus.spaces()["xgboost"], None):
-        found = [f for f in _check(study, space).findings if f.name == "best-at-boundary"]
+        found = _found(study, space, "best-at-boundary")
         assert [(f.params, f.severity) for f in found] == [(["colsample"], "warning")]
         ev = found[0].evidence
         assert ev["top_in_margin"] * 2 <= ev["top_trials"] < ev["top_in_wide_margin"] * 2
@@ -438,11 +437,7 @@ def test_best_at_boundary_net_slope_where_the_raw_minima_bottom_out_inside(tmp_p
     other parameters the loss falls towards the bound over the outer 10%."""
     spec, trials = _corpus_study("defect-boundary-1-r6")
     study = _study(trials, tmp_path_factory, spec.name)
-    found = [
-        f
-        for f in _check(study, corpus.spaces()["xgboost"]).findings
-        if f.name == "best-at-boundary"
-    ]
+    found = _found(study, corpus.spaces()["xgboost"], "best-at-boundary")
     assert [(f.params, f.severity) for f in found] == [(["colsample"], "warning")]
     assert found[0].evidence["fitted_minimum_share"] > 0
     assert found[0].evidence["net_p"] < 0.002

@@ -1110,7 +1110,8 @@ def scatter_figure(info: Any) -> Any:
         )  # fmt: skip
     if len(labelled) < len(tids):
         ax.plot([], [], ls="none", marker="$12$", ms=9, color="#333333", label=_label_note())
-    if info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y:
+    best_shown = info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y
+    if best_shown:
         ax.scatter(
             [xv[info.best_tid]],
             [by_tid_y[info.best_tid]],
@@ -1127,7 +1128,6 @@ def scatter_figure(info: Any) -> Any:
     _label_points(ax, labelled, xv, by_tid_y, every=len(labelled) == len(tids))
     ax.set_xlabel(x.label + (" (inferred bounds)" if x.inferred else ""))
     ax.set_ylabel(y.label + (" (inferred bounds)" if y.inferred else ""))
-    best_shown = info.best_tid is not None and info.best_tid in xv and info.best_tid in by_tid_y
     ax.set_title(
         info.title
         + ("; grey lines: loss contours" if info.contour else "")
