@@ -160,3 +160,22 @@ def test_the_pattern_inside_a_string_changes_that_string_only(tmp_path, monkeypa
     study = load_study(path)
     assert [t.params["x"] for t in study.trials] == [float(t) for t in range(30)]
     assert [t.loss for t in study.trials] == [float(t) for t in range(30)]
+
+
+def test_a_compressed_file_is_rewritten_in_place_and_reads_the_same(
+    qlearn_trials, tmp_path, monkeypatch
+):
+    import gzip
+
+    path = tmp_path / "q.p.gz"
+    path.write_bytes(gzip.compress(pickle.dumps(qlearn_trials, protocol=4)))
+    seen = []
+    real = safe_pickle.LeanReader
+
+    def spy(raw):
+        seen.append(type(raw).__name__)
+        return real(raw)
+
+    monkeypatch.setattr(safe_pickle, "LeanReader", spy)
+    assert _study(path, monkeypatch, lean=True) == _study(path, monkeypatch, lean=False)
+    assert seen == ["BufferedReader"]
