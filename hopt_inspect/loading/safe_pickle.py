@@ -784,7 +784,6 @@ def _open(data: bytes | Path) -> Any:
     return io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else open(data, "rb")
 
 
-LEAN_BUFFER = 1 << 18  # what one peek() returns at most: the unpickler parses that much at a time
 LEAN_MIN_BYTES = 4 << 20  # smaller files are read as they are (nothing to gain; numpy unneeded)
 
 
@@ -794,10 +793,10 @@ def _open_lean(data: bytes | Path) -> Any:
     if isinstance(data, (bytes, bytearray)):  # decompressed: read in place, not copied
         if len(data) < LEAN_MIN_BYTES:
             return io.BytesIO(data)
-        return LeanReader(io.BufferedReader(io.BytesIO(data), LEAN_BUFFER))  # type: ignore[arg-type]
+        return LeanReader(io.BytesIO(data))
     if data.stat().st_size < LEAN_MIN_BYTES:
         return open(data, "rb")
-    return LeanReader(open(data, "rb", buffering=LEAN_BUFFER))
+    return LeanReader(open(data, "rb"))  # buffered: its read() and readinto() fill up
 
 
 _BY_VALUE = re.compile(r"NEWOBJ|not callable|must be a type")
