@@ -7,20 +7,20 @@ payloads and tuples, useless once the call is made, were about 440 MiB of the lo
 1.4 GiB peak. So each such call is rewritten, in the bytes, to memoize its result in
 the slots the payload and the tuple had:
 
-- protocol 4+: ``MEMOIZE TUPLE2 MEMOIZE REDUCE MEMOIZE`` after a short bytes payload
-  becomes ``TUPLE2 REDUCE MEMOIZE MEMOIZE MEMOIZE``: the same call, the same slot numbers
-  (``MEMOIZE`` numbers slots in order). A ``datetime`` (one 10-byte payload, ``TUPLE1``)
-  the same way;
+- protocol 4+: ``MEMOIZE TUPLE2 MEMOIZE REDUCE MEMOIZE`` after an 8-byte payload (fmin's
+  float64 and int64 values) becomes ``TUPLE2 REDUCE MEMOIZE MEMOIZE MEMOIZE``: the same
+  call, the same slot numbers (``MEMOIZE`` numbers slots in order). A ``datetime`` (a
+  10-byte payload, ``TUPLE1``) the same way;
 - protocols 2-3: the two ``BINPUT``s (explicit slot numbers) become no-ops of their
   length, ``MARK POP_MARK``;
-- protocol 4+, a list of one scalar (fmin's ``idxs`` and ``vals``): ``EMPTY_LIST MEMOIZE
-  <scalar> APPEND`` builds a list with room for four; ``MARK <scalar> MEMOIZE LIST`` (the
-  same length, the list's slot given to the scalar) builds it exactly sized, 24 bytes
-  less, 20 lists a trial.
+- protocol 4+, a list of one scalar (fmin's ``idxs`` and ``vals``, 20 lists a trial):
+  ``EMPTY_LIST MEMOIZE <scalar> APPEND`` builds a list with room for four;
+  ``MARK <scalar> MEMOIZE LIST`` (the same length, the list's slot given to the scalar)
+  builds it exactly sized, 24 bytes less.
 
-Measured at 200k trials (``benchmarks/bench_scale.py``): the load's peak 1,423 -> 909
-MiB, ``summary --space`` 1,443 -> 929 MiB, in the same time (the rewrite costs about
-0.4 s; freeing less garbage gives it back).
+Measured at 200k trials (``benchmarks/bench_scale.py``): the load's peak 1,423 -> 916
+MiB, ``summary --space`` 1,443 -> about 930 MiB, in about the same time (the rewrite
+costs about 0.5 s per 120 MB; freeing less garbage gives most of it back).
 
 Exactness: what the file means changes only if a later opcode reads back a slot the
 rewrite gave away: a payload's or an argument tuple's (pickle never writes that, they
@@ -29,8 +29,8 @@ second use then reads the scalar, which the trial reader takes as the flattened 
 stands for). Every byte offset is kept, so a match inside some string or bytes (only a
 crafted file has one) changes those bytes and nothing else. Either way what comes out is
 still a pickle read with the same allow-list: the rewrite cannot reach anything the file
-could not have asked for itself. Matches are looked for within each block the unpickler
-reads (a frame, for protocol 4); one that straddles two blocks is left as it is.
+could not have asked for itself. ``LeanReader`` rewrites the file in blocks of 1 MiB, each
+byte once, whatever the unpickler asks for; a match cut by a block's end is left as it is.
 """
 
 from __future__ import annotations
