@@ -528,7 +528,7 @@ def _export(
         study_name=study_name,
         n_trials=len(trials),
         states=_state_counts(trials),
-        distributions={label: repr(m) for label, m in _distributions(trials).items()},
+        distributions={label: _shown(d) for label, d in _distributions(trials).items()},
         warnings=warnings,
         replaced=replaced,
     )
@@ -665,6 +665,24 @@ def _fast_sqlite(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA synchronous = OFF")
     con.execute("PRAGMA journal_mode = MEMORY")
     return con
+
+
+def _shown(d: Any) -> str:
+    """A distribution as Optuna's repr, without its defaults and with numbers to 10
+    significant digits (``low=0.001``, not exp(log(0.001)) = ``0.0010000000000000002``)."""
+    name = type(d).__name__
+    if hasattr(d, "choices"):
+        return f"{name}(choices={d.choices!r})"
+    parts = [f"low={_g(d.low)}", f"high={_g(d.high)}"]
+    if d.log:
+        parts.append("log=True")
+    if d.step is not None and not (name == "IntDistribution" and d.step == 1):
+        parts.append(f"step={_g(d.step)}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _g(value: Any) -> str:
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
 
 
 def _distributions(trials: list[Any]) -> dict[str, Any]:
