@@ -235,9 +235,10 @@ def test_round_trip_through_summary(tmp_path):
         k: v for k, v in {"done": study.n_trials - unusable, "error": unusable}.items() if v
     }
     assert "FAIL (Optuna's COMPLETE needs a value): tids 60" in " ".join(out.stdout.split())
-    assert "optimizer: CategoricalDistribution(choices=('adam', 'sgd', 'rmsprop'))" in " ".join(
-        out.stdout.split()
-    )
+    shown = " ".join(out.stdout.split())
+    assert "optimizer: CategoricalDistribution(choices=('adam', 'sgd', 'rmsprop'))" in shown
+    assert "dropout: FloatDistribution(low=0, high=0.5, step=0.05)" in shown  # no step=None
+    assert "x: FloatDistribution(low=-5, high=5)" in shown
 
 
 def _inferred(path):
