@@ -133,13 +133,20 @@ def _shown(space: SearchSpace, label: str, value: Any) -> Any:
     return value
 
 
-def _settings(study: Study, settings: TPESettings, given: bool) -> dict[str, Any]:
+def _settings(
+    study: Study, settings: TPESettings, given: bool, detected: dict[str, Any] | None = None
+) -> dict[str, Any]:
     optuna = study.source.format == "optuna-sqlite"
-    sampler = (
-        "Optuna storage: the sampler is not recorded"
-        if optuna
-        else "not recorded (hyperopt files do not say which algorithm ran)"
-    )
+    kind = (detected or {}).get("kind")
+    if optuna:
+        sampler = "Optuna storage: the sampler is not recorded"
+    elif kind == "random":
+        sampler = "not recorded; the trials look like random search"
+    elif kind == "tpe":
+        startup = "" if given else (detected or {}).get("startup_text")
+        sampler = "not recorded; the trials look like TPE" + (f"; {startup}" if startup else "")
+    else:
+        sampler = "not recorded (hyperopt files do not say which algorithm ran)"
     if given and settings.startup_source not in (
         "default",
         "Optuna's default",
@@ -149,13 +156,26 @@ def _settings(study: Study, settings: TPESettings, given: bool) -> dict[str, Any
         where = f"given ({settings.startup_source})"
     elif given:
         where = "given"
+    elif kind == "random" and not optuna:
+        where = "random search has none: the first 20 are left out as for TPE"
+        where = where.replace("20", str(settings.n_startup_jobs))
     else:
         where = "assumed: Optuna's TPESampler default" if optuna else "assumed: tpe.suggest default"
-    return {"sampler": sampler, "startup": settings.n_startup_jobs, "startup_source": where}
+    return {
+        "sampler": sampler,
+        "sampler_detected": kind if kind in ("tpe", "random") else None,
+        "startup": settings.n_startup_jobs,
+        "startup_source": where,
+    }
 
 
 def side(
-    name: str, study: Study, space: SearchSpace, settings: TPESettings, startup_given: bool
+    name: str,
+    study: Study,
+    space: SearchSpace,
+    settings: TPESettings,
+    startup_given: bool,
+    detected: dict[str, Any] | None = None,
 ) -> Side:
     number = _number_of(study)
     ok = [t for t in study.trials if t.is_ok]
@@ -173,7 +193,7 @@ def side(
         container=study.source.container,
         space_source=space.source,
         space_inferred=space.inferred,
-        settings=_settings(study, settings, startup_given),
+        settings=_settings(study, settings, startup_given, detected),
         n_trials=study.n_trials,
         n_ok=len(ok),
         n_failed=sum(1 for t in study.trials if t.is_failed),
@@ -356,11 +376,18 @@ def finding_diff(
     return appeared, cleared, kept
 
 
-def _findings(study: Study, space: SearchSpace, settings: TPESettings) -> list[Any]:
+def _checked(study: Study, space: SearchSpace, settings: TPESettings) -> tuple[list[Any], Any]:
+    """The findings (those not skipped) and the sampler the checks detected."""
     from .checks import run_checks
 
     report = run_checks(study, space, settings=settings)
-    return [f for f in report.findings if not f.evidence.get("skipped")]
+    return [f for f in report.findings if not f.evidence.get("skipped")], report.sampler
+
+
+def _detected(study: Study, space: SearchSpace, settings: TPESettings) -> dict[str, Any]:
+    from .checks import Context, Thresholds, _sampler_dict
+
+    return _sampler_dict(Context(study, space, settings, Thresholds())) if study.trials else {}
 
 
 def fmt_p(p: float) -> str:
@@ -487,8 +514,18 @@ def compare(
     with_findings: bool = True,
     alpha: float = ALPHA,
 ) -> Comparison:
-    a = side("A", study_a, space_a, settings_a, startup_given[0])
-    b = side("B", study_b, space_b, settings_b, startup_given[1])
+    if with_findings:
+        (found_a, sampler_a), (found_b, sampler_b) = (
+            _checked(study_a, space_a, settings_a),
+            _checked(study_b, space_b, settings_b),
+        )
+    else:
+        sampler_a, sampler_b = (
+            _detected(study_a, space_a, settings_a),
+            _detected(study_b, space_b, settings_b),
+        )
+    a = side("A", study_a, space_a, settings_a, startup_given[0], sampler_a)
+    b = side("B", study_b, space_b, settings_b, startup_given[1], sampler_b)
     test = loss_test(_after_startup(study_a, settings_a), _after_startup(study_b, settings_b))
     code, line, evidence, best_diff = verdict(test, a, b, alpha)
     changes = space_changes(space_a, space_b)
@@ -507,9 +544,7 @@ def compare(
     cleared: list[FindingDiff] = []
     kept: list[FindingDiff] = []
     if with_findings:
-        appeared, cleared, kept = finding_diff(
-            _findings(study_a, space_a, settings_a), _findings(study_b, space_b, settings_b)
-        )
+        appeared, cleared, kept = finding_diff(found_a, found_b)
     return Comparison(
         a=a,
         b=b,

@@ -276,3 +276,38 @@ def test_a_verdict_that_changed_is_not_a_finding_in_both():
     assert kept == []
     appeared, cleared, kept = finding_diff([t004("better")], [t004("better")])
     assert (appeared, cleared, len(kept)) == ([], [], 1)
+
+
+def test_each_side_says_which_sampler_its_trials_look_like(tmp_path):
+    """hyperopt files do not record the algorithm: compare names what the trials look like
+    (as summary and check do) instead of assuming TPE for both."""
+    import pickle
+
+    import numpy as np
+    from conftest import run_fmin
+    from hyperopt import hp, rand, tpe
+
+    space_ = {"x": hp.uniform("x", -5, 5), "y": hp.uniform("y", -5, 5)}
+
+    def objective(p):
+        return (p["x"] - 1) ** 2 + (p["y"] + 2) ** 2
+
+    paths = []
+    for name, algo in (("rand", rand.suggest), ("tpe", tpe.suggest)):
+        trials = run_fmin(objective, space_, 120, seed=3, algo=algo)
+        paths.append(tmp_path / f"{name}.p")
+        paths[-1].write_bytes(pickle.dumps(trials))
+    script = tmp_path / "tune.py"
+    script.write_text(
+        "from hyperopt import hp\n"
+        "space = {'x': hp.uniform('x', -5, 5), 'y': hp.uniform('y', -5, 5)}\n"
+    )
+    spec = f"{script}:space"
+    out = run_cli("compare", *paths, "--space-a", spec, "--space-b", spec, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    a, b = doc["a"]["settings"], doc["b"]["settings"]
+    assert (a["sampler_detected"], b["sampler_detected"]) == ("random", "tpe")
+    assert "look like random search" in a["sampler"] and "look like TPE" in b["sampler"]
+    assert a["startup_source"].startswith("random search has none")
+    assert np.isfinite(doc["a"]["median_after_startup"])

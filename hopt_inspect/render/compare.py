@@ -23,7 +23,7 @@ def _side_line(s: Side) -> str:
     sampler = s.settings["sampler"]
     return (
         f"{safe(s.path)} · {safe(s.container, 80)} · space: {safe(s.space_source, 80)}"
-        f"{' (INFERRED)' if s.space_inferred else ''} · sampler {safe(sampler, 80)} ·"
+        f"{' (INFERRED)' if s.space_inferred else ''} · sampler {safe(sampler, 200)} ·"
         f" start-up {s.settings['startup']} ({s.settings['startup_source']})"
     )
 
@@ -135,6 +135,14 @@ def render_compare(result: Comparison, figure: str | None = None) -> RenderableT
             ),
         ]
         blocks.append(_bullets([_region(r) for r in result.regions]))
+        if any(r.moved for r in result.regions):
+            blocks.append(
+                Text(
+                    "moved: the best trials' [q25, q75] ranges do not overlap, or their most"
+                    " common option differs",
+                    style="dim",
+                )
+            )
     diff = [
         *_findings("Findings that appeared in B", result.findings_appeared),
         *_findings("Findings that cleared (in A, not in B)", result.findings_cleared),

@@ -40,9 +40,13 @@ def compare_figure(result: Comparison) -> Any:
             )  # fmt: skip
         startup = s.settings["startup"]
         if 0 < startup < s.n_trials:
+            label = (
+                f"{s.name}: first {startup} left out (random search)"
+                if s.settings.get("sampler_detected") == "random"
+                else f"{s.name}: end of start-up ({startup}, {s.settings['startup_source']})"
+            )
             ax.axvline(
-                startup - 0.5, color=colour, ls="--", lw=1, alpha=0.7, zorder=1,
-                label=f"{s.name}: end of start-up ({startup}, {s.settings['startup_source']})",
+                startup - 0.5, color=colour, ls="--", lw=1, alpha=0.7, zorder=1, label=label,
             )  # fmt: skip
     finite = sorted(v for v in values if math.isfinite(v))
     if finite:
