@@ -24,10 +24,14 @@ MiB, ``summary --space`` 1,443 -> 929 MiB, in the same time (the rewrite costs a
 
 Exactness: what the file means changes only if a later opcode reads back a slot the
 rewrite gave away: a payload's or an argument tuple's (pickle never writes that, they
-are fresh objects), or a one-scalar list's (a list shared between two places: its
-second use then reads the scalar, which the trial reader takes as the flattened list it
-stands for). Every byte offset is kept, so a match inside some string or bytes (only a
-crafted file has one) changes those bytes and nothing else. Either way what comes out is
+are fresh objects; not so a one-byte payload, a CPython singleton that a second bool or
+int8 scalar reads back from the first one's slot: those calls are left as they are), or
+a one-scalar list's (a list shared between two places: its second use then reads the
+scalar, which the trial reader takes as the flattened list it stands for). Every byte
+offset is kept, so a match inside some string or bytes changes those bytes and nothing
+else: a crafted file, or a pickle stored as bytes inside the file (MongoTrials'
+``FMinIter_Domain`` attachment, a user's pickled attachment), whose bytes then differ
+but, being rewritten by the same rules, still mean the same. Either way what comes out is
 still a pickle read with the same allow-list: the rewrite cannot reach anything the file
 could not have asked for itself. Matches are looked for within each block the unpickler
 reads (a frame, for protocol 4); one that straddles two blocks is left as it is.
@@ -43,7 +47,9 @@ from typing import Any
 # pass). Opcodes: MEMOIZE 94, TUPLE1 85, TUPLE2 86, REDUCE 52 "R", EMPTY_LIST 5D "]",
 # MARK 28 "(", APPEND 61 "a", LIST 6C "l", BINGET 68 "h", LONG_BINGET 6A "j",
 # SHORT_BINBYTES 43 "C", SHORT_BINSTRING 55 "U" (Python 2).
-_PAYLOAD_SIZES = {0x86: (8, 4, 2, 1), 0x85: (10,)}  # scalar(dtype, payload); datetime(payload)
+# Never 1 byte (bool, int8, uint8): CPython's one-byte bytes are singletons, so pickle writes
+# the same payload again as a GET of the first one's slot, which the rewrite gives away.
+_PAYLOAD_SIZES = {0x86: (8, 4, 2), 0x85: (10,)}  # scalar(dtype, payload); datetime(payload)
 _LIST_TAIL = (0x86, 0x52, 0x94, 0x94, 0x94, 0x61)  # a rewritten scalar call, then APPEND
 MIN_BLOCK = 256  # the unpickler's small reads (a frame's header) are left alone
 CHUNK = 1 << 20  # a longer block is rewritten in pieces this long
@@ -102,7 +108,7 @@ def _one_scalar_lists(np: Any, a: Any) -> tuple[Any, Any]:
     op = np.minimum(pos, n - 2)
     size = a[op + 1].astype(np.int64)
     ok = (pos < n - 1) & ((a[op] == 0x43) | (a[op] == 0x55))
-    ok &= (size == 8) | (size == 4) | (size == 2) | (size == 1)
+    ok &= (size == 8) | (size == 4) | (size == 2)  # not 1: see _PAYLOAD_SIZES
     tail = op + 2 + size
     ok &= tail + len(_LIST_TAIL) <= n
     tail = np.where(ok, tail, 0)
@@ -150,8 +156,8 @@ def _after_payload_re(pattern: bytes, width: int, sizes: tuple[int, ...]) -> byt
 
 
 _REWRITES_2 = (
-    (re.compile(_PUT2 + _after_payload_re(_PUT2, 6, (8, 4, 2, 1))), b"(1\x86(1R"),
-    (re.compile(_LONG_PUT2 + _after_payload_re(_LONG_PUT2, 12, (8, 4, 2, 1))), b"(1(N1\x86(1(N1R"),
+    (re.compile(_PUT2 + _after_payload_re(_PUT2, 6, (8, 4, 2))), b"(1\x86(1R"),
+    (re.compile(_LONG_PUT2 + _after_payload_re(_LONG_PUT2, 12, (8, 4, 2))), b"(1(N1\x86(1(N1R"),
     (re.compile(_PUT1 + _after_payload_re(_PUT1, 6, (10,))), b"(1\x85(1R"),
     (re.compile(_LONG_PUT1 + _after_payload_re(_LONG_PUT1, 12, (10,))), b"(1(N1\x85(1(N1R"),
 )
