@@ -3,7 +3,9 @@ differently from the plain one: each a study read both ways, compared."""
 
 from __future__ import annotations
 
+import copy
 import pickle
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -44,4 +46,27 @@ def test_results_holding_bools_and_int8s_read_the_same(tmp_path, monkeypatch, pr
 
     path = tmp_path / "bools.p"
     path.write_bytes(pickle.dumps(_fmin(objective, {"x": hp.uniform("x", -2, 2)}), protocol))
+    assert _read(path, monkeypatch, lean=True) == _read(path, monkeypatch, lean=False)
+
+
+def test_a_tz_aware_datetime_whose_microseconds_look_like_a_payload_reads_the_same(
+    tmp_path, monkeypatch
+):
+    """``datetime(payload, tzinfo)``: microseconds 0x4302 end the payload with ``C 02``;
+    with the tzinfo in memo slot 148 (``BINGET 148`` is ``h 94``) the bytes read like a
+    2-byte scalar call, ``C 02 94 h 94 86 94 R 94``, which once was rewritten."""
+    trials = _fmin(lambda p: p["x"] ** 2, {"x": hp.uniform("x", -2, 2)}, n=3)
+    tz = timezone(timedelta(hours=1))
+    look_alike = b"C\x02\x94h\x94\x86\x94R\x94"
+    for pad in range(300):  # tags in the first result move the tzinfo's memo slot
+        docs = copy.deepcopy(trials.trials)
+        for doc in docs:
+            doc["book_time"] = datetime(2026, 1, 2, 3, 4, 5, 0x4302, tzinfo=tz)
+        docs[0]["result"]["tags"] = [f"t{i}" for i in range(pad)]
+        data = pickle.dumps(docs, protocol=4)
+        if look_alike in data:
+            break
+    assert look_alike in data
+    path = tmp_path / "tz.p"
+    path.write_bytes(data)
     assert _read(path, monkeypatch, lean=True) == _read(path, monkeypatch, lean=False)
