@@ -4,6 +4,7 @@ differently from the plain one: each a study read both ways, compared."""
 from __future__ import annotations
 
 import copy
+import gzip
 import pickle
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +13,7 @@ import pytest
 from hyperopt import STATUS_OK, Trials, fmin, hp, rand
 
 from hopt_inspect.loading import load_study, safe_pickle
+from hopt_inspect.loading.leanstream import LeanReader
 
 
 def _read(path, monkeypatch, lean: bool, buffer: int = 1 << 18) -> str:
@@ -70,3 +72,21 @@ def test_a_tz_aware_datetime_whose_microseconds_look_like_a_payload_reads_the_sa
     path = tmp_path / "tz.p"
     path.write_bytes(data)
     assert _read(path, monkeypatch, lean=True) == _read(path, monkeypatch, lean=False)
+
+
+@pytest.mark.parametrize("buffer", [17, 300, 1 << 18])
+def test_a_compressed_file_is_read_block_by_block_to_the_same_study(tmp_path, monkeypatch, buffer):
+    """Decompressed bytes go through the same LeanReader as a file (no whole rewritten copy)."""
+
+    def objective(p):
+        loss = np.float64(p["x"]) ** 2
+        return {"loss": loss, "status": STATUS_OK, "good": loss < 0.5}
+
+    trials = _fmin(objective, {"x": hp.uniform("x", -2, 2)}, n=20)
+    path = tmp_path / "study.p.gz"
+    path.write_bytes(gzip.compress(pickle.dumps(trials, protocol=4)))
+    lean = _read(path, monkeypatch, lean=True, buffer=buffer)
+    assert lean == _read(path, monkeypatch, lean=False)
+    monkeypatch.setattr(safe_pickle, "LEAN_MIN_BYTES", 0)
+    opened = safe_pickle._open_lean(gzip.decompress(path.read_bytes()))
+    assert isinstance(opened, LeanReader)
