@@ -217,6 +217,8 @@ class LeanReader:
         self._peeked = (-1, 0)  # where the last peek was, and how much it returned
 
     def read(self, size: int = -1) -> bytes:
+        if 0 <= size < MIN_BLOCK:  # the pure-Python unpickler reads each opcode: no tell()
+            return self._raw.read(size)  # and no rewrite (nothing to gain in so few bytes)
         at = self._raw.tell()
         data = self._raw.read(size)
         if at == self._peeked[0] and 0 <= size <= self._peeked[1]:
