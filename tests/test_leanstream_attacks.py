@@ -136,3 +136,17 @@ def test_the_pure_python_fallback_reads_opcodes_without_a_rewrite_each(tmp_path,
     assert "cloudpickled by value" in lean  # the fallback loop ran
     assert lean == _read(path, monkeypatch, lean=False)
     assert 0 < len(rewrites) < 50 and all(len(block) >= leanstream.MIN_BLOCK for block in rewrites)
+
+
+def test_a_call_whose_payload_starts_a_frame_is_still_rewritten():
+    """The pickler may start a frame at the payload (``h a h b FRAME <8> C 08 ...``)."""
+    import io
+
+    from hopt_inspect.loading.leanstream import lean_bytes
+
+    data = pickle.dumps([{"x": [np.float64(i + 0.5)]} for i in range(20000)], protocol=4)
+    assert b"\x95" in data[20:]  # several frames
+    unpickler = pickle.Unpickler(io.BytesIO(lean_bytes(data)))
+    assert unpickler.load() == pickle.loads(data)
+    memo = unpickler.memo.copy().values()
+    assert not [o for o in memo if type(o) is bytes or (type(o) is tuple and bytes in map(type, o))]

@@ -101,12 +101,14 @@ def _calls(np: Any, a: Any) -> Any:
 def _after_head(np: Any, a: Any, op: Any) -> Any:
     """Whether the payload's opcode at ``op`` follows what a call writes just before it:
     its dtype's (or callable's) ``BINGET``/``LONG_BINGET``, an inline dtype's ``BUILD``,
-    a ``MEMOIZE``. Not, say, the last bytes of a tz-aware datetime's payload, whose
-    microseconds can read ``C 02`` just before its tzinfo's ``BINGET 148`` (``h 94``)."""
+    a ``MEMOIZE``, or a ``FRAME`` header (a frame may start at the payload). Not, say, the
+    last bytes of a tz-aware datetime's payload, whose microseconds can read ``C 02`` just
+    before its tzinfo's ``BINGET 148`` (``h 94``)."""
     prev = a[np.maximum(op - 1, 0)]
     ok = (op >= 1) & ((prev == 0x62) | (prev == 0x94))
     ok |= (op >= 2) & (a[np.maximum(op - 2, 0)] == 0x68)
-    return ok | ((op >= 5) & (a[np.maximum(op - 5, 0)] == 0x6A))
+    ok |= (op >= 5) & (a[np.maximum(op - 5, 0)] == 0x6A)
+    return ok | ((op >= 9) & (a[np.maximum(op - 9, 0)] == 0x95))
 
 
 def _one_scalar_lists(np: Any, a: Any) -> tuple[Any, Any]:
