@@ -24,13 +24,21 @@ costs about 0.5 s per 120 MB; freeing less garbage gives most of it back).
 
 Exactness: what the file means changes only if a later opcode reads back a slot the
 rewrite gave away: a payload's or an argument tuple's (pickle never writes that, they
-are fresh objects), or a one-scalar list's (a list shared between two places: its
-second use then reads the scalar, which the trial reader takes as the flattened list it
-stands for). Every byte offset is kept, so a match inside some string or bytes (only a
-crafted file has one) changes those bytes and nothing else. Either way what comes out is
-still a pickle read with the same allow-list: the rewrite cannot reach anything the file
-could not have asked for itself. ``LeanReader`` rewrites the file in blocks of 1 MiB, each
-byte once, whatever the unpickler asks for; a match cut by a block's end is left as it is.
+are fresh objects; not so a one-byte payload, a CPython singleton that the next bool or
+int8 reads back: those are left alone), or a one-scalar list's (a list referenced twice:
+its second use then reads the scalar, which the trial reader takes as the flattened list
+it stands for, but a result's extra value shows it unwrapped; a known difference,
+tests/test_leanstream_attacks.py). A payload counts only right after what a call writes
+before it (a GET, an inline dtype's BUILD, a MEMOIZE, a FRAME header), so a tz-aware
+datetime whose last payload bytes look like a header is not taken for one. Every byte
+offset is kept, so a match inside some string or bytes changes those bytes and nothing
+else: a crafted file, or a pickle stored as bytes in the file (MongoTrials'
+``FMinIter_Domain`` attachment), which, rewritten by the same rules, still means the
+same. Either way what comes out is still a pickle read with the same allow-list: the
+rewrite cannot reach anything the file could not have asked for itself. (Helper a19
+attacked the first version: bools, tz-aware datetimes, the pure-Python loop's speed.)
+``LeanReader`` rewrites the file in blocks of 1 MiB, each byte once, whatever the unpickler
+asks for; a match cut by a block's end is left as it is.
 """
 
 from __future__ import annotations
@@ -82,8 +90,23 @@ def _calls(np: Any, a: Any, n: int) -> Any:
     kind = a[at + 1]
     pair, single = a[at - 10], a[at - 12]  # the payload's opcode, if any (index -k: padding)
     ok = (kind == 0x86) & ((pair == 0x43) | (pair == 0x55)) & (a[at - 9] == 8)
-    ok |= (kind == 0x85) & ((single == 0x43) | (single == 0x55)) & (a[at - 11] == 10)
+    ok &= _after_head(a, at - 10)
+    datetimes = (kind == 0x85) & ((single == 0x43) | (single == 0x55)) & (a[at - 11] == 10)
+    ok |= datetimes & _after_head(a, at - 12)
     return _apart(np, at[ok], at[ok] + 4)[0]
+
+
+def _after_head(a: Any, op: Any) -> Any:
+    """Whether the payload's opcode at ``op`` follows what a call writes just before it: its
+    dtype's (or class's) ``BINGET``/``LONG_BINGET``, an inline dtype's ``BUILD``, a
+    ``MEMOIZE``, or a ``FRAME`` header (a frame may start at the payload). Not, say, the
+    last bytes of a tz-aware datetime's payload before its tzinfo's ``BINGET 148`` ("h 94").
+    (Helper a19's rule; a negative index reads the zero padding: no match.)"""
+    prev = a[op - 1]
+    return (
+        (prev == 0x62) | (prev == 0x94) | (a[op - 2] == 0x68) | (a[op - 5] == 0x6A)
+        | (a[op - 9] == 0x95)
+    )  # fmt: skip
 
 
 def _one_scalar_lists(np: Any, a: Any, calls: Any) -> tuple[Any, Any]:
@@ -135,9 +158,11 @@ def _after_payload_re(pattern: bytes, width: int, sizes: tuple[int, ...]) -> byt
     )
 
 
+# 8-byte payloads only, as for protocol 4 (never 1 byte: CPython's one-byte bytes are
+# singletons that pickle writes again as a GET of the first one's slot)
 _REWRITES_2 = (
-    (re.compile(_PUT2 + _after_payload_re(_PUT2, 6, (8, 4, 2, 1))), b"(1\x86(1R"),
-    (re.compile(_LONG_PUT2 + _after_payload_re(_LONG_PUT2, 12, (8, 4, 2, 1))), b"(1(N1\x86(1(N1R"),
+    (re.compile(_PUT2 + _after_payload_re(_PUT2, 6, (8,))), b"(1\x86(1R"),
+    (re.compile(_LONG_PUT2 + _after_payload_re(_LONG_PUT2, 12, (8,))), b"(1(N1\x86(1(N1R"),
     (re.compile(_PUT1 + _after_payload_re(_PUT1, 6, (10,))), b"(1\x85(1R"),
     (re.compile(_LONG_PUT1 + _after_payload_re(_LONG_PUT1, 12, (10,))), b"(1(N1\x85(1(N1R"),
 )
