@@ -97,7 +97,8 @@ def test_a_compressed_file_is_read_block_by_block_to_the_same_study(tmp_path, mo
     strict=True,
     reason="not fixed: MARK..LIST gives the one-scalar list's memo slot to its scalar, so a"
     " second reference to the same list reads the scalar (the slot cannot hold both within"
-    " the 4 MEMOIZE bytes the rewrite has; dropping the list rewrite costs ~96 MB at 200k)",
+    " the 4 MEMOIZE bytes the rewrite has; without the list rewrite the 200k load peaks at"
+    " 976 MiB, not 916)",
 )
 def test_a_result_holding_the_same_one_value_list_twice_reads_the_same(tmp_path, monkeypatch):
     def objective(p):
