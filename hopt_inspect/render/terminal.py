@@ -243,26 +243,36 @@ def _tids(tids: list[int], limit: int = 8) -> str:
     return shown + (f", … ({len(tids)} in all)" if len(tids) > limit else "")
 
 
-def _tpe_state_block(summary: Summary) -> RenderableType:
+def _tpe_state_block(summary: Summary, width: int = 80) -> RenderableType:
     table = _Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
     # labels are single words: folding one splits it mid-word, so the column keeps room for
     # them (up to 16 characters) and a peak that is a long option is clipped instead
-    longest = max((len(safe(st.label, 60)) for st in summary.tpe_state), default=9)
-    table.add_column("parameter", overflow="fold", max_width=26, min_width=min(16, longest))
-    for name in ("below", "prior", "below peak", "above peak", "ratio peak"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for st in summary.tpe_state:
-        label = safe(st.label, 60)
-        if len(label) > 26:  # the middle goes, both ends stay readable
-            label = label[:12] + "…" + label[-13:]
-        table.add_row(
-            label,
+    names = ("below", "prior", "below peak", "above peak", "ratio peak")
+    cells = [
+        (
             f"{st.n_below}/{st.n_below + st.n_above}",
             f"{st.prior_share:.0%}",
             _clip(fmt_num(st.below_peak, 4), 12),
             _clip(fmt_num(st.above_peak, 4), 12),
             _clip(fmt_num(st.argmax, 4), 12),
         )
+        for st in summary.tpe_state
+    ]
+    # a long label is shortened in the middle to what the other columns leave (each takes
+    # its widest cell and 2 of padding), so the row stays on one line: folded, its last
+    # characters landed alone on the next line at 80 columns
+    others = sum(max([len(n)] + [len(c[i]) for c in cells]) + 2 for i, n in enumerate(names))
+    room = max(16, min(26, width - others - 2))
+    longest = max((len(safe(st.label, 60)) for st in summary.tpe_state), default=9)
+    table.add_column("parameter", overflow="fold", max_width=room, min_width=min(16, longest))
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    for st, row in zip(summary.tpe_state, cells, strict=True):
+        label = safe(st.label, 60)
+        if len(label) > room:  # the middle goes, both ends stay readable
+            head = (room - 1) // 2
+            label = label[:head] + "…" + label[-(room - 1 - head) :]
+        table.add_row(label, *row)
     title = Text("\nTPE's model now", style="bold")
     title.append(f"  (space: {safe(summary.space_source or '', 60)})", style="dim")
     caption = Text(
@@ -339,7 +349,7 @@ def render_summary(summary: Summary, width: int = 80) -> RenderableType:
         table.add_row("Duplicates", dup)
     parts: list[RenderableType] = [title, table]
     if summary.tpe_state:
-        parts.append(_tpe_state_block(summary))
+        parts.append(_tpe_state_block(summary, width))
     if summary.findings:
         title = Text("\nFindings", style="bold")
         title.append("  (hopt-inspect check FILE for evidence and advice)", style="dim")
