@@ -300,15 +300,20 @@ def region_shifts(
         if pa.is_categorical or pb.is_categorical:
             ma = statistics.mode(va)
             mb = statistics.mode(vb)
+            shown_a, shown_b = _shown(space_a, label, ma), _shown(space_b, label, mb)
+            # two declared spaces: the options as written (they may be reordered); an
+            # inferred side shows the stored value, not an option's text ("0" against 0
+            # read as moved): then the stored values, an index or randint's value each
+            both_declared = not (pa.inferred or pb.inferred)
             out.append(
                 RegionShift(
                     label,
                     True,
                     len(va),
                     len(vb),
-                    {"mode": _shown(space_a, label, ma), "share": va.count(ma) / len(va)},
-                    {"mode": _shown(space_b, label, mb), "share": vb.count(mb) / len(vb)},
-                    moved=_shown(space_a, label, ma) != _shown(space_b, label, mb),
+                    {"mode": shown_a, "share": va.count(ma) / len(va)},
+                    {"mode": shown_b, "share": vb.count(mb) / len(vb)},
+                    moved=shown_a != shown_b if both_declared else ma != mb,
                     shift_of_range=None,
                 )
             )

@@ -311,3 +311,34 @@ def test_each_side_says_which_sampler_its_trials_look_like(tmp_path):
     assert "look like random search" in a["sampler"] and "look like TPE" in b["sampler"]
     assert a["startup_source"].startswith("random search has none")
     assert np.isfinite(doc["a"]["median_after_startup"])
+
+
+def test_a_choice_is_not_moved_when_an_inferred_side_has_the_same_mode():
+    # hyperopt pickle (inferred space: the stored index) against the same trials in an
+    # Optuna storage (declared CategoricalDistribution([0, 1]): the option's text "0") was
+    # tagged "moved" with the same mode, 52% of the best trials, on both sides
+    rng = random.Random(7)
+    xs = [rng.random() for _ in range(200)]
+    flags = [rng.randint(0, 1) for _ in range(200)]
+
+    def study():
+        trials = tuple(
+            Trial(i, "done", "ok", (x - 0.3) ** 2 + 0.1 * f, {"x": x, "flag": f})
+            for i, (x, f) in enumerate(zip(xs, flags, strict=True))
+        )
+        return Study(trials, ("x", "flag"), Source("s.p", "pickle", "Trials"))
+
+    inferred = Param("flag", "choice", options=("0", "1"), inferred=True)
+    declared = Param("flag", "choice", options=("0", "1"))
+    renamed = Param("flag", "choice", options=("off", "on"))
+    a, b = study(), study()
+    for pa, pb, moved in [
+        (inferred, declared, False),
+        (declared, inferred, False),
+        (declared, declared, False),
+        (inferred, renamed, False),  # same stored index: the inferred side has no text
+        (declared, renamed, True),  # both declared: "0" is not "off"
+    ]:
+        shifts = region_shifts(a, b, space(flag=pa), space(flag=pb))
+        (flag,) = [s for s in shifts if s.label == "flag"]
+        assert flag.moved is moved, (pa, pb)
