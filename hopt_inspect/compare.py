@@ -138,8 +138,12 @@ def _settings(
 ) -> dict[str, Any]:
     optuna = study.source.format == "optuna-sqlite"
     kind = (detected or {}).get("kind")
-    if optuna:
-        sampler = "Optuna storage: the sampler is not recorded"
+    if optuna:  # the storage names no sampler; what the trials look like, as summary says
+        sampler = "not recorded (Optuna storage)" + (
+            f"; the trials look like {'random search' if kind == 'random' else 'TPE'}"
+            if kind in ("random", "tpe")
+            else ""
+        )
     elif kind == "random":
         sampler = "not recorded; the trials look like random search"
     elif kind == "tpe":
@@ -156,7 +160,7 @@ def _settings(
         where = f"given ({settings.startup_source})"
     elif given:
         where = "given"
-    elif kind == "random" and not optuna:
+    elif kind == "random":
         where = "random search has none: the first 20 are left out as for TPE"
         where = where.replace("20", str(settings.n_startup_jobs))
     else:

@@ -342,3 +342,27 @@ def test_a_choice_is_not_moved_when_an_inferred_side_has_the_same_mode():
         shifts = region_shifts(a, b, space(flag=pa), space(flag=pb))
         (flag,) = [s for s in shifts if s.label == "flag"]
         assert flag.moved is moved, (pa, pb)
+
+
+def test_an_optuna_side_says_what_its_trials_look_like(tmp_path):
+    """An Optuna storage records no sampler either: its side says what the trials look like
+    (summary said "random search" while compare said only "not recorded", and its figure
+    already marked the start-up as random search's)."""
+    import pickle
+
+    from conftest import run_fmin
+    from hyperopt import hp
+
+    space_ = {"x": hp.uniform("x", -5, 5), "y": hp.uniform("y", -5, 5)}
+    trials = run_fmin(lambda p: (p["x"] - 1) ** 2 + (p["y"] + 2) ** 2, space_, 120, seed=5)
+    path = tmp_path / "rand.p"
+    path.write_bytes(pickle.dumps(trials))
+    storage = f"sqlite:///{tmp_path / 'rand.db'}"
+    made = run_cli("export", path, "--format", "optuna", "--storage", storage)
+    assert made.returncode == 0, made.stderr
+    out = run_cli("compare", path, storage, "--json")
+    assert out.returncode == 0, out.stderr
+    b = json.loads(out.stdout)["b"]["settings"]
+    assert b["sampler_detected"] == "random"
+    assert b["sampler"] == "not recorded (Optuna storage); the trials look like random search"
+    assert b["startup_source"].startswith("random search has none")
