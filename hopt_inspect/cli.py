@@ -944,6 +944,7 @@ def compare(
         startup_given=tuple(  # type: ignore[arg-type]
             x.settings.startup_source not in ("default", "Optuna's default") for x in (sa, sb)
         ),
+        algo=tuple(x.algo if x.algo_source != "default" else None for x in (sa, sb)),  # type: ignore[arg-type]
     )  # fmt: skip
     figure = None
     if output is not None:

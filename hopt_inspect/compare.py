@@ -138,7 +138,9 @@ def _settings(
 ) -> dict[str, Any]:
     optuna = study.source.format == "optuna-sqlite"
     kind = (detected or {}).get("kind")
-    if optuna:  # the storage names no sampler; what the trials look like, as summary says
+    if (detected or {}).get("source") == "--algo":  # said, not detected
+        sampler = f"{'random search' if kind == 'random' else 'TPE'} (given: --algo)"
+    elif optuna:  # the storage names no sampler; what the trials look like, as summary says
         sampler = "not recorded (Optuna storage)" + (
             f"; the trials look like {'random search' if kind == 'random' else 'TPE'}"
             if kind in ("random", "tpe")
@@ -385,18 +387,25 @@ def finding_diff(
     return appeared, cleared, kept
 
 
-def _checked(study: Study, space: SearchSpace, settings: TPESettings) -> tuple[list[Any], Any]:
-    """The findings (those not skipped) and the sampler the checks detected."""
+def _checked(
+    study: Study, space: SearchSpace, settings: TPESettings, algo: str | None = None
+) -> tuple[list[Any], Any]:
+    """The findings (those not skipped) and the sampler the checks detected (or ``algo``,
+    --algo, said)."""
     from .checks import run_checks
 
-    report = run_checks(study, space, settings=settings)
+    report = run_checks(study, space, settings=settings, algo=algo)
     return [f for f in report.findings if not f.evidence.get("skipped")], report.sampler
 
 
-def _detected(study: Study, space: SearchSpace, settings: TPESettings) -> dict[str, Any]:
+def _detected(
+    study: Study, space: SearchSpace, settings: TPESettings, algo: str | None = None
+) -> dict[str, Any]:
     from .checks import Context, Thresholds, _sampler_dict
 
-    return _sampler_dict(Context(study, space, settings, Thresholds())) if study.trials else {}
+    if not study.trials:
+        return {}
+    return _sampler_dict(Context(study, space, settings, Thresholds(), algo=algo))
 
 
 def fmt_p(p: float) -> str:
@@ -522,16 +531,17 @@ def compare(
     startup_given: tuple[bool, bool] = (False, False),
     with_findings: bool = True,
     alpha: float = ALPHA,
+    algo: tuple[str | None, str | None] = (None, None),
 ) -> Comparison:
     if with_findings:
         (found_a, sampler_a), (found_b, sampler_b) = (
-            _checked(study_a, space_a, settings_a),
-            _checked(study_b, space_b, settings_b),
+            _checked(study_a, space_a, settings_a, algo[0]),
+            _checked(study_b, space_b, settings_b, algo[1]),
         )
     else:
         sampler_a, sampler_b = (
-            _detected(study_a, space_a, settings_a),
-            _detected(study_b, space_b, settings_b),
+            _detected(study_a, space_a, settings_a, algo[0]),
+            _detected(study_b, space_b, settings_b, algo[1]),
         )
     a = side("A", study_a, space_a, settings_a, startup_given[0], sampler_a)
     b = side("B", study_b, space_b, settings_b, startup_given[1], sampler_b)

@@ -366,3 +366,27 @@ def test_an_optuna_side_says_what_its_trials_look_like(tmp_path):
     assert b["sampler_detected"] == "random"
     assert b["sampler"] == "not recorded (Optuna storage); the trials look like random search"
     assert b["startup_source"].startswith("random search has none")
+
+
+def test_algo_is_not_ignored(tmp_path):
+    """compare --algo (listed in its --help) was accepted and ignored: each side still said
+    what its trials looked like. It now applies to both sides, as check's does."""
+    import pickle
+
+    from conftest import run_fmin
+    from hyperopt import hp, tpe
+
+    space_ = {"x": hp.uniform("x", -5, 5), "y": hp.uniform("y", -5, 5)}
+    trials = run_fmin(
+        lambda p: (p["x"] - 1) ** 2 + (p["y"] + 2) ** 2, space_, 120, seed=3, algo=tpe.suggest
+    )
+    path = tmp_path / "tpe.p"
+    path.write_bytes(pickle.dumps(trials))
+    detected = json.loads(run_cli("compare", path, path, "--json").stdout)["a"]["settings"]
+    assert detected["sampler_detected"] != "random" and "given" not in detected["sampler"]
+    out = run_cli("compare", path, path, "--json", "--algo", "rand")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    for side in ("a", "b"):
+        s = doc[side]["settings"]
+        assert s["sampler_detected"] == "random" and s["sampler"] == "random search (given: --algo)"
