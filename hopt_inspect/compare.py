@@ -167,12 +167,21 @@ def _settings(
         where = where.replace("20", str(settings.n_startup_jobs))
     else:
         where = "assumed: Optuna's TPESampler default" if optuna else "assumed: tpe.suggest default"
+        seen = (detected or {}).get("n_startup")
+        if kind == "tpe" and isinstance(seen, int) and seen != settings.n_startup_jobs:
+            # the medians below skip the assumed start-up, not the one the trials show
+            where += f"; the trials show {seen}: pass --n-startup-jobs-{{side}} {seen} to cut there"
     return {
         "sampler": sampler,
         "sampler_detected": kind if kind in ("tpe", "random") else None,
         "startup": settings.n_startup_jobs,
         "startup_source": where,
     }
+
+
+def _with_side(settings: dict[str, Any], name: str) -> dict[str, Any]:
+    where = settings["startup_source"].replace("{side}", name.lower())
+    return {**settings, "startup_source": where}
 
 
 def side(
@@ -199,7 +208,7 @@ def side(
         container=study.source.container,
         space_source=space.source,
         space_inferred=space.inferred,
-        settings=_settings(study, settings, startup_given, detected),
+        settings=_with_side(_settings(study, settings, startup_given, detected), name),
         n_trials=study.n_trials,
         n_ok=len(ok),
         n_failed=sum(1 for t in study.trials if t.is_failed),

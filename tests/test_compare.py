@@ -390,3 +390,34 @@ def test_algo_is_not_ignored(tmp_path):
     for side in ("a", "b"):
         s = doc[side]["settings"]
         assert s["sampler_detected"] == "random" and s["sampler"] == "random search (given: --algo)"
+
+
+def test_an_assumed_startup_that_the_trials_contradict_says_how_to_cut_there(tmp_path):
+    """A ran with n_startup_jobs=50; compare cuts at the assumed 20 and says so."""
+    import pickle
+
+    from conftest import run_fmin
+    from hyperopt import hp, tpe
+    from hyperopt.fmin import partial
+
+    space_ = {"x": hp.uniform("x", -5, 5), "y": hp.uniform("y", -5, 5)}
+
+    def objective(p):
+        return (p["x"] - 1) ** 2 + (p["y"] + 2) ** 2
+
+    path = tmp_path / "su50.p"
+    trials = run_fmin(objective, space_, 200, seed=2, algo=partial(tpe.suggest, n_startup_jobs=50))
+    path.write_bytes(pickle.dumps(trials))
+    script = tmp_path / "tune.py"
+    script.write_text(
+        "from hyperopt import hp\n"
+        "space = {'x': hp.uniform('x', -5, 5), 'y': hp.uniform('y', -5, 5)}\n"
+    )
+    spec = f"{script}:space"
+    out = run_cli("compare", path, path, "--space-a", spec, "--space-b", spec, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    seen = doc["a"]["settings"]["startup_source"]
+    assert doc["a"]["settings"]["startup"] == 20
+    assert "the trials show" in seen and "--n-startup-jobs-a" in seen
+    assert "--n-startup-jobs-b" in doc["b"]["settings"]["startup_source"]

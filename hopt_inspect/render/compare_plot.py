@@ -43,7 +43,8 @@ def compare_figure(result: Comparison) -> Any:
             label = (
                 f"{s.name}: first {startup} left out (random search)"
                 if s.settings.get("sampler_detected") == "random"
-                else f"{s.name}: end of start-up ({startup}, {s.settings['startup_source']})"
+                else f"{s.name}: end of start-up ({startup},"
+                f" {s.settings['startup_source'].split(';')[0]})"
             )
             ax.axvline(
                 startup - 0.5, color=colour, ls="--", lw=1, alpha=0.7, zorder=1, label=label,
