@@ -94,3 +94,22 @@ def run_cli(*args, cwd=None, env=None):
         env=env,
         timeout=120,
     )
+
+
+def write_by_value_study(path: Path, protocol: int | None = None) -> Path:
+    """4 trials whose results hold an object of a class defined in ``__main__``, written by
+    cloudpickle (which pickles that class by value), in a child process."""
+    dump = f"cloudpickle.dumps(t{'' if protocol is None else f', protocol={protocol}'})"
+    script = (
+        "import cloudpickle, numpy as np\n"
+        "from hyperopt import Trials, fmin, hp, rand\n"
+        "class Local:\n"
+        "    def __init__(self, v): self.v = v\n"
+        "t = Trials()\n"
+        "fmin(lambda x: {'loss': x * x, 'status': 'ok', 'obj': Local(x)}, hp.uniform('x', -1, 1),"
+        " algo=rand.suggest, max_evals=4, trials=t, show_progressbar=False,"
+        " rstate=np.random.default_rng(0))\n"
+        f"open({str(path)!r}, 'wb').write({dump})\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=path.parent)
+    return path

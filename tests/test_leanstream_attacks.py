@@ -6,11 +6,11 @@ from __future__ import annotations
 import copy
 import gzip
 import pickle
-import sys
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from conftest import write_by_value_study
 from hyperopt import STATUS_OK, Trials, fmin, hp, rand
 
 from hopt_inspect.loading import leanstream, load_study, safe_pickle
@@ -116,21 +116,9 @@ def test_the_pure_python_fallback_reads_the_file_as_it_is(tmp_path, monkeypatch)
     which reads every opcode with its own read(1): through the rewriting reader each was a
     Python call (a 19 MB file: 12 s against 2.9 s read plainly). The loop reads the file
     as it is; only the C unpickler's first attempt went through the rewrite."""
-    import subprocess
 
     path = tmp_path / "byvalue3.p"
-    script = (
-        "import cloudpickle, numpy as np\n"
-        "from hyperopt import Trials, fmin, hp, rand\n"
-        "class Local:\n"
-        "    def __init__(self, v): self.v = v\n"
-        "t = Trials()\n"
-        "fmin(lambda x: {'loss': x * x, 'status': 'ok', 'obj': Local(x)}, hp.uniform('x', -1, 1),"
-        " algo=rand.suggest, max_evals=4, trials=t, show_progressbar=False,"
-        " rstate=np.random.default_rng(0))\n"
-        f"open({str(path)!r}, 'wb').write(cloudpickle.dumps(t, protocol=3))\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    write_by_value_study(path, protocol=3)
     readers = []
     real = safe_pickle.LeanReader
     monkeypatch.setattr(safe_pickle, "LeanReader", lambda raw: readers.append(1) or real(raw))

@@ -10,7 +10,7 @@ import pickle
 import sys
 
 import pytest
-from conftest import LEGACY, SAMPLES, mixed_objective, mixed_space, run_fmin
+from conftest import LEGACY, SAMPLES, mixed_objective, mixed_space, run_fmin, write_by_value_study
 
 from hopt_inspect.errors import InputError
 from hopt_inspect.loading import load_study
@@ -255,21 +255,9 @@ def test_trailing_bytes_are_reported(mixed_trials, tmp_path):
 def test_cloudpickle_by_value_classes_load_as_placeholders(tmp_path):
     """A result holding an object of a class defined in __main__: cloudpickle pickles the
     class by value (a factory call, then NEWOBJ on its result)."""
-    import subprocess
 
     path = tmp_path / "byvalue.p"
-    script = (
-        "import cloudpickle, numpy as np\n"
-        "from hyperopt import Trials, fmin, hp, rand\n"
-        "class Local:\n"
-        "    def __init__(self, v): self.v = v\n"
-        "t = Trials()\n"
-        "fmin(lambda x: {'loss': x * x, 'status': 'ok', 'obj': Local(x)}, hp.uniform('x', -1, 1),"
-        " algo=rand.suggest, max_evals=4, trials=t, show_progressbar=False,"
-        " rstate=np.random.default_rng(0))\n"
-        f"open({str(path)!r}, 'wb').write(cloudpickle.dumps(t))\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    write_by_value_study(path)
     study = load_study(path)
     assert study.n_trials == 4 and all(t.loss is not None for t in study.trials)
     assert study.placeholders["Local (a class cloudpickled by value)"] == 4
