@@ -52,16 +52,14 @@ from typing import Any
 # 6C "l", BINGET 68 "h", LONG_BINGET 6A "j", SHORT_BINBYTES 43 "C", SHORT_BINSTRING 55 "U"
 # (Python 2). The payloads looked for: 8 bytes (fmin's float64 and int64 values), 10 (a
 # datetime); other sizes are left as they are.
-MIN_BLOCK = 256  # smaller reads are left alone
-CHUNK = 1 << 20  # a longer block is rewritten in pieces this long
+MIN_BLOCK = 256  # a shorter block (a file's last bytes) is left as it is
+CHUNK = 1 << 20  # the block: LeanReader reads and rewrites this many bytes at a time
 _PAD = 32  # zero bytes after the block: every index below stays inside, none matches
 
 
 def _lean4(block: bytes) -> bytes:
     if len(block) < MIN_BLOCK:
         return block
-    if len(block) > CHUNK:  # numpy's temporaries stay small, whatever a frame claims
-        return b"".join(_lean4(block[i : i + CHUNK]) for i in range(0, len(block), CHUNK))
     np = _numpy()
     n = len(block)
     a = np.frombuffer(block + bytes(_PAD), np.uint8)
@@ -146,8 +144,9 @@ _PUT1 = rb"q[\x00-\xff]\x85q[\x00-\xff]R"
 _LONG_PUT1 = rb"r[\x00-\xff]{4}\x85r[\x00-\xff]{4}R"
 
 
-def _after_payload_re(pattern: bytes, width: int, sizes: tuple[int, ...]) -> bytes:
-    """Like ``_after_payload`` for a pattern of fixed ``width`` that is a regex itself."""
+def _after_payload_re(width: int, sizes: tuple[int, ...]) -> bytes:
+    """A lookbehind, put after a pattern ``width`` bytes long: the match follows a
+    1-byte-length payload (SHORT_BINBYTES "C", SHORT_BINSTRING "U") of one of ``sizes``."""
     return (
         b"(?:"
         + b"|".join(
@@ -161,10 +160,10 @@ def _after_payload_re(pattern: bytes, width: int, sizes: tuple[int, ...]) -> byt
 # 8-byte payloads only, as for protocol 4 (never 1 byte: CPython's one-byte bytes are
 # singletons that pickle writes again as a GET of the first one's slot)
 _REWRITES_2 = (
-    (re.compile(_PUT2 + _after_payload_re(_PUT2, 6, (8,))), b"(1\x86(1R"),
-    (re.compile(_LONG_PUT2 + _after_payload_re(_LONG_PUT2, 12, (8,))), b"(1(N1\x86(1(N1R"),
-    (re.compile(_PUT1 + _after_payload_re(_PUT1, 6, (10,))), b"(1\x85(1R"),
-    (re.compile(_LONG_PUT1 + _after_payload_re(_LONG_PUT1, 12, (10,))), b"(1(N1\x85(1(N1R"),
+    (re.compile(_PUT2 + _after_payload_re(6, (8,))), b"(1\x86(1R"),
+    (re.compile(_LONG_PUT2 + _after_payload_re(12, (8,))), b"(1(N1\x86(1(N1R"),
+    (re.compile(_PUT1 + _after_payload_re(6, (10,))), b"(1\x85(1R"),
+    (re.compile(_LONG_PUT1 + _after_payload_re(12, (10,))), b"(1(N1\x85(1(N1R"),
 )
 
 
@@ -190,11 +189,10 @@ def leaner_for(head: bytes) -> Callable[[bytes], bytes]:
 
 
 def lean_bytes(data: bytes) -> bytes:
-    """A whole pickle, rewritten (in blocks of at most ``CHUNK``)."""
+    """A whole pickle rewritten in ``CHUNK`` blocks, as ``LeanReader`` serves it (tests and
+    benchmarks compare it with ``data``)."""
     leaner = leaner_for(data[:2])
-    if leaner is _lean2:
-        return b"".join(leaner(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK))
-    return leaner(data)
+    return b"".join(leaner(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK))
 
 
 class LeanReader:

@@ -792,13 +792,10 @@ LEAN_MIN_BYTES = 4 << 20  # smaller files are read as they are (nothing to gain;
 def _open_lean(data: bytes | Path) -> Any:
     """``data`` to unpickle; from 4 MiB, rewritten so that the unpickler's memo keeps no
     garbage (``leanstream.py``: at 200k trials the load's peak 1,423 -> 911 MiB)."""
-    if isinstance(data, (bytes, bytearray)):  # decompressed: read in place, not copied
-        if len(data) < LEAN_MIN_BYTES:
-            return io.BytesIO(data)
-        return LeanReader(io.BytesIO(data))
-    if data.stat().st_size < LEAN_MIN_BYTES:
-        return open(data, "rb")
-    return LeanReader(open(data, "rb"))  # buffered: its read() and readinto() fill up
+    size = len(data) if isinstance(data, (bytes, bytearray)) else data.stat().st_size
+    # decompressed bytes read in place, not copied; a file buffered: read() and readinto() fill up
+    stream = _open(data)
+    return stream if size < LEAN_MIN_BYTES else LeanReader(stream)
 
 
 _BY_VALUE = re.compile(r"NEWOBJ|not callable|must be a type")
