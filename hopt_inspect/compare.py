@@ -134,11 +134,16 @@ def _shown(space: SearchSpace, label: str, value: Any) -> Any:
 
 
 def _settings(
-    study: Study, settings: TPESettings, given: bool, detected: dict[str, Any] | None = None
+    study: Study,
+    settings: TPESettings,
+    given: bool,
+    detected: dict[str, Any] | None = None,
+    name: str = "A",
 ) -> dict[str, Any]:
     optuna = study.source.format == "optuna-sqlite"
-    kind = (detected or {}).get("kind")
-    if (detected or {}).get("source") == "--algo":  # said, not detected
+    detected = detected or {}
+    kind = detected.get("kind")
+    if detected.get("source") == "--algo":  # said, not detected
         sampler = f"{'random search' if kind == 'random' else 'TPE'} (given: --algo)"
     elif optuna:  # the storage names no sampler; what the trials look like, as summary says
         sampler = "not recorded (Optuna storage)" + (
@@ -149,7 +154,7 @@ def _settings(
     elif kind == "random":
         sampler = "not recorded; the trials look like random search"
     elif kind == "tpe":
-        startup = "" if given else (detected or {}).get("startup_text")
+        startup = "" if given else detected.get("startup_text")
         sampler = "not recorded; the trials look like TPE" + (f"; {startup}" if startup else "")
     else:
         sampler = "not recorded (hyperopt files do not say which algorithm ran)"
@@ -163,25 +168,24 @@ def _settings(
     elif given:
         where = "given"
     elif kind == "random":
-        where = "random search has none: the first 20 are left out as for TPE"
-        where = where.replace("20", str(settings.n_startup_jobs))
+        where = (
+            f"random search has none: the first {settings.n_startup_jobs} are left out as for TPE"
+        )
     else:
         where = "assumed: Optuna's TPESampler default" if optuna else "assumed: tpe.suggest default"
-        seen = (detected or {}).get("n_startup")
+        seen = detected.get("n_startup")
         if kind == "tpe" and isinstance(seen, int) and seen != settings.n_startup_jobs:
             # the medians below skip the assumed start-up, not the one the trials show
-            where += f"; the trials show {seen}: pass --n-startup-jobs-{{side}} {seen} to cut there"
+            where += (
+                f"; the trials show {seen}: pass --n-startup-jobs-{name.lower()} {seen}"
+                " to cut there"
+            )
     return {
         "sampler": sampler,
         "sampler_detected": kind if kind in ("tpe", "random") else None,
         "startup": settings.n_startup_jobs,
         "startup_source": where,
     }
-
-
-def _with_side(settings: dict[str, Any], name: str) -> dict[str, Any]:
-    where = settings["startup_source"].replace("{side}", name.lower())
-    return {**settings, "startup_source": where}
 
 
 def side(
@@ -208,7 +212,7 @@ def side(
         container=study.source.container,
         space_source=space.source,
         space_inferred=space.inferred,
-        settings=_with_side(_settings(study, settings, startup_given, detected), name),
+        settings=_settings(study, settings, startup_given, detected, name),
         n_trials=study.n_trials,
         n_ok=len(ok),
         n_failed=sum(1 for t in study.trials if t.is_failed),
